@@ -1,0 +1,30 @@
+/*
+ * hash - content and signature hashes (SHA-256 from libsodium).
+ */
+#ifndef COMMON_HASH_H
+#define COMMON_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HASH_LEN 32
+#define HASH_HEX_LEN (2 * HASH_LEN)
+
+/* Initialise libsodium once per process. Returns DF_OK or DF_ENOMEM. */
+int hash_global_init(void);
+
+/* SHA-256 of N bytes at DATA into OUT. */
+void hash_sha256(const void *data, size_t n, uint8_t out[HASH_LEN]);
+
+/* Lower-case hex of N bytes into OUT, which holds 2*N+1 chars. */
+void hash_hex(const uint8_t *bytes, size_t n, char *out);
+
+/*
+ * Parse 2*N hex digits from HEX into OUT. Returns DF_OK or DF_EFORMAT.
+ */
+int hash_unhex(const char *hex, uint8_t *out, size_t n);
+
+/* SHA-256 of the file at PATH, streamed. DF_OK or DF_EIO. */
+int hash_file(const char *path, uint8_t out[HASH_LEN], uint64_t *size);
+
+#endif /* COMMON_HASH_H */

@@ -1,0 +1,53 @@
+#include "mapfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "df.h"
+#include "diag.h"
+
+int mapfile_open(struct mapfile *m, const char *path, struct diag *d)
+{
+	m->data = NULL;
+	m->len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return diag_fail(d, DF_EIO, "cannot open '%s': %s", path,
+				 strerror(errno));
+	struct stat st;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return diag_fail(d, DF_EIO, "'%s' is not a regular file",
+				 path);
+	}
+	if (st.st_size > 0) {
+		void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE,
+			       fd, 0);
+
+		if (p == MAP_FAILED) {
+			int e = errno;
+
+			close(fd);
+			return diag_fail(d, DF_EIO, "cannot map '%s': %s", path,
+					 strerror(e));
+		}
+		m->data = p;
+		m->len = (size_t)st.st_size;
+	}
+	close(fd);
+	return DF_OK;
+}
+
+void mapfile_close(struct mapfile *m)
+{
+	if (m->data != NULL)
+		munmap((void *)m->data, m->len);
+	m->data = NULL;
+	m->len = 0;
+}

@@ -1,0 +1,121 @@
+#include "wire.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "df.h"
+#include "diag.h"
+
+int wire_send(void *sock, const struct wire_peer *peer, wire_env *env,
+	      struct diag *d)
+{
+	env->version = DF_PROTOCOL_VERSION;
+	size_t n = dumpfleet__v1__envelope__get_packed_size(env);
+
+	if (n > WIRE_MAX_FRAME)
+		return diag_fail(d, DF_ELIMIT, "message of %zu bytes too big",
+				 n);
+	uint8_t *buf = malloc(n ? n : 1);
+
+	if (buf == NULL)
+		return diag_fail(d, DF_ENOMEM, "no memory for a message");
+	dumpfleet__v1__envelope__pack(env, buf);
+	int rc = 0;
+
+	if (peer != NULL)
+		rc = zmq_send(sock, peer->id, peer->len, ZMQ_SNDMORE);
+	if (rc >= 0)
+		rc = zmq_send(sock, buf, n, 0);
+	free(buf);
+	if (rc < 0)
+		return diag_fail(d, DF_EIO, "send: %s", zmq_strerror(errno));
+	return DF_OK;
+}
+
+/* Receive and drop the rest of a multipart message. */
+static void drain(void *sock)
+{
+	int more = 1;
+	size_t sz = sizeof(more);
+
+	while (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &sz) == 0 && more) {
+		zmq_msg_t m;
+
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, sock, 0) < 0) {
+			zmq_msg_close(&m);
+			return;
+		}
+		zmq_msg_close(&m);
+	}
+}
+
+int wire_recv(void *sock, struct wire_peer *peer, wire_env **env,
+	      struct diag *d)
+{
+	zmq_msg_t m;
+	int rc;
+
+	*env = NULL;
+	zmq_msg_init(&m);
+	if (zmq_msg_recv(&m, sock, 0) < 0) {
+		zmq_msg_close(&m);
+		return diag_fail(d, DF_EIO, "recv: %s", zmq_strerror(errno));
+	}
+	if (peer != NULL) {
+		size_t n = zmq_msg_size(&m);
+
+		if (n > WIRE_MAX_IDENTITY || !zmq_msg_more(&m)) {
+			zmq_msg_close(&m);
+			drain(sock);
+			return diag_fail(d, DF_EPROTO, "bad identity frame");
+		}
+		memcpy(peer->id, zmq_msg_data(&m), n);
+		peer->len = n;
+		zmq_msg_close(&m);
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, sock, 0) < 0) {
+			zmq_msg_close(&m);
+			return diag_fail(d, DF_EIO, "recv: %s",
+					 zmq_strerror(errno));
+		}
+	}
+	bool more = zmq_msg_more(&m);
+	size_t n = zmq_msg_size(&m);
+
+	if (more || n > WIRE_MAX_FRAME) {
+		zmq_msg_close(&m);
+		drain(sock);
+		return diag_fail(d, DF_EPROTO, "unexpected frames (%zu bytes)",
+				 n);
+	}
+	*env = dumpfleet__v1__envelope__unpack(NULL, n, zmq_msg_data(&m));
+	zmq_msg_close(&m);
+	if (*env == NULL)
+		return diag_fail(d, DF_EPROTO, "undecodable message");
+	if ((*env)->version != DF_PROTOCOL_VERSION) {
+		rc = diag_fail(d, DF_EPROTO, "protocol version %u, want %u",
+			       (*env)->version, DF_PROTOCOL_VERSION);
+		wire_env_free(*env);
+		*env = NULL;
+		return rc;
+	}
+	return DF_OK;
+}
+
+void wire_env_free(wire_env *env)
+{
+	if (env != NULL)
+		dumpfleet__v1__envelope__free_unpacked(env, NULL);
+}
+
+uint64_t wire_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}

@@ -1,0 +1,820 @@
+#include "store.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "df.h"
+#include "diag.h"
+#include "hash.h"
+
+#define STORE_INITIAL_MAP ((size_t)64 << 20)
+#define STORE_MAX_MAP ((size_t)1 << 40)
+#define STORE_MAX_RECORD ((size_t)16 << 20)
+
+enum dbi_index { DB_META, DB_JOBS, DB_DUMPS, DB_SOURCES, DB_BUCKETS,
+		 DB_COUNTERS, DB_COUNT };
+
+static const char *const dbi_names[DB_COUNT] = {
+	"meta", "jobs", "dumps", "sources", "buckets", "counters",
+};
+
+struct store {
+	MDB_env *env;
+	MDB_dbi dbi[DB_COUNT];
+	bool readonly;
+	size_t mapsize;
+};
+
+static int lmdb_fail(struct diag *d, int rc, const char *what)
+{
+	return diag_fail(d, DF_ESTORE, "lmdb %s: %s", what, mdb_strerror(rc));
+}
+
+static void u64_be(uint8_t out[8], uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		out[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static uint64_t load_u64le(const void *p)
+{
+	const uint8_t *b = p;
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | b[i];
+	return v;
+}
+
+static void store_u64le(uint8_t out[8], uint64_t v)
+{
+	for (int i = 0; i < 8; i++) {
+		out[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static int open_dbis(struct store *s, struct diag *d)
+{
+	MDB_txn *txn;
+	unsigned flags = s->readonly ? 0 : MDB_CREATE;
+	int rc = mdb_txn_begin(s->env, NULL, s->readonly ? MDB_RDONLY : 0,
+			       &txn);
+
+	if (rc != 0)
+		return lmdb_fail(d, rc, "txn_begin");
+	for (int i = 0; i < DB_COUNT; i++) {
+		rc = mdb_dbi_open(txn, dbi_names[i], flags, &s->dbi[i]);
+		if (rc != 0) {
+			mdb_txn_abort(txn);
+			return lmdb_fail(d, rc, "dbi_open");
+		}
+	}
+	if (!s->readonly) {
+		uint8_t ver[8];
+		MDB_val k = { 6, (void *)"schema" }, v = { 8, ver };
+		MDB_val old;
+
+		rc = mdb_get(txn, s->dbi[DB_META], &k, &old);
+		if (rc == 0 && (old.mv_size != 8 ||
+				load_u64le(old.mv_data) != STORE_SCHEMA_VERSION)) {
+			mdb_txn_abort(txn);
+			return diag_fail(d, DF_ESTORE,
+					 "store schema version differs from %d",
+					 STORE_SCHEMA_VERSION);
+		}
+		store_u64le(ver, STORE_SCHEMA_VERSION);
+		if (rc == MDB_NOTFOUND)
+			rc = mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
+		else
+			rc = 0;
+		if (rc != 0) {
+			mdb_txn_abort(txn);
+			return lmdb_fail(d, rc, "put schema");
+		}
+	}
+	rc = mdb_txn_commit(txn);
+	return rc != 0 ? lmdb_fail(d, rc, "commit") : DF_OK;
+}
+
+int store_open(struct store **out, const char *dir, bool readonly,
+	       struct diag *d)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	int rc;
+
+	*out = NULL;
+	if (s == NULL)
+		return diag_fail(d, DF_ENOMEM, "no memory for the store");
+	s->readonly = readonly;
+	if (!readonly && mkdir(dir, 0750) != 0 && errno != EEXIST) {
+		free(s);
+		return diag_fail(d, DF_EIO, "cannot create store '%s': %s",
+				 dir, strerror(errno));
+	}
+	rc = mdb_env_create(&s->env);
+	if (rc != 0) {
+		free(s);
+		return lmdb_fail(d, rc, "env_create");
+	}
+	mdb_env_set_maxdbs(s->env, DB_COUNT);
+	mdb_env_set_maxreaders(s->env, 256);
+	rc = mdb_env_set_mapsize(s->env, STORE_INITIAL_MAP);
+	if (rc == 0)
+		rc = mdb_env_open(s->env, dir,
+				  (readonly ? MDB_RDONLY : 0) | MDB_NOTLS,
+				  0640);
+	if (rc != 0) {
+		mdb_env_close(s->env);
+		free(s);
+		return diag_fail(d, DF_ESTORE, "cannot open store '%s': %s",
+				 dir, mdb_strerror(rc));
+	}
+	/* A crashed process leaves reader slots behind; free them now. */
+	int dead = 0;
+
+	mdb_reader_check(s->env, &dead);
+	MDB_envinfo info;
+
+	mdb_env_info(s->env, &info);
+	s->mapsize = info.me_mapsize;
+	rc = open_dbis(s, d);
+	if (rc != DF_OK) {
+		mdb_env_close(s->env);
+		free(s);
+		return rc;
+	}
+	*out = s;
+	return DF_OK;
+}
+
+void store_close(struct store **sp)
+{
+	if (sp == NULL || *sp == NULL)
+		return;
+	mdb_env_close((*sp)->env);
+	free(*sp);
+	*sp = NULL;
+}
+
+/* Double the map (LMDB needs no open transaction in this process). */
+static int grow_map(struct store *s, struct diag *d)
+{
+	if (s->mapsize >= STORE_MAX_MAP)
+		return diag_fail(d, DF_ESTORE, "store map at its maximum");
+	size_t n = s->mapsize * 2;
+	int rc = mdb_env_set_mapsize(s->env, n);
+
+	if (rc != 0)
+		return lmdb_fail(d, rc, "set_mapsize");
+	s->mapsize = n;
+	return DF_OK;
+}
+
+/* ---- generic helpers ------------------------------------------------- */
+
+static int put_msg(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
+		   const ProtobufCMessage *msg)
+{
+	size_t n = protobuf_c_message_get_packed_size(msg);
+	MDB_val k = { klen, (void *)key };
+	MDB_val v = { n, NULL };
+	int rc = mdb_put(txn, dbi, &k, &v, MDB_RESERVE);
+
+	if (rc == 0)
+		protobuf_c_message_pack(msg, v.mv_data);
+	return rc;
+}
+
+static int counter_add(struct store *s, MDB_txn *txn, const char *key,
+		       uint64_t delta)
+{
+	MDB_val k = { strlen(key), (void *)key };
+	MDB_val v;
+	uint64_t cur = 0;
+	uint8_t buf[8];
+	int rc = mdb_get(txn, s->dbi[DB_COUNTERS], &k, &v);
+
+	if (rc == 0 && v.mv_size == 8)
+		cur = load_u64le(v.mv_data);
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	store_u64le(buf, cur + delta);
+	v.mv_size = 8;
+	v.mv_data = buf;
+	return mdb_put(txn, s->dbi[DB_COUNTERS], &k, &v, 0);
+}
+
+static bool key_safe(const char *c)
+{
+	size_t n = 0;
+
+	for (; *c; c++, n++)
+		if (*c <= ' ' || *c > '~' || n >= 64)
+			return false;
+	return true;
+}
+
+void store_counter_key(char *out, size_t outlen, const char *prefix,
+		       const char *component)
+{
+	if (outlen > STORE_MAX_KEY + 1)
+		outlen = STORE_MAX_KEY + 1;
+	if (component == NULL || key_safe(component)) {
+		snprintf(out, outlen, "%s%s", prefix,
+			 component != NULL ? component : "");
+		return;
+	}
+	uint8_t h[HASH_LEN];
+	char hex[HASH_HEX_LEN + 1];
+
+	hash_sha256(component, strlen(component), h);
+	hash_hex(h, 8, hex);
+	snprintf(out, outlen, "%s#%s", prefix, hex);
+}
+
+static void day_of(uint64_t t, char out[9])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, 9, "%Y%m%d", &tm);
+}
+
+/* ---- jobs ------------------------------------------------------------- */
+
+static int next_job_id(struct store *s, MDB_txn *txn, uint64_t n,
+		       uint64_t *first)
+{
+	MDB_val k = { 8, (void *)"next_job" }, v;
+	uint64_t id = 1;
+	uint8_t buf[8];
+	int rc = mdb_get(txn, s->dbi[DB_META], &k, &v);
+
+	if (rc == 0 && v.mv_size == 8)
+		id = load_u64le(v.mv_data);
+	else if (rc != MDB_NOTFOUND && rc != 0)
+		return rc;
+	*first = id;
+	store_u64le(buf, id + n);
+	v.mv_size = 8;
+	v.mv_data = buf;
+	return mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
+}
+
+static int jobs_add_txn(struct store *s, MDB_txn *txn, const char *batch,
+			const char *const *paths, size_t n, uint64_t *first)
+{
+	int rc = next_job_id(s, txn, n, first);
+	uint64_t now = (uint64_t)time(NULL);
+
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		store_job job = DUMPFLEET__V1__JOB__INIT;
+		uint8_t key[8];
+
+		job.job_id = *first + i;
+		job.path = (char *)paths[i];
+		job.batch = (char *)(batch != NULL ? batch : "");
+		job.state = DUMPFLEET__V1__JOB_STATE__JOB_QUEUED;
+		job.submitted_at = now;
+		u64_be(key, job.job_id);
+		rc = put_msg(txn, s->dbi[DB_JOBS], key, 8, &job.base);
+	}
+	return rc;
+}
+
+int store_jobs_add(struct store *s, const char *batch,
+		   const char *const *paths, size_t n, uint64_t *first_id,
+		   struct diag *d)
+{
+	for (;;) {
+		MDB_txn *txn;
+		int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+
+		if (rc != 0)
+			return lmdb_fail(d, rc, "txn_begin");
+		rc = jobs_add_txn(s, txn, batch, paths, n, first_id);
+		if (rc == 0)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+		if (rc == MDB_MAP_FULL) {
+			if (grow_map(s, d) != DF_OK)
+				return DF_ESTORE;
+			continue;
+		}
+		return rc != 0 ? lmdb_fail(d, rc, "add jobs") : DF_OK;
+	}
+}
+
+static int jobs_iterate(struct store *s,
+			int (*fn)(void *ctx, const store_job *job), void *ctx,
+			struct diag *d)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+
+	if (rc != 0)
+		return lmdb_fail(d, rc, "txn_begin");
+	rc = mdb_cursor_open(txn, s->dbi[DB_JOBS], &cur);
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return lmdb_fail(d, rc, "cursor_open");
+	}
+	int out = DF_OK;
+
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		store_job *job =
+			dumpfleet__v1__job__unpack(NULL, v.mv_size, v.mv_data);
+
+		if (job == NULL) {
+			out = diag_fail(d, DF_ESTORE, "corrupt job record");
+			break;
+		}
+		int stop = fn(ctx, job);
+
+		dumpfleet__v1__job__free_unpacked(job, NULL);
+		if (stop)
+			break;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return out;
+}
+
+struct pending_ctx {
+	int (*fn)(void *ctx, const store_job *job);
+	void *ctx;
+};
+
+static int pending_filter(void *ctx, const store_job *job)
+{
+	struct pending_ctx *p = ctx;
+
+	if (job->state == DUMPFLEET__V1__JOB_STATE__JOB_QUEUED ||
+	    job->state == DUMPFLEET__V1__JOB_STATE__JOB_LEASED)
+		return p->fn(p->ctx, job);
+	return 0;
+}
+
+int store_jobs_pending(struct store *s,
+		       int (*fn)(void *ctx, const store_job *job), void *ctx,
+		       struct diag *d)
+{
+	struct pending_ctx p = { fn, ctx };
+
+	return jobs_iterate(s, pending_filter, &p, d);
+}
+
+static int count_job(void *ctx, const store_job *job)
+{
+	struct store_job_counts *c = ctx;
+
+	switch (job->state) {
+	case DUMPFLEET__V1__JOB_STATE__JOB_QUEUED:
+		c->queued++;
+		break;
+	case DUMPFLEET__V1__JOB_STATE__JOB_LEASED:
+		c->leased++;
+		break;
+	case DUMPFLEET__V1__JOB_STATE__JOB_DONE:
+		c->done++;
+		break;
+	case DUMPFLEET__V1__JOB_STATE__JOB_FAILED:
+		c->failed++;
+		break;
+	default:
+		c->quarantined++;
+		break;
+	}
+	return 0;
+}
+
+int store_job_counts(struct store *s, struct store_job_counts *c,
+		     struct diag *d)
+{
+	memset(c, 0, sizeof(*c));
+	return jobs_iterate(s, count_job, c, d);
+}
+
+static int job_get_txn(struct store *s, MDB_txn *txn, uint64_t id,
+		       store_job **out)
+{
+	uint8_t key[8];
+	MDB_val k = { 8, key }, v;
+
+	u64_be(key, id);
+	int rc = mdb_get(txn, s->dbi[DB_JOBS], &k, &v);
+
+	if (rc != 0)
+		return rc;
+	*out = dumpfleet__v1__job__unpack(NULL, v.mv_size, v.mv_data);
+	return *out != NULL ? 0 : MDB_CORRUPTED;
+}
+
+int store_job_get(struct store *s, uint64_t id, store_job **out,
+		  struct diag *d)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+
+	*out = NULL;
+	if (rc != 0)
+		return lmdb_fail(d, rc, "txn_begin");
+	rc = job_get_txn(s, txn, id, out);
+	mdb_txn_abort(txn);
+	if (rc == MDB_NOTFOUND)
+		return diag_fail(d, DF_ENOTFOUND, "no job %llu",
+				 (unsigned long long)id);
+	return rc != 0 ? lmdb_fail(d, rc, "get job") : DF_OK;
+}
+
+void store_job_free(store_job *job)
+{
+	if (job != NULL)
+		dumpfleet__v1__job__free_unpacked(job, NULL);
+}
+
+static int job_set_state(struct store *s, MDB_txn *txn, store_job *job,
+			 Dumpfleet__V1__JobState st, const char *err)
+{
+	uint8_t key[8];
+
+	job->state = st;
+	if (err != NULL) {
+		/* Unpacked messages own their strings, except the shared "". */
+		if (job->last_error != protobuf_c_empty_string)
+			free(job->last_error);
+		job->last_error = strdup(err);
+		if (job->last_error == NULL)
+			return ENOMEM;
+	}
+	u64_be(key, job->job_id);
+	return put_msg(txn, s->dbi[DB_JOBS], key, 8, &job->base);
+}
+
+int store_job_fail(struct store *s, uint64_t id, const char *reason,
+		   bool quarantine, struct diag *d)
+{
+	for (;;) {
+		MDB_txn *txn;
+		store_job *job = NULL;
+		int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+
+		if (rc != 0)
+			return lmdb_fail(d, rc, "txn_begin");
+		rc = job_get_txn(s, txn, id, &job);
+		if (rc == 0 &&
+		    job->state != DUMPFLEET__V1__JOB_STATE__JOB_DONE &&
+		    job->state != DUMPFLEET__V1__JOB_STATE__JOB_FAILED &&
+		    job->state != DUMPFLEET__V1__JOB_STATE__JOB_QUARANTINED) {
+			job->attempts++;
+			rc = job_set_state(
+				s, txn, job,
+				quarantine
+					? DUMPFLEET__V1__JOB_STATE__JOB_QUARANTINED
+					: DUMPFLEET__V1__JOB_STATE__JOB_FAILED,
+				reason);
+			if (rc == 0)
+				rc = counter_add(s, txn, "t/failed", 1);
+		}
+		store_job_free(job);
+		if (rc == 0)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+		if (rc == MDB_MAP_FULL && grow_map(s, d) == DF_OK)
+			continue;
+		return rc != 0 ? lmdb_fail(d, rc, "fail job") : DF_OK;
+	}
+}
+
+/* ---- results ----------------------------------------------------------- */
+
+static int bucket_update(struct store *s, MDB_txn *txn, const store_dump *dm,
+			 uint64_t now, bool *created)
+{
+	const char *h = dm->signature_hash;
+	MDB_val k = { strlen(h), (void *)h }, v;
+	store_bucket *b = NULL;
+	store_bucket fresh = DUMPFLEET__V1__BUCKET__INIT;
+	ProtobufCBinaryData samples[STORE_MAX_SAMPLES];
+	int rc = mdb_get(txn, s->dbi[DB_BUCKETS], &k, &v);
+
+	*created = rc == MDB_NOTFOUND;
+	if (rc == 0) {
+		b = dumpfleet__v1__bucket__unpack(NULL, v.mv_size, v.mv_data);
+		if (b == NULL)
+			return MDB_CORRUPTED;
+	} else if (rc != MDB_NOTFOUND) {
+		return rc;
+	}
+	store_bucket *w = b != NULL ? b : &fresh;
+
+	if (b == NULL) {
+		fresh.signature_hash = (char *)h;
+		fresh.signature = dm->signature;
+		fresh.first_seen = now;
+		fresh.has_bugcheck = dm->has_bugcheck;
+		fresh.bugcheck_code = dm->bugcheck_code;
+		fresh.has_exception = dm->has_exception;
+		fresh.exception_code = dm->exception_code;
+		fresh.blame_module = dm->blame_module;
+		fresh.samples = samples;
+	}
+	w->count++;
+	w->last_seen = now;
+	/*
+	 * Samples: a fresh bucket points at our stack array; an unpacked one
+	 * has exactly n_samples slots, so grow it only into our own array.
+	 */
+	size_t ns = w->n_samples;
+	ProtobufCBinaryData *old = w->samples;
+
+	if (ns < STORE_MAX_SAMPLES) {
+		for (size_t i = 0; i < ns; i++)
+			samples[i] = old[i];
+		samples[ns].len = dm->content_hash.len;
+		samples[ns].data = dm->content_hash.data;
+		w->samples = samples;
+		w->n_samples = ns + 1;
+	}
+	rc = put_msg(txn, s->dbi[DB_BUCKETS], h, strlen(h), &w->base);
+	if (b != NULL) {
+		b->samples = old;
+		b->n_samples = ns;
+		dumpfleet__v1__bucket__free_unpacked(b, NULL);
+	}
+	return rc;
+}
+
+/* Add DELTA to the total and today's counter named PREFIX+COMPONENT. */
+static int count_both(struct store *s, MDB_txn *txn, const char *day,
+		      const char *prefix, const char *component)
+{
+	char key[STORE_MAX_KEY + 1];
+	char dprefix[64];
+	int rc;
+
+	store_counter_key(key, sizeof(key), prefix, component);
+	rc = counter_add(s, txn, key, 1);
+	if (rc != 0)
+		return rc;
+	snprintf(dprefix, sizeof(dprefix), "d/%s/%s", day, prefix);
+	store_counter_key(key, sizeof(key), dprefix, component);
+	return counter_add(s, txn, key, 1);
+}
+
+/* Counters for a content hash seen for the first time. */
+static int count_distinct(struct store *s, MDB_txn *txn, const store_dump *dm,
+			  const char *day, uint64_t now)
+{
+	char code[16];
+	int rc = count_both(s, txn, day, "t/distinct", NULL);
+
+	if (rc == 0 && (dm->n_errors > 0 || (dm->failure && *dm->failure)))
+		rc = count_both(s, txn, day, "t/errors", NULL);
+	if (rc == 0 && dm->has_bugcheck) {
+		snprintf(code, sizeof(code), "0x%08X", dm->bugcheck_code);
+		rc = count_both(s, txn, day, "b/", code);
+	}
+	if (rc == 0 && !dm->has_bugcheck && dm->has_exception) {
+		snprintf(code, sizeof(code), "0x%08X", dm->exception_code);
+		rc = count_both(s, txn, day, "e/", code);
+	}
+	if (rc == 0 && dm->format != NULL)
+		rc = count_both(s, txn, day, "f/", dm->format);
+	for (size_t i = 0; rc == 0 && i < dm->n_findings; i++)
+		rc = count_both(s, txn, day, "p/", dm->findings[i]->pattern);
+	if (rc == 0 && dm->signature_hash != NULL && *dm->signature_hash) {
+		bool created = false;
+
+		rc = bucket_update(s, txn, dm, now, &created);
+		if (rc == 0 && created)
+			rc = count_both(s, txn, day, "t/buckets", NULL);
+		if (rc == 0)
+			rc = count_both(s, txn, day, "k/",
+					dm->signature_hash);
+	}
+	return rc;
+}
+
+static int put_one(struct store *s, MDB_txn *txn, struct store_result *r,
+		   uint64_t now)
+{
+	const store_dump *dm = r->dump;
+	store_job *job = NULL;
+	int rc = job_get_txn(s, txn, r->job_id, &job);
+
+	r->counted = false;
+	if (rc != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc; /* unknown job: ignore */
+	if (job->state == DUMPFLEET__V1__JOB_STATE__JOB_DONE ||
+	    dm->content_hash.len != HASH_LEN) {
+		store_job_free(job);
+		return 0;
+	}
+	char day[9];
+
+	day_of(now, day);
+
+	/* (path, content) pair: counts once in "dumps". */
+	uint8_t skey[2 * HASH_LEN];
+	uint8_t idbuf[8];
+	MDB_val k = { sizeof(skey), skey }, v = { 8, idbuf };
+
+	hash_sha256(job->path, strlen(job->path), skey);
+	memcpy(skey + HASH_LEN, dm->content_hash.data, HASH_LEN);
+	u64_be(idbuf, r->job_id);
+	rc = mdb_put(txn, s->dbi[DB_SOURCES], &k, &v, MDB_NOOVERWRITE);
+	if (rc == 0) {
+		r->counted = true;
+		rc = count_both(s, txn, day, "t/dumps", NULL);
+	} else if (rc == MDB_KEYEXIST) {
+		rc = 0;
+	}
+
+	/* Content: stored and counted once. */
+	MDB_val hk = { HASH_LEN, dm->content_hash.data }, hv;
+
+	if (rc == 0) {
+		rc = mdb_get(txn, s->dbi[DB_DUMPS], &hk, &hv);
+		if (rc == MDB_NOTFOUND) {
+			rc = put_msg(txn, s->dbi[DB_DUMPS], dm->content_hash.data,
+				     HASH_LEN, &dm->base);
+			if (rc == 0)
+				rc = count_distinct(s, txn, dm, day, now);
+			r->counted = true;
+		}
+	}
+	if (rc == 0)
+		rc = job_set_state(s, txn, job,
+				   DUMPFLEET__V1__JOB_STATE__JOB_DONE, NULL);
+	store_job_free(job);
+	return rc;
+}
+
+int store_results_put(struct store *s, struct store_result *results,
+		      size_t n, struct diag *d)
+{
+	uint64_t now = (uint64_t)time(NULL);
+
+	for (;;) {
+		MDB_txn *txn;
+		int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+
+		if (rc != 0)
+			return lmdb_fail(d, rc, "txn_begin");
+		for (size_t i = 0; rc == 0 && i < n; i++) {
+			size_t sz = protobuf_c_message_get_packed_size(
+				&results[i].dump->base);
+
+			if (sz > STORE_MAX_RECORD) {
+				/* Never let one record eat the map. */
+				results[i].counted = false;
+				continue;
+			}
+			rc = put_one(s, txn, &results[i], now);
+		}
+		if (rc == 0)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+		if (rc == MDB_MAP_FULL) {
+			if (grow_map(s, d) != DF_OK)
+				return DF_ESTORE;
+			continue;
+		}
+		return rc != 0 ? lmdb_fail(d, rc, "put results") : DF_OK;
+	}
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+int store_counter_get(struct store *s, const char *key, uint64_t *out,
+		      struct diag *d)
+{
+	MDB_txn *txn;
+	MDB_val k = { strlen(key), (void *)key }, v;
+	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+
+	*out = 0;
+	if (rc != 0)
+		return lmdb_fail(d, rc, "txn_begin");
+	rc = mdb_get(txn, s->dbi[DB_COUNTERS], &k, &v);
+	if (rc == 0 && v.mv_size == 8)
+		*out = load_u64le(v.mv_data);
+	mdb_txn_abort(txn);
+	return rc == 0 || rc == MDB_NOTFOUND ? DF_OK : lmdb_fail(d, rc, "get");
+}
+
+int store_counters_scan(struct store *s, const char *prefix,
+			int (*fn)(void *ctx, const char *key, uint64_t v),
+			void *ctx, struct diag *d)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	size_t plen = strlen(prefix);
+	MDB_val k = { plen, (void *)prefix }, v;
+	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+
+	if (rc != 0)
+		return lmdb_fail(d, rc, "txn_begin");
+	rc = mdb_cursor_open(txn, s->dbi[DB_COUNTERS], &cur);
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return lmdb_fail(d, rc, "cursor_open");
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		char key[STORE_MAX_KEY + 1];
+
+		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0 ||
+		    k.mv_size > STORE_MAX_KEY)
+			break;
+		memcpy(key, k.mv_data, k.mv_size);
+		key[k.mv_size] = '\0';
+		if (v.mv_size == 8 && fn(ctx, key, load_u64le(v.mv_data)))
+			break;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return DF_OK;
+}
+
+int store_buckets_scan(struct store *s,
+		       int (*fn)(void *ctx, const store_bucket *b), void *ctx,
+		       struct diag *d)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+
+	if (rc != 0)
+		return lmdb_fail(d, rc, "txn_begin");
+	rc = mdb_cursor_open(txn, s->dbi[DB_BUCKETS], &cur);
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return lmdb_fail(d, rc, "cursor_open");
+	}
+	int out = DF_OK;
+
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		store_bucket *b = dumpfleet__v1__bucket__unpack(NULL, v.mv_size,
+								 v.mv_data);
+
+		if (b == NULL) {
+			out = diag_fail(d, DF_ESTORE, "corrupt bucket record");
+			break;
+		}
+		int stop = fn(ctx, b);
+
+		dumpfleet__v1__bucket__free_unpacked(b, NULL);
+		if (stop)
+			break;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return out;
+}
+
+int store_dump_get(struct store *s, const uint8_t hash[32], store_dump **out,
+		   struct diag *d)
+{
+	MDB_txn *txn;
+	MDB_val k = { HASH_LEN, (void *)hash }, v;
+	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+
+	*out = NULL;
+	if (rc != 0)
+		return lmdb_fail(d, rc, "txn_begin");
+	rc = mdb_get(txn, s->dbi[DB_DUMPS], &k, &v);
+	if (rc == 0)
+		*out = dumpfleet__v1__dump__unpack(NULL, v.mv_size, v.mv_data);
+	mdb_txn_abort(txn);
+	if (rc == MDB_NOTFOUND)
+		return diag_fail(d, DF_ENOTFOUND, "no such dump");
+	if (rc != 0)
+		return lmdb_fail(d, rc, "get dump");
+	return *out != NULL ? DF_OK
+			    : diag_fail(d, DF_ESTORE, "corrupt dump record");
+}
+
+void store_dump_free(store_dump *dump)
+{
+	if (dump != NULL)
+		dumpfleet__v1__dump__free_unpacked(dump, NULL);
+}

@@ -1,0 +1,132 @@
+/*
+ * store - jobs, analysed dumps, buckets and counters in LMDB.
+ *
+ * Named databases:
+ *   meta      "schema" -> u32 schema version, "next_job" -> u64
+ *   jobs      job id (u64 big-endian) -> dumpfleet.v1.Job
+ *   dumps     content hash (32 bytes) -> dumpfleet.v1.Dump
+ *   sources   SHA-256(source path) || content hash -> job id: one key per
+ *             (path, content) pair ever stored
+ *   buckets   signature hash (16 hex) -> dumpfleet.v1.Bucket
+ *   counters  text key -> u64 little-endian (see store_counter_key)
+ *
+ * Counting rules: a (path, content) pair counts once in "dumps"; a content
+ * hash counts once in "distinct" and in every bugcheck, pattern, bucket and
+ * daily counter. All counters of one result change in the same write
+ * transaction as its dump record and its job's done mark, so a result that
+ * arrives twice is counted once.
+ *
+ * One writer at a time (LMDB serialises writes); readers never block it.
+ * The map grows when it fills; stale reader slots are cleared at open.
+ */
+#ifndef STORE_STORE_H
+#define STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dumpfleet.pb-c.h"
+
+struct diag;
+struct store;
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_MAX_SAMPLES 5        /* sample dumps kept per bucket */
+#define STORE_MAX_KEY 400          /* below LMDB's 511-byte key limit */
+
+typedef Dumpfleet__V1__Dump store_dump;
+typedef Dumpfleet__V1__Job store_job;
+typedef Dumpfleet__V1__Bucket store_bucket;
+
+/*
+ * Open (creating if needed) the store in directory DIR. READONLY opens an
+ * existing store for reading only. DF_OK, or a DF_E* code with D filled.
+ */
+int store_open(struct store **out, const char *dir, bool readonly,
+	       struct diag *d);
+
+/* Close; NULL-safe; sets *SP to NULL. */
+void store_close(struct store **sp);
+
+/*
+ * Queue N new jobs for PATHS under BATCH in one transaction, durably.
+ * *FIRST_ID receives the first job id; ids are consecutive.
+ */
+int store_jobs_add(struct store *s, const char *batch,
+		   const char *const *paths, size_t n, uint64_t *first_id,
+		   struct diag *d);
+
+/*
+ * Call FN for every job not yet done or quarantined, in id order (used by
+ * the broker at start to rebuild its queue). FN returns 0 to go on.
+ */
+int store_jobs_pending(struct store *s,
+		       int (*fn)(void *ctx, const store_job *job), void *ctx,
+		       struct diag *d);
+
+/* Read job ID into a fresh message (free with store_job_free). */
+int store_job_get(struct store *s, uint64_t id, store_job **out,
+		  struct diag *d);
+void store_job_free(store_job *job);
+
+/* One finished job: JOB_ID and its analysed dump (borrowed). */
+struct store_result {
+	uint64_t job_id;
+	const store_dump *dump;
+	bool counted;   /* out: true when this result changed any counter */
+};
+
+/*
+ * Record N results in one write transaction (retried after growing the map
+ * when it fills). Results for jobs already done change nothing.
+ */
+int store_results_put(struct store *s, struct store_result *results,
+		      size_t n, struct diag *d);
+
+/*
+ * Mark job ID failed with REASON (no dump record), or quarantined when
+ * QUARANTINE (it failed too often; it is not retried by itself). A job
+ * already done is left alone. Counts "t/failed" once per job.
+ */
+int store_job_fail(struct store *s, uint64_t id, const char *reason,
+		   bool quarantine, struct diag *d);
+
+/* Counts of jobs by state (scans the jobs database). */
+struct store_job_counts {
+	uint64_t queued, leased, done, failed, quarantined;
+};
+int store_job_counts(struct store *s, struct store_job_counts *c,
+		     struct diag *d);
+
+/* Value of counter KEY (0 when absent). */
+int store_counter_get(struct store *s, const char *key, uint64_t *out,
+		      struct diag *d);
+
+/*
+ * Call FN(ctx, key, value) for every counter whose key starts with PREFIX,
+ * in key order. FN returns 0 to go on.
+ */
+int store_counters_scan(struct store *s, const char *prefix,
+			int (*fn)(void *ctx, const char *key, uint64_t v),
+			void *ctx, struct diag *d);
+
+/* Call FN for every bucket (borrowed message, valid during the call). */
+int store_buckets_scan(struct store *s,
+		       int (*fn)(void *ctx, const store_bucket *b), void *ctx,
+		       struct diag *d);
+
+/* Read the dump with content hash HASH (free with store_dump_free). */
+int store_dump_get(struct store *s, const uint8_t hash[32], store_dump **out,
+		   struct diag *d);
+void store_dump_free(store_dump *dump);
+
+/*
+ * Build a counter key from a prefix and a component, hashing components
+ * that would make the key too long or that hold bytes outside printable
+ * ASCII. Writes at most STORE_MAX_KEY+1 bytes to OUT.
+ */
+void store_counter_key(char *out, size_t outlen, const char *prefix,
+		       const char *component);
+
+#endif /* STORE_STORE_H */

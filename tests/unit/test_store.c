@@ -1,0 +1,276 @@
+/* Unit tests for store/: jobs, idempotent results, dedup, counters. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "df.h"
+#include "diag.h"
+#include "hash.h"
+#include "store.h"
+#include "testutil.h"
+
+struct fixture {
+	char *dir;
+	struct store *s;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct diag d;
+
+	diag_init(&d);
+	hash_global_init();
+	f->dir = test_tmpdir();
+	if (f->dir == NULL || store_open(&f->s, f->dir, false, &d) != DF_OK)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	store_close(&f->s);
+	test_rmtree(f->dir);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+/* A dump record with content "content-N" and a signature. */
+struct fake {
+	uint8_t hash[HASH_LEN];
+	store_dump dm;
+	Dumpfleet__V1__Finding finding;
+	Dumpfleet__V1__Finding *findings[1];
+	uint64_t args[4];
+};
+
+static void fake_init(struct fake *fk, int content, const char *sighash,
+		      uint32_t bugcheck)
+{
+	char text[32];
+
+	snprintf(text, sizeof(text), "content-%d", content);
+	hash_sha256(text, strlen(text), fk->hash);
+	dumpfleet__v1__dump__init(&fk->dm);
+	dumpfleet__v1__finding__init(&fk->finding);
+	fk->finding.pattern = (char *)"self-dump";
+	fk->finding.title = (char *)"self dump";
+	fk->findings[0] = &fk->finding;
+	fk->dm.content_hash.data = fk->hash;
+	fk->dm.content_hash.len = HASH_LEN;
+	fk->dm.format = (char *)"debugger-log";
+	fk->dm.signature = (char *)"0x000000D1 | acme!f";
+	fk->dm.signature_hash = (char *)sighash;
+	fk->dm.has_bugcheck = bugcheck != 0;
+	fk->dm.bugcheck_code = bugcheck;
+	fk->dm.n_bugcheck_args = 4;
+	fk->dm.bugcheck_args = fk->args;
+	fk->dm.blame_module = (char *)"acme.sys";
+	fk->dm.n_findings = 1;
+	fk->dm.findings = fk->findings;
+}
+
+static uint64_t counter(struct store *s, const char *key)
+{
+	uint64_t v = 99;
+	struct diag d;
+
+	diag_init(&d);
+	assert_int_equal(store_counter_get(s, key, &v, &d), DF_OK);
+	return v;
+}
+
+static void put(struct store *s, uint64_t job, const store_dump *dm)
+{
+	struct store_result r = { job, dm, false };
+	struct diag d;
+
+	diag_init(&d);
+	assert_int_equal(store_results_put(s, &r, 1, &d), DF_OK);
+}
+
+static void test_store__result_counts_once(void **state)
+{
+	struct fixture *f = *state;
+	const char *paths[] = { "/a/one.dmp", "/a/two.dmp", "/a/one.dmp" };
+	uint64_t first = 0;
+	struct fake a, b;
+	struct diag d;
+
+	diag_init(&d);
+	assert_int_equal(store_jobs_add(f->s, "case1", paths, 3, &first, &d),
+			 DF_OK);
+	assert_int_equal(first, 1);
+	fake_init(&a, 1, "aaaaaaaaaaaaaaaa", 0xD1);
+	fake_init(&b, 1, "aaaaaaaaaaaaaaaa", 0xD1);
+	put(f->s, 1, &a.dm);
+	put(f->s, 1, &a.dm); /* the same result again: no change */
+	assert_int_equal(counter(f->s, "t/dumps"), 1);
+	assert_int_equal(counter(f->s, "t/distinct"), 1);
+	/* Same content under another name: one more dump, not distinct. */
+	put(f->s, 2, &b.dm);
+	assert_int_equal(counter(f->s, "t/dumps"), 2);
+	assert_int_equal(counter(f->s, "t/distinct"), 1);
+	/* Same path and content, new job (a re-run): nothing changes. */
+	put(f->s, 3, &a.dm);
+	assert_int_equal(counter(f->s, "t/dumps"), 2);
+	assert_int_equal(counter(f->s, "b/0x000000D1"), 1);
+	assert_int_equal(counter(f->s, "p/self-dump"), 1);
+	assert_int_equal(counter(f->s, "t/buckets"), 1);
+	assert_int_equal(counter(f->s, "k/aaaaaaaaaaaaaaaa"), 1);
+
+	struct store_job_counts c;
+
+	assert_int_equal(store_job_counts(f->s, &c, &d), DF_OK);
+	assert_int_equal(c.done, 3);
+	assert_int_equal(c.queued, 0);
+}
+
+static int count_bucket(void *ctx, const store_bucket *b)
+{
+	uint64_t *n = ctx;
+
+	*n += b->count;
+	assert_true(b->n_samples >= 1 && b->n_samples <= STORE_MAX_SAMPLES);
+	return 0;
+}
+
+static void test_store__buckets_group_signatures(void **state)
+{
+	struct fixture *f = *state;
+	const char *paths[8] = { "/1", "/2", "/3", "/4", "/5", "/6", "/7",
+				 "/8" };
+	uint64_t first = 0, total = 0;
+	struct diag d;
+
+	diag_init(&d);
+	assert_int_equal(store_jobs_add(f->s, "", paths, 8, &first, &d), DF_OK);
+	for (int i = 0; i < 8; i++) {
+		struct fake fk;
+
+		fake_init(&fk, 100 + i, i < 7 ? "bbbbbbbbbbbbbbbb"
+					      : "cccccccccccccccc",
+			  i < 7 ? 0xC2 : 0x19);
+		put(f->s, first + (uint64_t)i, &fk.dm);
+	}
+	assert_int_equal(counter(f->s, "t/buckets"), 2);
+	assert_int_equal(counter(f->s, "k/bbbbbbbbbbbbbbbb"), 7);
+	assert_int_equal(counter(f->s, "b/0x000000C2"), 7);
+	assert_int_equal(store_buckets_scan(f->s, count_bucket, &total, &d),
+			 DF_OK);
+	assert_int_equal(total, 8);
+}
+
+static int collect_pending(void *ctx, const store_job *job)
+{
+	uint64_t *n = ctx;
+
+	(void)job;
+	(*n)++;
+	return 0;
+}
+
+static void test_store__jobs_survive_reopen(void **state)
+{
+	struct fixture *f = *state;
+	const char *paths[] = { "/x", "/y" };
+	uint64_t first = 0, pending = 0;
+	struct diag d;
+
+	diag_init(&d);
+	assert_int_equal(store_jobs_add(f->s, "b", paths, 2, &first, &d), DF_OK);
+	store_close(&f->s);
+	assert_int_equal(store_open(&f->s, f->dir, false, &d), DF_OK);
+	assert_int_equal(store_jobs_pending(f->s, collect_pending, &pending,
+					    &d),
+			 DF_OK);
+	assert_int_equal(pending, 2);
+	assert_int_equal(store_job_fail(f->s, first, "boom", true, &d), DF_OK);
+	store_job *job = NULL;
+
+	assert_int_equal(store_job_get(f->s, first, &job, &d), DF_OK);
+	assert_int_equal(job->state, DUMPFLEET__V1__JOB_STATE__JOB_QUARANTINED);
+	assert_string_equal(job->last_error, "boom");
+	store_job_free(job);
+	assert_int_equal(counter(f->s, "t/failed"), 1);
+	assert_int_equal(store_job_get(f->s, 999, &job, &d), DF_ENOTFOUND);
+	/* Next ids continue after a reopen. */
+	assert_int_equal(store_jobs_add(f->s, "b", paths, 1, &first, &d),
+			 DF_OK);
+	assert_int_equal(first, 3);
+}
+
+static void test_store__dump_record_roundtrip(void **state)
+{
+	struct fixture *f = *state;
+	const char *paths[] = { "/z" };
+	uint64_t first;
+	struct fake fk;
+	store_dump *back = NULL;
+	struct diag d;
+
+	diag_init(&d);
+	store_jobs_add(f->s, "", paths, 1, &first, &d);
+	fake_init(&fk, 7, "dddddddddddddddd", 0x50);
+	put(f->s, first, &fk.dm);
+	assert_int_equal(store_dump_get(f->s, fk.hash, &back, &d), DF_OK);
+	assert_string_equal(back->signature_hash, "dddddddddddddddd");
+	assert_int_equal(back->bugcheck_code, 0x50);
+	store_dump_free(back);
+}
+
+static void test_store__long_key_components_are_hashed(void **state)
+{
+	(void)state;
+	char key[STORE_MAX_KEY + 1];
+	char longname[600];
+
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	store_counter_key(key, sizeof(key), "p/", longname);
+	assert_true(strlen(key) < 40);
+	assert_int_equal(key[2], '#');
+	store_counter_key(key, sizeof(key), "p/", "bad\nname");
+	assert_int_equal(key[2], '#');
+	store_counter_key(key, sizeof(key), "p/", "self-dump");
+	assert_string_equal(key, "p/self-dump");
+}
+
+static void test_store__readonly_open_of_missing_dir_fails(void **state)
+{
+	(void)state;
+	struct store *s = NULL;
+	struct diag d;
+
+	diag_init(&d);
+	assert_int_not_equal(store_open(&s, "/nonexistent/dumpfleet", true, &d),
+			     DF_OK);
+	assert_null(s);
+	assert_true(diag_failed(&d));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_store__result_counts_once,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_store__buckets_group_signatures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store__jobs_survive_reopen,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_store__dump_record_roundtrip, setup, teardown),
+		cmocka_unit_test(test_store__long_key_components_are_hashed),
+		cmocka_unit_test(test_store__readonly_open_of_missing_dir_fails),
+	};
+	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
