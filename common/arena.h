@@ -35,7 +35,8 @@ char *arena_strndup(struct arena *a, const char *s, size_t n);
 /* printf into a fresh arena string, or NULL. */
 char *arena_printf(struct arena *a, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-char *arena_vprintf(struct arena *a, const char *fmt, va_list ap);
+char *arena_vprintf(struct arena *a, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 /*
  * Make room for one more element in the array *V holding *N elements of

@@ -11,8 +11,9 @@ void diag_init(struct diag *d)
 	memset(d, 0, sizeof(*d));
 }
 
-static void record(struct diag *d, int code, bool has_off, uint64_t off,
-		   const char *fmt, va_list ap)
+__attribute__((format(printf, 5, 0))) static void
+record(struct diag *d, int code, bool has_off, uint64_t off, const char *fmt,
+       va_list ap)
 {
 	if (d == NULL || d->code != DF_OK)
 		return;

@@ -28,7 +28,8 @@ int strbuf_add(struct strbuf *sb, const void *data, size_t n);
 int strbuf_adds(struct strbuf *sb, const char *s);
 int strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-int strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
+int strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 /* Content as a C string ("" when empty). Valid until the next change. */
 const char *strbuf_str(const struct strbuf *sb);

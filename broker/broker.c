@@ -1,0 +1,562 @@
+#include "broker.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "df.h"
+#include "diag.h"
+#include "log.h"
+#include "store.h"
+#include "wire.h"
+
+#define BROKER_MAX_WORKERS 4096
+#define BROKER_MAX_BATCH 256          /* results per write transaction */
+#define BROKER_MAX_SUBMIT_PATHS 10000 /* paths in one SubmitRequest */
+#define BROKER_MAX_PATH 4096
+
+struct qjob {
+	uint64_t id;
+	char *path;
+	uint32_t attempts;
+};
+
+struct lease {
+	struct qjob job;
+	size_t worker;       /* index into workers */
+	uint64_t deadline;
+};
+
+struct wrk {
+	struct wire_peer peer;
+	char name[64];
+	uint32_t credit;
+	uint64_t last_seen;
+	uint64_t last_sent;
+	bool alive;
+};
+
+struct broker {
+	const struct broker_opts *o;
+	void *sock;
+	struct qjob *queue;   /* FIFO: queue[qhead..qlen) */
+	size_t qhead, qlen, qcap;
+	struct lease *leases;
+	size_t nleases, leasecap;
+	struct wrk *workers;
+	size_t nworkers, workercap;
+	wire_env *pending[BROKER_MAX_BATCH];
+	size_t npending;
+	uint64_t done, failed;
+};
+
+/* ---- queue ------------------------------------------------------------ */
+
+static int queue_push(struct broker *b, uint64_t id, const char *path,
+		      uint32_t attempts)
+{
+	if (b->qhead > 0 && b->qlen == b->qcap) {
+		memmove(b->queue, b->queue + b->qhead,
+			(b->qlen - b->qhead) * sizeof(*b->queue));
+		b->qlen -= b->qhead;
+		b->qhead = 0;
+	}
+	if (b->qlen == b->qcap) {
+		size_t ncap = b->qcap ? b->qcap * 2 : 256;
+		struct qjob *nq = realloc(b->queue, ncap * sizeof(*nq));
+
+		if (nq == NULL)
+			return DF_ENOMEM;
+		b->queue = nq;
+		b->qcap = ncap;
+	}
+	char *p = strdup(path);
+
+	if (p == NULL)
+		return DF_ENOMEM;
+	b->queue[b->qlen++] = (struct qjob){ id, p, attempts };
+	return DF_OK;
+}
+
+static size_t queue_len(const struct broker *b)
+{
+	return b->qlen - b->qhead;
+}
+
+static int reload_job(void *ctx, const store_job *job)
+{
+	struct broker *b = ctx;
+
+	return queue_push(b, job->job_id, job->path, job->attempts) != DF_OK;
+}
+
+/* ---- workers ----------------------------------------------------------- */
+
+static size_t worker_find(struct broker *b, const struct wire_peer *p)
+{
+	for (size_t i = 0; i < b->nworkers; i++)
+		if (b->workers[i].alive && b->workers[i].peer.len == p->len &&
+		    memcmp(b->workers[i].peer.id, p->id, p->len) == 0)
+			return i;
+	return SIZE_MAX;
+}
+
+static size_t worker_add(struct broker *b, const struct wire_peer *p)
+{
+	size_t i;
+
+	for (i = 0; i < b->nworkers; i++)
+		if (!b->workers[i].alive)
+			break;
+	if (i == b->nworkers) {
+		if (b->nworkers >= BROKER_MAX_WORKERS)
+			return SIZE_MAX;
+		if (b->nworkers == b->workercap) {
+			size_t ncap = b->workercap ? b->workercap * 2 : 16;
+			struct wrk *nw = realloc(b->workers, ncap * sizeof(*nw));
+
+			if (nw == NULL)
+				return SIZE_MAX;
+			b->workers = nw;
+			b->workercap = ncap;
+		}
+		b->nworkers++;
+	}
+	memset(&b->workers[i], 0, sizeof(b->workers[i]));
+	b->workers[i].peer = *p;
+	b->workers[i].alive = true;
+	return i;
+}
+
+/* Put every job leased to worker W back at the queue. */
+static void requeue_worker_jobs(struct broker *b, size_t w)
+{
+	for (size_t i = 0; i < b->nleases;) {
+		if (b->leases[i].worker != w) {
+			i++;
+			continue;
+		}
+		struct qjob j = b->leases[i].job;
+
+		if (queue_push(b, j.id, j.path, j.attempts) != DF_OK)
+			log_msg(LL_ERROR, "event=requeue_failed job=%llu",
+				(unsigned long long)j.id);
+		free(j.path);
+		b->leases[i] = b->leases[--b->nleases];
+	}
+}
+
+static void worker_drop(struct broker *b, size_t w, const char *why)
+{
+	log_msg(LL_WARN, "event=worker_dropped worker=%s reason=%s",
+		b->workers[w].name, why);
+	b->workers[w].alive = false;
+	requeue_worker_jobs(b, w);
+}
+
+/* ---- sending ---------------------------------------------------------- */
+
+static void send_to(struct broker *b, const struct wire_peer *p, wire_env *env)
+{
+	struct diag d;
+
+	diag_init(&d);
+	if (wire_send(b->sock, p, env, &d) != DF_OK)
+		log_msg(LL_WARN, "event=send_failed err=\"%s\"", d.msg);
+}
+
+static void send_heartbeat(struct broker *b, size_t w)
+{
+	wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
+	Dumpfleet__V1__Heartbeat hb = DUMPFLEET__V1__HEARTBEAT__INIT;
+
+	hb.sent_ms = wire_now_ms();
+	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_HEARTBEAT;
+	env.heartbeat = &hb;
+	send_to(b, &b->workers[w].peer, &env);
+	b->workers[w].last_sent = wire_now_ms();
+}
+
+static int lease_add(struct broker *b, struct qjob j, size_t w)
+{
+	if (b->nleases == b->leasecap) {
+		size_t ncap = b->leasecap ? b->leasecap * 2 : 64;
+		struct lease *nl = realloc(b->leases, ncap * sizeof(*nl));
+
+		if (nl == NULL)
+			return DF_ENOMEM;
+		b->leases = nl;
+		b->leasecap = ncap;
+	}
+	b->leases[b->nleases++] =
+		(struct lease){ j, w, wire_now_ms() + b->o->lease_ms };
+	return DF_OK;
+}
+
+static void dispatch(struct broker *b)
+{
+	for (size_t w = 0; w < b->nworkers && queue_len(b) > 0; w++) {
+		struct wrk *k = &b->workers[w];
+
+		while (k->alive && k->credit > 0 && queue_len(b) > 0) {
+			struct qjob j = b->queue[b->qhead];
+			wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
+			Dumpfleet__V1__JobAssign as =
+				DUMPFLEET__V1__JOB_ASSIGN__INIT;
+
+			if (lease_add(b, j, w) != DF_OK)
+				return;
+			b->qhead++;
+			as.job_id = j.id;
+			as.path = j.path;
+			as.lease_ms = b->o->lease_ms;
+			env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_ASSIGN;
+			env.assign = &as;
+			send_to(b, &k->peer, &env);
+			k->credit--;
+			k->last_sent = wire_now_ms();
+		}
+	}
+}
+
+/* ---- results ----------------------------------------------------------- */
+
+/* Forget the lease of job ID; returns false when there was none. */
+static bool lease_end(struct broker *b, uint64_t id)
+{
+	for (size_t i = 0; i < b->nleases; i++) {
+		if (b->leases[i].job.id == id) {
+			free(b->leases[i].job.path);
+			b->leases[i] = b->leases[--b->nleases];
+			return true;
+		}
+	}
+	return false;
+}
+
+static int flush_results(struct broker *b)
+{
+	struct store_result res[BROKER_MAX_BATCH];
+	size_t n = 0;
+	struct diag d;
+	int rc = DF_OK;
+
+	diag_init(&d);
+	for (size_t i = 0; i < b->npending; i++) {
+		const Dumpfleet__V1__JobResult *r = b->pending[i]->result;
+
+		if (r->dump == NULL || r->dump->content_hash.len == 0) {
+			const char *why = r->dump != NULL && r->dump->failure
+						  ? r->dump->failure
+						  : "no result";
+
+			rc = store_job_fail(b->o->store, r->job_id, why, false,
+					    &d);
+			b->failed++;
+			continue;
+		}
+		res[n].job_id = r->job_id;
+		res[n].dump = r->dump;
+		n++;
+	}
+	if (rc == DF_OK && n > 0)
+		rc = store_results_put(b->o->store, res, n, &d);
+	if (rc != DF_OK)
+		log_msg(LL_ERROR, "event=store_failed err=\"%s\"", d.msg);
+	else
+		b->done += n;
+	for (size_t i = 0; i < b->npending; i++)
+		wire_env_free(b->pending[i]);
+	b->npending = 0;
+	return rc;
+}
+
+static int on_result(struct broker *b, wire_env *env)
+{
+	uint64_t id = env->result->job_id;
+
+	if (!lease_end(b, id))
+		log_msg(LL_INFO, "event=late_result job=%llu",
+			(unsigned long long)id);
+	b->pending[b->npending++] = env;
+	if (b->npending == BROKER_MAX_BATCH)
+		return flush_results(b);
+	return DF_OK;
+}
+
+/* ---- clients ----------------------------------------------------------- */
+
+static void on_submit(struct broker *b, const struct wire_peer *p,
+		      const Dumpfleet__V1__SubmitRequest *req)
+{
+	wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
+	Dumpfleet__V1__SubmitReply rep = DUMPFLEET__V1__SUBMIT_REPLY__INIT;
+	const char *paths[BROKER_MAX_SUBMIT_PATHS];
+	size_t n = 0;
+	struct diag d;
+	char *err = NULL;
+
+	diag_init(&d);
+	rep.request_id = req->request_id;
+	for (size_t i = 0; i < req->n_paths && n < ARRAY_SIZE(paths); i++) {
+		const char *path = req->paths[i];
+
+		if (path[0] == '\0' || strlen(path) > BROKER_MAX_PATH)
+			rep.rejected++;
+		else
+			paths[n++] = path;
+	}
+	rep.rejected += (uint32_t)(req->n_paths - n - rep.rejected);
+	uint64_t first = 0;
+
+	if (n > 0 && store_jobs_add(b->o->store, req->batch, paths, n, &first,
+				    &d) != DF_OK) {
+		err = d.msg;
+		rep.rejected += (uint32_t)n;
+		n = 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (queue_push(b, first + i, paths[i], 0) != DF_OK)
+			log_msg(LL_ERROR, "event=queue_failed job=%llu",
+				(unsigned long long)(first + i));
+	rep.accepted = (uint32_t)n;
+	rep.first_job_id = first;
+	rep.last_job_id = n > 0 ? first + n - 1 : 0;
+	if (err != NULL) {
+		rep.n_errors = 1;
+		rep.errors = &err;
+	}
+	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_SUBMIT_REPLY;
+	env.submit_reply = &rep;
+	send_to(b, p, &env);
+}
+
+static void on_status(struct broker *b, const struct wire_peer *p,
+		      const Dumpfleet__V1__StatusRequest *req)
+{
+	wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
+	Dumpfleet__V1__StatusReply rep = DUMPFLEET__V1__STATUS_REPLY__INIT;
+
+	/* Results still waiting for their write count as leased. */
+	rep.request_id = req->request_id;
+	rep.queued = queue_len(b);
+	rep.leased = b->nleases + b->npending;
+	rep.done = b->done;
+	rep.failed = b->failed;
+	for (size_t i = 0; i < b->nworkers; i++)
+		rep.workers += b->workers[i].alive;
+	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_STATUS_REPLY;
+	env.status_reply = &rep;
+	send_to(b, p, &env);
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+static void on_ready(struct broker *b, const struct wire_peer *p, size_t w,
+		     const Dumpfleet__V1__WorkerReady *r)
+{
+	if (w == SIZE_MAX) {
+		w = worker_add(b, p);
+		if (w == SIZE_MAX)
+			return;
+		log_msg(LL_INFO, "event=worker_joined worker=%.60s",
+			r->worker_id);
+	}
+	snprintf(b->workers[w].name, sizeof(b->workers[w].name), "%s",
+		 r->worker_id);
+	/* A worker never holds more credit than it says it has slots for. */
+	b->workers[w].credit = r->credit > 64 ? 64 : r->credit;
+}
+
+static int handle(struct broker *b)
+{
+	struct wire_peer p;
+	wire_env *env = NULL;
+	struct diag d;
+
+	diag_init(&d);
+	int rc = wire_recv(b->sock, &p, &env, &d);
+
+	if (rc != DF_OK) {
+		if (rc == DF_EPROTO)
+			log_msg(LL_WARN, "event=bad_message err=\"%s\"", d.msg);
+		return rc == DF_EIO ? DF_EIO : DF_OK;
+	}
+	size_t w = worker_find(b, &p);
+
+	if (w != SIZE_MAX)
+		b->workers[w].last_seen = wire_now_ms();
+	switch (env->body_case) {
+	case DUMPFLEET__V1__ENVELOPE__BODY_READY:
+		on_ready(b, &p, w, env->ready);
+		if (w == SIZE_MAX && (w = worker_find(b, &p)) != SIZE_MAX)
+			b->workers[w].last_seen = wire_now_ms();
+		break;
+	case DUMPFLEET__V1__ENVELOPE__BODY_RESULT:
+		return on_result(b, env); /* keeps env until flushed */
+	case DUMPFLEET__V1__ENVELOPE__BODY_SUBMIT:
+		on_submit(b, &p, env->submit);
+		break;
+	case DUMPFLEET__V1__ENVELOPE__BODY_STATUS:
+		on_status(b, &p, env->status);
+		break;
+	case DUMPFLEET__V1__ENVELOPE__BODY_DISCONNECT:
+		if (w != SIZE_MAX)
+			worker_drop(b, w, "disconnect");
+		break;
+	default:
+		break; /* heartbeats only refresh last_seen */
+	}
+	wire_env_free(env);
+	return DF_OK;
+}
+
+static void expire(struct broker *b, uint64_t now)
+{
+	uint64_t silent = (uint64_t)b->o->heartbeat_ms * b->o->liveness;
+
+	for (size_t w = 0; w < b->nworkers; w++) {
+		struct wrk *k = &b->workers[w];
+
+		if (!k->alive)
+			continue;
+		if (now - k->last_seen > silent) {
+			worker_drop(b, w, "silent");
+			continue;
+		}
+		if (now - k->last_sent >= b->o->heartbeat_ms)
+			send_heartbeat(b, w);
+	}
+	for (size_t i = 0; i < b->nleases;) {
+		struct lease *l = &b->leases[i];
+
+		if (now < l->deadline) {
+			i++;
+			continue;
+		}
+		struct qjob j = l->job;
+
+		*l = b->leases[--b->nleases];
+		j.attempts++;
+		if (j.attempts >= b->o->max_attempts) {
+			struct diag d;
+
+			diag_init(&d);
+			store_job_fail(b->o->store, j.id,
+				       "lease expired too often", true, &d);
+			b->failed++;
+			log_msg(LL_WARN, "event=quarantined job=%llu",
+				(unsigned long long)j.id);
+		} else {
+			queue_push(b, j.id, j.path, j.attempts);
+		}
+		free(j.path);
+	}
+}
+
+static int bind_socket(struct broker *b)
+{
+	int linger = 0;
+	int hwm = 0; /* flow control is by credit, not by dropping */
+	char ep[256];
+	size_t eplen = sizeof(ep);
+
+	b->sock = zmq_socket(b->o->zmq_ctx, ZMQ_ROUTER);
+	if (b->sock == NULL)
+		return DF_EIO;
+	zmq_setsockopt(b->sock, ZMQ_LINGER, &linger, sizeof(linger));
+	zmq_setsockopt(b->sock, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+	zmq_setsockopt(b->sock, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+	if (zmq_bind(b->sock, b->o->endpoint) != 0) {
+		log_msg(LL_ERROR, "event=bind_failed endpoint=%s err=\"%s\"",
+			b->o->endpoint, zmq_strerror(zmq_errno()));
+		return DF_EIO;
+	}
+	if (zmq_getsockopt(b->sock, ZMQ_LAST_ENDPOINT, ep, &eplen) != 0)
+		snprintf(ep, sizeof(ep), "%s", b->o->endpoint);
+	if (b->o->on_bound != NULL)
+		b->o->on_bound(b->o->on_bound_ctx, ep);
+	return DF_OK;
+}
+
+static void broker_free(struct broker *b)
+{
+	for (size_t i = b->qhead; i < b->qlen; i++)
+		free(b->queue[i].path);
+	for (size_t i = 0; i < b->nleases; i++)
+		free(b->leases[i].job.path);
+	for (size_t i = 0; i < b->npending; i++)
+		wire_env_free(b->pending[i]);
+	free(b->queue);
+	free(b->leases);
+	free(b->workers);
+	if (b->sock != NULL)
+		zmq_close(b->sock);
+}
+
+static int serve(struct broker *b)
+{
+	const struct broker_opts *o = b->o;
+
+	while (!atomic_load(o->stop)) {
+		zmq_pollitem_t item = { b->sock, 0, ZMQ_POLLIN, 0 };
+		int n = zmq_poll(&item, 1, (long)o->heartbeat_ms / 4 + 1);
+
+		if (n < 0 && zmq_errno() == ETERM)
+			break;
+		/* Drain what is there, then write it in one transaction. */
+		for (int i = 0; n > 0 && i < 4096; i++) {
+			if (handle(b) == DF_EIO)
+				break;
+			zmq_pollitem_t again = { b->sock, 0, ZMQ_POLLIN, 0 };
+
+			if (zmq_poll(&again, 1, 0) <= 0)
+				break;
+		}
+		if (b->npending > 0 && flush_results(b) != DF_OK)
+			return DF_ESTORE;
+		expire(b, wire_now_ms());
+		dispatch(b);
+	}
+	return DF_OK;
+}
+
+int broker_run(const struct broker_opts *o)
+{
+	struct broker b;
+	struct diag d;
+	struct store_job_counts c;
+
+	memset(&b, 0, sizeof(b));
+	b.o = o;
+	diag_init(&d);
+	if (store_jobs_pending(o->store, reload_job, &b, &d) != DF_OK ||
+	    store_job_counts(o->store, &c, &d) != DF_OK) {
+		log_msg(LL_ERROR, "event=store_failed err=\"%s\"", d.msg);
+		broker_free(&b);
+		return DF_ESTORE;
+	}
+	b.done = c.done;
+	b.failed = c.failed + c.quarantined;
+	if (queue_len(&b) > 0)
+		log_msg(LL_INFO, "event=resumed queued=%zu", queue_len(&b));
+	int rc = bind_socket(&b);
+
+	if (rc == DF_OK)
+		rc = serve(&b);
+	if (b.npending > 0)
+		flush_results(&b);
+	broker_free(&b);
+	return rc;
+}
+
+void broker_opts_init(struct broker_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->heartbeat_ms = 1000;
+	o->liveness = 5;
+	o->lease_ms = 600000;
+	o->max_attempts = 3;
+}

@@ -1,0 +1,44 @@
+/*
+ * broker - hands dump jobs to workers over ZeroMQ and records results.
+ *
+ * One ROUTER socket serves workers and clients alike (the message type
+ * tells them apart). Jobs are written to the store before a submission is
+ * acknowledged; at start the broker reloads every job not yet done, so a
+ * restart loses nothing. Workers take jobs by credit (WorkerReady); each
+ * dispatched job carries a lease, and an expired lease or a silent worker
+ * puts the job back in the queue. A job that fails to come back
+ * max_attempts times is quarantined. Results are written in batches, one
+ * write transaction per poll round.
+ */
+#ifndef BROKER_BROKER_H
+#define BROKER_BROKER_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+struct store;
+
+struct broker_opts {
+	const char *endpoint;     /* where to bind, e.g. tcp://127.0.0.1:* */
+	void *zmq_ctx;
+	struct store *store;      /* borrowed, open for writing */
+	uint32_t heartbeat_ms;
+	uint32_t liveness;        /* missed heartbeats before a worker is dropped */
+	uint64_t lease_ms;        /* job lease */
+	uint32_t max_attempts;    /* before quarantine */
+	atomic_bool *stop;        /* set to true to stop the loop */
+	/* Called once bound with the actual endpoint (port resolved). */
+	void (*on_bound)(void *ctx, const char *endpoint);
+	void *on_bound_ctx;
+};
+
+/* Defaults: heartbeat 1000 ms, liveness 5, lease 600 s, 3 attempts. */
+void broker_opts_init(struct broker_opts *o);
+
+/*
+ * Bind and serve until *o->stop is true. Returns DF_OK, or DF_EIO when the
+ * endpoint cannot be bound, or DF_ESTORE when the store fails.
+ */
+int broker_run(const struct broker_opts *o);
+
+#endif /* BROKER_BROKER_H */

@@ -1,0 +1,283 @@
+#include "client.h"
+
+#include <errno.h>
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "df.h"
+#include "diag.h"
+#include "wire.h"
+
+static int pathlist_add(struct pathlist *l, const char *p)
+{
+	if (l->n >= CLIENT_MAX_FILES)
+		return DF_ELIMIT;
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 64;
+		char **nv = realloc(l->v, ncap * sizeof(*nv));
+
+		if (nv == NULL)
+			return DF_ENOMEM;
+		l->v = nv;
+		l->cap = ncap;
+	}
+	l->v[l->n] = strdup(p);
+	if (l->v[l->n] == NULL)
+		return DF_ENOMEM;
+	l->n++;
+	return DF_OK;
+}
+
+void pathlist_release(struct pathlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+#define CLIENT_MAX_DEPTH 64
+
+/* Add regular files under PATH (not following links) to L. */
+static int walk(struct pathlist *l, const char *path, int depth,
+		struct diag *d)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return diag_fail(d, DF_EIO, "cannot read '%s': %s", path,
+				 strerror(errno));
+	if (S_ISREG(st.st_mode))
+		return pathlist_add(l, path);
+	if (!S_ISDIR(st.st_mode) || depth >= CLIENT_MAX_DEPTH)
+		return DF_OK;
+	DIR *dir = opendir(path);
+
+	if (dir == NULL)
+		return diag_fail(d, DF_EIO, "cannot open '%s': %s", path,
+				 strerror(errno));
+	struct dirent *e;
+	int rc = DF_OK;
+
+	while (rc == DF_OK && (e = readdir(dir)) != NULL) {
+		char sub[PATH_MAX];
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path,
+				     e->d_name) >= sizeof(sub))
+			continue;
+		rc = walk(l, sub, depth + 1, d);
+	}
+	closedir(dir);
+	return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int client_collect(struct pathlist *l, char *const *roots, size_t n,
+		   struct diag *d)
+{
+	size_t start = l->n;
+
+	for (size_t i = 0; i < n; i++) {
+		char abs[PATH_MAX];
+
+		if (realpath(roots[i], abs) == NULL)
+			return diag_fail(d, DF_EIO, "cannot read '%s': %s",
+					 roots[i], strerror(errno));
+		int rc = walk(l, abs, 0, d);
+
+		if (rc != DF_OK)
+			return diag_fail(d, rc, "cannot collect '%s'", abs);
+	}
+	qsort(l->v + start, l->n - start, sizeof(*l->v), cmp_str);
+	return DF_OK;
+}
+
+static void *client_socket(void *ctx, const char *endpoint, struct diag *d)
+{
+	void *s = zmq_socket(ctx, ZMQ_DEALER);
+	int linger = 0;
+
+	if (s == NULL) {
+		diag_fail(d, DF_EIO, "socket: %s", zmq_strerror(zmq_errno()));
+		return NULL;
+	}
+	zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+	if (zmq_connect(s, endpoint) != 0) {
+		diag_fail(d, DF_EIO, "cannot connect to %s: %s", endpoint,
+			  zmq_strerror(zmq_errno()));
+		zmq_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Wait for a reply of type WANT; other messages are dropped. */
+static int await(void *s, int want, uint32_t timeout_ms, wire_env **out,
+		 struct diag *d)
+{
+	uint64_t end = wire_now_ms() + timeout_ms;
+
+	*out = NULL;
+	for (;;) {
+		uint64_t now = wire_now_ms();
+
+		if (now >= end)
+			return diag_fail(d, DF_EIO,
+					 "broker did not answer within %u ms",
+					 timeout_ms);
+		zmq_pollitem_t item = { s, 0, ZMQ_POLLIN, 0 };
+		int n = zmq_poll(&item, 1, (long)(end - now));
+
+		if (n < 0)
+			return diag_fail(d, DF_EIO, "poll: %s",
+					 zmq_strerror(zmq_errno()));
+		if (n == 0)
+			continue;
+		wire_env *env = NULL;
+		int rc = wire_recv(s, NULL, &env, d);
+
+		if (rc == DF_EIO)
+			return rc;
+		if (env != NULL && (int)env->body_case == want) {
+			*out = env;
+			return DF_OK;
+		}
+		wire_env_free(env);
+	}
+}
+
+static int submit_chunk(void *s, const char *batch, char **paths, size_t n,
+			uint64_t reqid, size_t *accepted, uint32_t timeout_ms,
+			struct diag *d)
+{
+	wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
+	Dumpfleet__V1__SubmitRequest req = DUMPFLEET__V1__SUBMIT_REQUEST__INIT;
+	wire_env *rep = NULL;
+
+	req.batch = (char *)(batch != NULL ? batch : "");
+	req.paths = paths;
+	req.n_paths = n;
+	req.request_id = reqid;
+	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_SUBMIT;
+	env.submit = &req;
+	int rc = wire_send(s, NULL, &env, d);
+
+	if (rc == DF_OK)
+		rc = await(s, DUMPFLEET__V1__ENVELOPE__BODY_SUBMIT_REPLY,
+			   timeout_ms, &rep, d);
+	if (rc != DF_OK)
+		return rc;
+	*accepted += rep->submit_reply->accepted;
+	if (rep->submit_reply->n_errors > 0)
+		rc = diag_fail(d, DF_ESTORE, "broker: %.200s",
+			       rep->submit_reply->errors[0]);
+	wire_env_free(rep);
+	return rc;
+}
+
+int client_submit(void *ctx, const char *endpoint, const char *batch,
+		  const struct pathlist *l, size_t *accepted,
+		  uint32_t timeout_ms, struct diag *d)
+{
+	void *s = client_socket(ctx, endpoint, d);
+	int rc = DF_OK;
+
+	*accepted = 0;
+	if (s == NULL)
+		return DF_EIO;
+	for (size_t i = 0; rc == DF_OK && i < l->n; i += CLIENT_CHUNK) {
+		size_t n = l->n - i < CLIENT_CHUNK ? l->n - i : CLIENT_CHUNK;
+
+		rc = submit_chunk(s, batch, l->v + i, n, i / CLIENT_CHUNK + 1,
+				  accepted, timeout_ms, d);
+	}
+	zmq_close(s);
+	return rc;
+}
+
+static int status_on(void *s, struct client_status *st, uint32_t timeout_ms,
+		     struct diag *d)
+{
+	wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
+	Dumpfleet__V1__StatusRequest req = DUMPFLEET__V1__STATUS_REQUEST__INIT;
+	wire_env *rep = NULL;
+
+	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_STATUS;
+	env.status = &req;
+	int rc = wire_send(s, NULL, &env, d);
+
+	if (rc == DF_OK)
+		rc = await(s, DUMPFLEET__V1__ENVELOPE__BODY_STATUS_REPLY,
+			   timeout_ms, &rep, d);
+	if (rc != DF_OK)
+		return rc;
+	const Dumpfleet__V1__StatusReply *r = rep->status_reply;
+
+	st->queued = r->queued;
+	st->leased = r->leased;
+	st->done = r->done;
+	st->failed = r->failed;
+	st->workers = r->workers;
+	wire_env_free(rep);
+	return DF_OK;
+}
+
+int client_status(void *ctx, const char *endpoint, struct client_status *st,
+		  uint32_t timeout_ms, struct diag *d)
+{
+	void *s = client_socket(ctx, endpoint, d);
+
+	if (s == NULL)
+		return DF_EIO;
+	int rc = status_on(s, st, timeout_ms, d);
+
+	zmq_close(s);
+	return rc;
+}
+
+int client_wait(void *ctx, const char *endpoint, bool progress,
+		uint32_t timeout_ms, struct client_status *last,
+		struct diag *d)
+{
+	void *s = client_socket(ctx, endpoint, d);
+	int rc = DF_OK;
+
+	if (s == NULL)
+		return DF_EIO;
+	for (;;) {
+		struct client_status st;
+
+		rc = status_on(s, &st, timeout_ms, d);
+		if (rc != DF_OK)
+			break;
+		if (last != NULL)
+			*last = st;
+		if (progress)
+			fprintf(stderr,
+				"\r%llu queued, %llu running, %llu done, "
+				"%llu failed, %u slots   ",
+				(unsigned long long)st.queued,
+				(unsigned long long)st.leased,
+				(unsigned long long)st.done,
+				(unsigned long long)st.failed, st.workers);
+		if (st.queued == 0 && st.leased == 0)
+			break;
+		usleep(50000);
+	}
+	if (progress)
+		fputc('\n', stderr);
+	zmq_close(s);
+	return rc;
+}

@@ -1,0 +1,63 @@
+/*
+ * client - submits files to a broker and follows their progress.
+ *
+ * Paths are collected by walking the given files and folders (regular
+ * files only, symbolic links not followed, sorted so that runs repeat),
+ * made absolute, and sent in SubmitRequests of at most CLIENT_CHUNK paths;
+ * each chunk is acknowledged after the broker has stored its jobs.
+ */
+#ifndef BROKER_CLIENT_H
+#define BROKER_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct diag;
+
+#define CLIENT_CHUNK 1000
+#define CLIENT_MAX_FILES 10000000
+
+struct pathlist {
+	char **v;
+	size_t n, cap;
+};
+
+/*
+ * Append every regular file under each of the N ROOTS (files or folders)
+ * to L, absolute and sorted. DF_OK, or DF_EIO naming the first root that
+ * cannot be read.
+ */
+int client_collect(struct pathlist *l, char *const *roots, size_t n,
+		   struct diag *d);
+
+void pathlist_release(struct pathlist *l);
+
+struct client_status {
+	uint64_t queued, leased, done, failed;
+	uint32_t workers;
+};
+
+/*
+ * Submit L under BATCH to the broker at ENDPOINT using CTX. *ACCEPTED gets
+ * the number of jobs the broker stored. TIMEOUT_MS bounds the wait for
+ * each acknowledgement.
+ */
+int client_submit(void *ctx, const char *endpoint, const char *batch,
+		  const struct pathlist *l, size_t *accepted,
+		  uint32_t timeout_ms, struct diag *d);
+
+/* Ask the broker for its queue counts. */
+int client_status(void *ctx, const char *endpoint, struct client_status *st,
+		  uint32_t timeout_ms, struct diag *d);
+
+/*
+ * Poll the broker until nothing is queued or leased. With PROGRESS, a
+ * one-line progress display is kept on stderr. DF_OK, or DF_EIO when the
+ * broker stops answering for TIMEOUT_MS.
+ */
+int client_wait(void *ctx, const char *endpoint, bool progress,
+		uint32_t timeout_ms, struct client_status *last,
+		struct diag *d);
+
+#endif /* BROKER_CLIENT_H */

@@ -1,0 +1,190 @@
+#include "analysis.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bugcheck.h"
+#include "dbglog.h"
+#include "df.h"
+#include "diag.h"
+#include "mapfile.h"
+#include "minidump.h"
+#include "registry.h"
+#include "signature.h"
+
+/* Kernel dump headers start with "PAGE" then "DUMP" or "DU64". */
+static bool kernel_dump_probe(const uint8_t *data, size_t len)
+{
+	return len >= 8 && memcmp(data, "PAGE", 4) == 0 &&
+	       (memcmp(data + 4, "DUMP", 4) == 0 ||
+		memcmp(data + 4, "DU64", 4) == 0);
+}
+
+enum model_format analysis_detect_format(const uint8_t *data, size_t len)
+{
+	if (minidump_probe(data, len))
+		return FORMAT_MINIDUMP;
+	if (kernel_dump_probe(data, len))
+		return FORMAT_KERNEL_DUMP;
+	if (dbglog_probe(data, len))
+		return FORMAT_DEBUGGER_LOG;
+	return FORMAT_UNKNOWN;
+}
+
+static void read_by_format(struct analysis *a, const uint8_t *data, size_t len)
+{
+	a->format = analysis_detect_format(data, len);
+	switch (a->format) {
+	case FORMAT_MINIDUMP:
+		minidump_read(a, data, len);
+		break;
+	case FORMAT_DEBUGGER_LOG:
+		dbglog_read(a, data, len);
+		break;
+	case FORMAT_KERNEL_DUMP:
+		model_add_error(a, DF_EUNSUPPORTED, false, 0,
+				"kernel memory dumps are recognised but not "
+				"read yet");
+		break;
+	case FORMAT_UNKNOWN:
+		model_add_error(a, DF_EFORMAT, true, 0,
+				"unknown format: neither a minidump, a kernel "
+				"dump nor debugger output (%zu bytes)",
+				len);
+		break;
+	}
+}
+
+/* Fill in names the reader left empty from the embedded tables. */
+static void name_codes(struct analysis *a)
+{
+	if (a->bugcheck.present && a->bugcheck.name == NULL)
+		a->bugcheck.name = bugcheck_name(a->bugcheck.code);
+	if (a->crash.present && a->crash.type == NULL && a->crash.has_code)
+		a->crash.type = exception_name(a->crash.code);
+}
+
+/* Base name of a path-like module name, without directories. */
+static const char *base_name(const char *s)
+{
+	const char *p = strrchr(s, '\\');
+	const char *q = strrchr(s, '/');
+
+	if (q != NULL && (p == NULL || q > p))
+		p = q;
+	return p != NULL ? p + 1 : s;
+}
+
+/* Modules that are never the culprit: the OS core blames someone else. */
+static bool is_os_core(const char *m)
+{
+	static const char *const core[] = {
+		"nt", "ntoskrnl", "ntkrnlmp", "ntkrnlpa", "ntkrpamp", "hal",
+		"halmacpi", "ntdll", "kernel32", "kernelbase", "win32k",
+		"win32kbase", "win32kfull", "wow64", "wow64cpu", "user32",
+		"dbghelp", "dbgcore", "ucrtbase", "msvcrt",
+	};
+	size_t n = strcspn(m, ".");
+
+	for (size_t i = 0; i < ARRAY_SIZE(core); i++)
+		if (strlen(core[i]) == n && strncasecmp(core[i], m, n) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Blame: what the debugger said if it said it (MODULE_NAME, then
+ * "Probably caused by"), else the first crashing-thread frame outside the
+ * OS core, else the module holding the crash address.
+ */
+static void pick_blame(struct analysis *a)
+{
+	const char *m = model_field(a, "MODULE_NAME");
+
+	if (m != NULL && *m) {
+		a->blame_module = m;
+		a->blame_reason = "MODULE_NAME in !analyze output";
+		return;
+	}
+	m = model_field(a, "PROBABLY_CAUSED_BY");
+	if (m != NULL && *m) {
+		a->blame_module = m;
+		a->blame_reason = "\"Probably caused by\" in debugger output";
+		return;
+	}
+	const struct thread *t = model_crashing_thread(a);
+
+	for (size_t i = 0; t != NULL && i < t->frames.n; i++) {
+		const char *fm = t->frames.v[i].module;
+
+		if (fm != NULL && !is_os_core(base_name(fm))) {
+			a->blame_module = fm;
+			a->blame_reason = "first crashing-thread frame outside "
+					  "the operating system core";
+			return;
+		}
+	}
+	if (a->crash.has_address) {
+		const struct module *mod = model_module_at(a, a->crash.address);
+
+		if (mod != NULL && mod->filename != NULL) {
+			a->blame_module = mod->filename;
+			a->blame_reason = "module containing the crash address";
+		}
+	}
+}
+
+int analysis_run(struct analysis **out, const uint8_t *data, size_t len,
+		 const struct sigrules *rules)
+{
+	struct analysis *a = analysis_new();
+
+	*out = NULL;
+	if (a == NULL)
+		return DF_ENOMEM;
+	a->size = len;
+	hash_sha256(data, len, a->content_hash);
+	read_by_format(a, data, len);
+	name_codes(a);
+	pick_blame(a);
+	detect_run_all(a);
+
+	struct sigrules *own = NULL;
+
+	if (rules == NULL) {
+		own = sigrules_default();
+		rules = own;
+	}
+	if (rules == NULL || signature_compute(a, rules) != DF_OK)
+		model_add_error(a, DF_ENOMEM, false, 0,
+				"no memory for the stack signature");
+	sigrules_destroy(&own);
+	/* The text belongs to the caller; do not let it outlive the call. */
+	a->text = NULL;
+	a->text_len = 0;
+	*out = a;
+	return DF_OK;
+}
+
+int analysis_run_file(struct analysis **out, const char *path,
+		      const struct sigrules *rules)
+{
+	struct mapfile m;
+	struct diag d;
+
+	diag_init(&d);
+	if (mapfile_open(&m, path, &d) != DF_OK) {
+		struct analysis *a = analysis_new();
+
+		*out = a;
+		if (a == NULL)
+			return DF_ENOMEM;
+		model_add_error(a, d.code, false, 0, "%s", d.msg);
+		return DF_OK;
+	}
+	int rc = analysis_run(out, m.data, m.len, rules);
+
+	mapfile_close(&m);
+	return rc;
+}

@@ -1,0 +1,37 @@
+/*
+ * analysis - bytes in, analysed dump out.
+ *
+ * analysis_run() detects the format by content (never by name), runs the
+ * reader, names the bugcheck or exception, picks the module to blame, runs
+ * every detector and computes the stack signature. A damaged input is a
+ * result: its errors are in the analysis and the call still succeeds.
+ */
+#ifndef WORKER_ANALYSIS_H
+#define WORKER_ANALYSIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+struct sigrules;
+
+/*
+ * Analyse LEN bytes at DATA into a fresh *OUT (caller destroys it with
+ * analysis_destroy). RULES may be NULL for the embedded signature rules.
+ * Returns DF_OK, or DF_ENOMEM when no analysis could be made at all.
+ */
+int analysis_run(struct analysis **out, const uint8_t *data, size_t len,
+		 const struct sigrules *rules);
+
+/*
+ * Map the file at PATH and analyse it. A file that cannot be opened gives
+ * an analysis holding that error. Returns DF_OK or DF_ENOMEM.
+ */
+int analysis_run_file(struct analysis **out, const char *path,
+		      const struct sigrules *rules);
+
+/* Detect the format of DATA by its content. */
+enum model_format analysis_detect_format(const uint8_t *data, size_t len);
+
+#endif /* WORKER_ANALYSIS_H */

@@ -1,0 +1,30 @@
+/*
+ * analysis_json - the analysis as JSON.
+ *
+ * Field names follow rust-minidump's published JSON schema where the meaning
+ * is the same (system_info, crash_info, crashing_thread, threads[].frames[],
+ * modules[]); dumpfleet's own additions are format, bugcheck, blame,
+ * signature, findings and errors. Addresses are hex strings. Every string
+ * from the input is passed through as valid UTF-8 (invalid bytes replaced).
+ */
+#ifndef WORKER_ANALYSIS_JSON_H
+#define WORKER_ANALYSIS_JSON_H
+
+#include <jansson.h>
+
+struct analysis;
+
+/*
+ * New JSON object for A (caller owns the reference). SOURCE, if not NULL,
+ * is recorded as "source". NULL on ENOMEM.
+ */
+json_t *analysis_to_json(const struct analysis *a, const char *source);
+
+/*
+ * Copy of S with every byte sequence that is not valid UTF-8 replaced by
+ * U+FFFD and control characters other than tab/newline kept (JSON escapes
+ * them). Caller frees. NULL on ENOMEM. S NULL gives NULL.
+ */
+char *utf8_sanitize(const char *s);
+
+#endif /* WORKER_ANALYSIS_JSON_H */

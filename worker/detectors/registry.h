@@ -1,0 +1,37 @@
+/*
+ * registry - the crash-analysis pattern detectors.
+ *
+ * Each detector lives in one file detectors/d_<name>.c that defines
+ *     const struct detector detector_<name> = { ... };
+ * The build generates the table from the files present, so adding a
+ * detector is adding one file. Detectors read the common model only and
+ * add findings with model_add_finding()/model_add_evidence().
+ */
+#ifndef DETECTORS_REGISTRY_H
+#define DETECTORS_REGISTRY_H
+
+#include <stddef.h>
+
+struct analysis;
+
+struct detector {
+	const char *id;     /* stable pattern id, e.g. "self-dump" */
+	const char *title;  /* one line for humans */
+	/* Look at A and add findings to it. Returns DF_OK or a DF_E* code. */
+	int (*run)(struct analysis *a);
+};
+
+/* Generated table of every detector, in file-name order. */
+extern const struct detector *const detector_table[];
+extern const size_t detector_table_len;
+
+/*
+ * Run every detector on A. A detector that fails records an error in A and
+ * the others still run. Returns DF_OK.
+ */
+int detect_run_all(struct analysis *a);
+
+/* The detector with pattern id ID, or NULL. */
+const struct detector *detect_find(const char *id);
+
+#endif /* DETECTORS_REGISTRY_H */

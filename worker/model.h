@@ -1,0 +1,259 @@
+/*
+ * model - the common dump model every reader fills and every detector reads.
+ *
+ * One struct analysis per input file. All strings and arrays live in the
+ * analysis's arena and die with analysis_destroy(). Readers (in formats/) fill
+ * what their format has; fields a format lacks stay zero/NULL. Detectors and
+ * the signature code read the model only, so they serve debugger logs and
+ * binary dumps alike.
+ *
+ * Caps: every list has a maximum (MODEL_MAX_*); a reader that meets more
+ * records an error naming the cap and keeps the first ones.
+ */
+#ifndef WORKER_MODEL_H
+#define WORKER_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "hash.h"
+
+/* Caps on what one dump may put in the model (Breakpad's, or larger). */
+#define MODEL_MAX_THREADS 4096
+#define MODEL_MAX_FRAMES 1024   /* per thread */
+#define MODEL_MAX_MODULES 4096  /* Breakpad: 2048 modules + 2048 unloaded */
+#define MODEL_MAX_PROCESSES 65536
+#define MODEL_MAX_FIELDS 1024
+#define MODEL_MAX_FINDINGS 256
+#define MODEL_MAX_EVIDENCE 32   /* per finding */
+#define MODEL_MAX_ERRORS 64
+#define MODEL_MAX_HANDLE_TYPES 256
+#define MODEL_ARENA_CAP ((size_t)256 << 20) /* per-dump memory limit */
+
+enum model_format {
+	FORMAT_UNKNOWN = 0,
+	FORMAT_MINIDUMP,
+	FORMAT_KERNEL_DUMP,
+	FORMAT_DEBUGGER_LOG,
+};
+
+/* How a frame was found; names follow rust-minidump's "trust" values. */
+enum frame_trust {
+	TRUST_NONE = 0,
+	TRUST_CONTEXT,      /* from a thread context (frame 0) */
+	TRUST_PREWALKED,    /* copied from a debugger's stack listing */
+	TRUST_CFI,
+	TRUST_FRAME_POINTER,
+	TRUST_SCAN,         /* return address found by scanning the stack */
+};
+
+struct frame {
+	const char *module;     /* module name without path; NULL if unknown */
+	const char *function;   /* symbol name; NULL if unknown */
+	uint64_t address;       /* instruction address; valid if has_address */
+	uint64_t func_offset;   /* offset from function; if has_func_offset */
+	uint64_t module_offset; /* offset from module base; if has_module_offset */
+	bool has_address;
+	bool has_func_offset;
+	bool has_module_offset;
+	enum frame_trust trust;
+};
+
+struct thread {
+	uint64_t id;             /* OS thread id (or the log's thread address) */
+	const char *name;        /* thread name, if any */
+	const char *state;       /* e.g. "WAIT", "RUNNING" (logs) */
+	const char *wait_reason; /* e.g. "Executive", "UserRequest" (logs) */
+	const char *wait_mode;   /* "KernelMode" or "UserMode" (logs) */
+	const char *process;     /* owning process image name (logs) */
+	uint64_t wait_ticks;     /* Ticks waited, if has_wait_ticks */
+	bool has_wait_ticks;
+	uint64_t ip, sp;         /* context registers, if has_context */
+	bool has_context;
+	uint64_t stack_start;    /* stack memory range, if stack_size > 0 */
+	uint64_t stack_size;
+	DF_VEC(struct frame) frames;
+	DF_VEC(const char *) waited_objects; /* "Mutant" addresses etc. */
+};
+
+struct module {
+	const char *filename;   /* base name, e.g. "ntdll.dll" */
+	const char *path;       /* full name as recorded, if different */
+	uint64_t base;
+	uint64_t end;           /* last byte (inclusive), as Breakpad prints */
+	uint64_t size;
+	uint32_t timestamp;     /* PE TimeDateStamp, 0 if unknown */
+	const char *version;    /* "a.b.c.d" or NULL */
+	const char *debug_file; /* e.g. "ntdll.pdb" */
+	const char *debug_id;   /* Breakpad form: GUID hex + age */
+	const char *code_id;    /* timestamp hex + size hex */
+	bool unloaded;
+};
+
+struct bugcheck {
+	bool present;
+	uint32_t code;
+	uint64_t args[4];
+	const char *name;   /* from the bugcheck table, or the log */
+	const char *str;    /* BUGCHECK_STR / DEFAULT_BUCKET_ID, if given */
+};
+
+struct crash {
+	bool present;
+	const char *type;       /* e.g. "EXCEPTION_ACCESS_VIOLATION_WRITE" */
+	uint32_t code;          /* raw exception code, if has_code */
+	bool has_code;
+	uint64_t address;       /* crash address, if has_address */
+	bool has_address;
+	uint64_t ip;            /* faulting instruction, if has_ip */
+	bool has_ip;
+	long crashing_thread;   /* index into threads, or -1 */
+};
+
+struct system_info {
+	const char *os;         /* "Windows NT", "Linux", ... */
+	const char *os_ver;     /* "10.0.19041" with service pack text */
+	const char *cpu_arch;   /* "x86", "amd64", "arm64", ... */
+	const char *cpu_info;   /* vendor/family text */
+	uint32_t cpu_count;
+	uint32_t build;         /* OS build number, 0 if unknown */
+	const char *bios_vendor;
+	const char *system_manufacturer;
+	const char *system_product;
+};
+
+struct process {
+	const char *image;
+	uint64_t pid, ppid;
+	uint64_t handle_count;    /* if has_handle_count */
+	uint64_t active_threads;  /* if has_threads */
+	uint64_t private_pages;   /* if has_private */
+	bool has_handle_count;
+	bool has_threads;
+	bool has_private;
+	bool object_table_null;   /* "ObjectTable: 00000000" */
+};
+
+struct handle_type {
+	const char *type;   /* "Process", "Event", ... */
+	uint64_t count;
+};
+
+/* A named value from a debugger log: !analyze fields and the like. */
+struct field {
+	const char *key;    /* e.g. "MODULE_NAME" */
+	const char *value;  /* first line of the value, trimmed */
+};
+
+struct finding {
+	const char *pattern;   /* stable pattern id, e.g. "self-dump" */
+	const char *title;
+	int confidence;        /* 0..100 */
+	DF_VEC(const char *) evidence;
+};
+
+struct model_error {
+	int code;              /* DF_E* */
+	uint64_t offset;       /* if has_offset */
+	bool has_offset;
+	const char *message;
+};
+
+struct analysis {
+	struct arena *arena;
+	enum model_format format;
+	const char *format_detail;  /* e.g. "!analyze -v", "MDMP x86" */
+	uint8_t content_hash[HASH_LEN];
+	uint64_t size;
+
+	struct system_info system;
+	struct bugcheck bugcheck;
+	struct crash crash;
+	const char *process_name;
+	uint64_t crash_time;        /* Unix seconds, 0 if unknown */
+	uint64_t uptime;            /* seconds, 0 if unknown */
+
+	DF_VEC(struct thread) threads;
+	DF_VEC(struct module) modules;
+	DF_VEC(struct process) processes;
+	DF_VEC(struct handle_type) handle_types;
+	DF_VEC(struct field) fields;
+
+	/*
+	 * For text inputs: the whole input, for detectors that look for
+	 * phrases the structured model does not hold. Borrowed: valid only
+	 * during analysis_run().
+	 */
+	const char *text;
+	size_t text_len;
+
+	/* Derived by the analysis after reading. */
+	const char *blame_module;
+	const char *blame_reason;
+	const char *signature;            /* normalised signature text */
+	char signature_hash[17];          /* 16 hex digits, "" if none */
+	DF_VEC(struct finding) findings;
+	DF_VEC(struct model_error) errors;
+};
+
+/* Fresh empty analysis with its own arena. NULL on ENOMEM. */
+struct analysis *analysis_new(void);
+
+/* Free the analysis and everything in its arena. NULL-safe. */
+void analysis_destroy(struct analysis **ap);
+
+/* The text name of a format: "minidump", "kernel-dump", "debugger-log". */
+const char *model_format_name(enum model_format f);
+
+/* "context", "prewalked", "cfi", "frame_pointer", "scan" or "none". */
+const char *model_trust_name(enum frame_trust t);
+
+/*
+ * Record an error against this dump (a damaged or unsupported input is a
+ * result, not a failure of the run). Returns CODE.
+ */
+int model_add_error(struct analysis *a, int code, bool has_offset,
+		    uint64_t offset, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* Add a thread/module/process/field; NULL when a cap or the arena is hit. */
+struct thread *model_add_thread(struct analysis *a);
+struct frame *model_add_frame(struct analysis *a, struct thread *t);
+struct module *model_add_module(struct analysis *a);
+struct process *model_add_process(struct analysis *a);
+struct handle_type *model_add_handle_type(struct analysis *a);
+
+/* Add KEY=VALUE (both copied). Returns DF_OK or DF_ENOMEM/DF_ELIMIT. */
+int model_add_field(struct analysis *a, const char *key, const char *value);
+
+/* First value recorded for KEY, or NULL. */
+const char *model_field(const struct analysis *a, const char *key);
+
+/*
+ * Start a finding for PATTERN (copied). Returns it so evidence can be
+ * added, or NULL on a cap. A pattern already found is returned as is.
+ */
+struct finding *model_add_finding(struct analysis *a, const char *pattern,
+				  const char *title, int confidence);
+
+/* Add one line of evidence (printf-style) to F. DF_OK or DF_ELIMIT. */
+int model_add_evidence(struct analysis *a, struct finding *f,
+		       const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* True when a finding for PATTERN exists. */
+bool model_has_finding(const struct analysis *a, const char *pattern);
+
+/* The crashing thread, or NULL when unknown. */
+const struct thread *model_crashing_thread(const struct analysis *a);
+
+/* The module containing ADDR, or NULL. */
+const struct module *model_module_at(const struct analysis *a, uint64_t addr);
+
+/* Case-insensitive lookup of a module by base name (with or without ext). */
+const struct module *model_module_named(const struct analysis *a,
+					const char *name);
+
+#endif /* WORKER_MODEL_H */

@@ -1,0 +1,25 @@
+/*
+ * record - the stored form (dumpfleet.v1.Dump) of an analysis.
+ */
+#ifndef WORKER_RECORD_H
+#define WORKER_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dumpfleet.pb-c.h"
+
+struct analysis;
+
+#define RECORD_MAX_JSON ((size_t)1 << 20) /* larger JSON is not kept */
+
+/*
+ * Fill *OUT (initialised here) from A. Strings and arrays are borrowed from
+ * A's arena (and from SOURCE and BATCH), so OUT is valid as long as A is.
+ * A whose input could not be read gets an empty content hash and FAILURE.
+ * Returns DF_OK or DF_ENOMEM.
+ */
+int record_from_analysis(Dumpfleet__V1__Dump *out, struct analysis *a,
+			 const char *source, const char *batch);
+
+#endif /* WORKER_RECORD_H */
