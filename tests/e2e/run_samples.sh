@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `dumpfleet run` on samples/: exact counts, and a second run changes none.
+source "$(dirname "$0")/lib.inc"
+store=$tmp/store
+expect_dumps=$(find "$DF_SOURCE/samples" -type f | wc -l)
+
+out=$("$DUMPFLEET" run --workers 2 --store "$store" "$DF_SOURCE/samples") ||
+	fail "run exited $?"
+echo "$out"
+[ "$(report_value "$store" dumps)" = "$expect_dumps" ] ||
+	fail "dumps: want $expect_dumps"
+[ "$(report_value "$store" 'distinct dumps')" = "$expect_dumps" ] ||
+	fail "distinct: want $expect_dumps"
+[ "$(report_value "$store" errors)" = 0 ] || fail "errors in samples"
+buckets=$(report_value "$store" buckets)
+[ "$buckets" -lt "$expect_dumps" ] ||
+	fail "buckets $buckets: some samples must share a signature"
+
+before=$("$DUMPFLEET" report --store "$store" --format json)
+"$DUMPFLEET" run --workers 3 --store "$store" "$DF_SOURCE/samples" >/dev/null ||
+	fail "second run exited $?"
+after=$("$DUMPFLEET" report --store "$store" --format json)
+[ "$before" = "$after" ] || fail "a second run changed the report"
+
+# A copy under another name is one more dump but not a distinct one.
+mkdir "$tmp/copy"
+first=$(find "$DF_SOURCE/samples" -type f | sort | head -1)
+cp "$first" "$tmp/copy/renamed.bin"
+"$DUMPFLEET" run --workers 1 --store "$store" "$tmp/copy" >/dev/null ||
+	fail "copy run exited $?"
+[ "$(report_value "$store" dumps)" = $((expect_dumps + 1)) ] ||
+	fail "copy: dumps"
+[ "$(report_value "$store" 'distinct dumps')" = "$expect_dumps" ] ||
+	fail "copy: distinct"
+
+# JSON report has the documented fields.
+for k in '"totals"' '"dumps"' '"distinct"' '"buckets"' '"errors"' \
+	'"bugchecks"' '"patterns"' '"hash"' '"signature"' '"count"'; do
+	grep -q "$k" <<<"$after" || fail "json report lacks $k"
+done
+echo "ok: run_samples"
