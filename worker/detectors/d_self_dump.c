@@ -1,0 +1,256 @@
+/*
+ * self-dump: the process wrote its own dump.
+ *
+ * Processes dump themselves with the DbgHelp API (MiniDumpWriteDump, in
+ * dbghelp.dll or, since Windows 8, dbgcore.dll), from an in-process crash
+ * handler (Breakpad, Unreal's, Unity's) or for their own debugging reasons
+ * (seed: Crash Dump Analysis Patterns part 52). The dump then shows the
+ * writer at work: a thread inside dbghelp/dbgcore, or return addresses into
+ * them on its stack (often only found by scanning the raw stack), and that
+ * thread's own activity must not be mistaken for the crash. Evidence names
+ * the thread.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "df.h"
+#include "dmatch.h"
+#include "model.h"
+#include "registry.h"
+
+#define MAX_THREAD_EVIDENCE 4
+#define QUOTE_MAX 160
+/*
+ * A scanned stack word this close to a module's base points into its PE
+ * headers: an HMODULE kept in a local variable, not a return address.
+ */
+#define PE_HEADER_SIZE 0x1000
+
+/* Modules that write minidumps. */
+static const char *const writer_modules[] = { "dbghelp", "dbgcore" };
+
+/* In-process dump writers and crash handlers, as module!function globs. */
+static const struct {
+	const char *module;
+	const char *function;
+	const char *what;
+} writer_frames[] = {
+	{ "dbghelp", "MiniDumpWriteDump*", "DbgHelp MiniDumpWriteDump" },
+	{ "dbgcore", "MiniDumpWriteDump*", "DbgHelp MiniDumpWriteDump" },
+	{ "*", "google_breakpad::ExceptionHandler::WriteMinidump*",
+	  "Breakpad's in-process exception handler" },
+	{ "*", "google_breakpad::MinidumpGenerator::*",
+	  "Breakpad's minidump generator" },
+	{ "*", "crashpad::CrashpadClient::DumpWithoutCrash*",
+	  "Crashpad dump request" },
+	{ "*", "crashpad::CrashpadClient::DumpAndCrash*",
+	  "Crashpad dump request" },
+	{ "*", "crashpad::*UnhandledExceptionHandler*",
+	  "Crashpad's in-process exception handler" },
+	{ "*", "*ReportCrashUsingCrashReportClient*",
+	  "Unreal Engine's crash reporter" },
+	{ "*", "FWindowsPlatformCrashContext::*",
+	  "Unreal Engine's crash reporter" },
+	{ "*", "*WriteMiniDump*", "an in-process minidump writer" },
+	{ "*", "*CreateMiniDump*", "an in-process minidump writer" },
+};
+
+/* Raw-stack text (dps/dds output) the model has no place for. */
+static const char *const text_phrases[] = {
+	"dbghelp!MiniDumpWriteDump",
+	"dbgcore!MiniDumpWriteDump",
+};
+
+struct state {
+	struct analysis *a;
+	struct finding *f;
+	size_t threads; /* threads reported */
+};
+
+static int add(struct state *s, int confidence, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int add(struct state *s, int confidence, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	if (s->f == NULL) {
+		s->f = model_add_finding(s->a, "self-dump",
+					 "The process dumped itself",
+					 confidence);
+		if (s->f == NULL)
+			return DF_ENOMEM;
+	}
+	if (confidence > s->f->confidence)
+		s->f->confidence = confidence;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	return model_add_evidence(s->a, s->f, "%s", line) == DF_ENOMEM
+		       ? DF_ENOMEM
+		       : DF_OK;
+}
+
+static bool writer_module(const char *module)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(writer_modules); i++)
+		if (dmatch_module(module, writer_modules[i]))
+			return true;
+	return false;
+}
+
+/* False for a scanned word that points into a module's headers. */
+static bool code_address(const struct frame *f)
+{
+	return f->trust != TRUST_SCAN || !f->has_module_offset ||
+	       f->module_offset >= PE_HEADER_SIZE;
+}
+
+static const char *writer_frame(const struct frame *f)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(writer_frames); i++)
+		if (dmatch_frame(f, writer_frames[i].module,
+				 writer_frames[i].function))
+			return writer_frames[i].what;
+	return NULL;
+}
+
+/* Evidence text of F: "dbghelp!MiniDumpWriteDump", "dbgcore.dll+0x6a80". */
+static void frame_text(const struct frame *f, char *out, size_t size)
+{
+	if (f->function != NULL)
+		snprintf(out, size, "%s!%s", f->module, f->function);
+	else if (f->has_module_offset)
+		snprintf(out, size, "%s+0x%" PRIx64, f->module,
+			 f->module_offset);
+	else
+		snprintf(out, size, "%s", f->module);
+}
+
+/*
+ * Confidence that a frame in dbghelp/dbgcore means a dump being written,
+ * and how the frame was found, into *WHAT.
+ */
+static int module_frame(const struct frame *f, size_t index,
+			const char **what)
+{
+	if (f->trust == TRUST_SCAN) {
+		*what = "return address found by stack scan";
+		return 75; /* may be residue of an earlier call */
+	}
+	if (index == 0 && f->trust == TRUST_CONTEXT) {
+		*what = "instruction pointer";
+		return 90;
+	}
+	*what = "return address";
+	return 85;
+}
+
+/*
+ * One thread: the best sign it writes a dump, as evidence. A named writer
+ * frame beats an instruction pointer inside dbghelp, which beats a walked
+ * return address, which beats a scanned one (stack residue).
+ */
+static int check_thread(struct state *s, size_t index)
+{
+	const struct thread *t = &s->a->threads.v[index];
+	const struct frame *best = NULL;
+	const char *what = NULL;
+	int conf = 0;
+	size_t at = 0, scanned = 0;
+	char text[256], name[192];
+
+	for (size_t i = 0; i < t->frames.n; i++) {
+		const struct frame *f = &t->frames.v[i];
+		const char *w = writer_frame(f);
+		int c;
+
+		if (w != NULL) {
+			c = 95;
+		} else if (writer_module(f->module) && code_address(f)) {
+			c = module_frame(f, i, &w);
+			scanned += f->trust == TRUST_SCAN;
+		} else {
+			continue;
+		}
+		if (c > conf) {
+			conf = c;
+			best = f;
+			what = w;
+			at = i;
+		}
+	}
+	if (best == NULL)
+		return DF_OK;
+	frame_text(best, text, sizeof(text));
+	s->threads++;
+	if (s->threads > MAX_THREAD_EVIDENCE)
+		return DF_OK;
+	dmatch_thread_name(s->a, index, name, sizeof(name));
+	return add(s, conf, "%s: frame %zu %s (%s)%s", name, at, text, what,
+		   scanned > 1 ? "; more such addresses on its stack" : "");
+}
+
+static int check_breakpad(struct state *s)
+{
+	const char *id = model_field(s->a, "BREAKPAD_DUMP_THREAD_ID");
+
+	if (id == NULL)
+		return DF_OK;
+	return add(s, 90,
+		   "Breakpad's in-process exception handler wrote the dump "
+		   "from its own thread (id %s)",
+		   id);
+}
+
+static int check_text(struct state *s)
+{
+	const struct analysis *a = s->a;
+	char quote[QUOTE_MAX + 1];
+
+	for (size_t i = 0; a->text != NULL && i < ARRAY_SIZE(text_phrases);
+	     i++) {
+		const char *p = dmatch_text(a, text_phrases[i]);
+		const char *line;
+
+		if (p == NULL)
+			continue;
+		size_t n = dmatch_line(a, p, &line);
+
+		if (n > QUOTE_MAX)
+			n = QUOTE_MAX;
+		memcpy(quote, line, n);
+		quote[n] = '\0';
+		return add(s, 80,
+			   "DbgHelp dump writer in the raw stack: \"%s\"",
+			   quote);
+	}
+	return DF_OK;
+}
+
+static int run(struct analysis *a)
+{
+	struct state s = { .a = a };
+	int rc = DF_OK;
+
+	for (size_t i = 0; rc == DF_OK && i < a->threads.n; i++)
+		rc = check_thread(&s, i);
+	if (rc == DF_OK && s.threads > MAX_THREAD_EVIDENCE)
+		rc = add(&s, 0, "%zu more threads show the dump writer",
+			 s.threads - MAX_THREAD_EVIDENCE);
+	if (rc == DF_OK)
+		rc = check_breakpad(&s);
+	if (rc == DF_OK)
+		rc = check_text(&s);
+	return rc;
+}
+
+const struct detector detector_self_dump = {
+	.id = "self-dump",
+	.title = "The process dumped itself (DbgHelp or an in-process crash "
+		 "handler)",
+	.run = run,
+};
