@@ -107,7 +107,16 @@ static int open_dbis(struct store *s, struct diag *d)
 int store_open(struct store **out, const char *dir, bool readonly,
 	       struct diag *d)
 {
+	struct store_opts o = { readonly, 0 };
+
+	return store_open_ex(out, dir, &o, d);
+}
+
+int store_open_ex(struct store **out, const char *dir,
+		  const struct store_opts *o, struct diag *d)
+{
 	struct store *s = calloc(1, sizeof(*s));
+	bool readonly = o->readonly;
 	int rc;
 
 	*out = NULL;
@@ -126,7 +135,8 @@ int store_open(struct store **out, const char *dir, bool readonly,
 	}
 	mdb_env_set_maxdbs(s->env, DB_COUNT);
 	mdb_env_set_maxreaders(s->env, 256);
-	rc = mdb_env_set_mapsize(s->env, STORE_INITIAL_MAP);
+	rc = mdb_env_set_mapsize(s->env, o->initial_map ? o->initial_map
+						     : STORE_INITIAL_MAP);
 	if (rc == 0)
 		rc = mdb_env_open(s->env, dir,
 				  (readonly ? MDB_RDONLY : 0) | MDB_NOTLS,
@@ -176,6 +186,29 @@ static int grow_map(struct store *s, struct diag *d)
 		return lmdb_fail(d, rc, "set_mapsize");
 	s->mapsize = n;
 	return DF_OK;
+}
+
+/*
+ * Begin a transaction. Another process (the broker) may have grown the
+ * map since we opened it; LMDB then says MDB_MAP_RESIZED and we adopt the
+ * new size and try again.
+ */
+static int begin(struct store *s, unsigned flags, MDB_txn **txn)
+{
+	int rc = mdb_txn_begin(s->env, NULL, flags, txn);
+
+	if (rc == MDB_MAP_RESIZED) {
+		rc = mdb_env_set_mapsize(s->env, 0);
+		if (rc == 0)
+			rc = mdb_txn_begin(s->env, NULL, flags, txn);
+		if (rc == 0) {
+			MDB_envinfo info;
+
+			mdb_env_info(s->env, &info);
+			s->mapsize = info.me_mapsize;
+		}
+	}
+	return rc;
 }
 
 /* ---- generic helpers ------------------------------------------------- */
@@ -297,7 +330,7 @@ int store_jobs_add(struct store *s, const char *batch,
 {
 	for (;;) {
 		MDB_txn *txn;
-		int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+		int rc = begin(s, 0, &txn);
 
 		if (rc != 0)
 			return lmdb_fail(d, rc, "txn_begin");
@@ -322,7 +355,7 @@ static int jobs_iterate(struct store *s,
 	MDB_txn *txn;
 	MDB_cursor *cur;
 	MDB_val k, v;
-	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	int rc = begin(s, MDB_RDONLY, &txn);
 
 	if (rc != 0)
 		return lmdb_fail(d, rc, "txn_begin");
@@ -427,7 +460,7 @@ int store_job_get(struct store *s, uint64_t id, store_job **out,
 		  struct diag *d)
 {
 	MDB_txn *txn;
-	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	int rc = begin(s, MDB_RDONLY, &txn);
 
 	*out = NULL;
 	if (rc != 0)
@@ -470,7 +503,7 @@ int store_job_fail(struct store *s, uint64_t id, const char *reason,
 	for (;;) {
 		MDB_txn *txn;
 		store_job *job = NULL;
-		int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+		int rc = begin(s, 0, &txn);
 
 		if (rc != 0)
 			return lmdb_fail(d, rc, "txn_begin");
@@ -672,7 +705,7 @@ int store_results_put(struct store *s, struct store_result *results,
 
 	for (;;) {
 		MDB_txn *txn;
-		int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+		int rc = begin(s, 0, &txn);
 
 		if (rc != 0)
 			return lmdb_fail(d, rc, "txn_begin");
@@ -707,7 +740,7 @@ int store_counter_get(struct store *s, const char *key, uint64_t *out,
 {
 	MDB_txn *txn;
 	MDB_val k = { strlen(key), (void *)key }, v;
-	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	int rc = begin(s, MDB_RDONLY, &txn);
 
 	*out = 0;
 	if (rc != 0)
@@ -727,7 +760,7 @@ int store_counters_scan(struct store *s, const char *prefix,
 	MDB_cursor *cur;
 	size_t plen = strlen(prefix);
 	MDB_val k = { plen, (void *)prefix }, v;
-	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	int rc = begin(s, MDB_RDONLY, &txn);
 
 	if (rc != 0)
 		return lmdb_fail(d, rc, "txn_begin");
@@ -760,7 +793,7 @@ int store_buckets_scan(struct store *s,
 	MDB_txn *txn;
 	MDB_cursor *cur;
 	MDB_val k, v;
-	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	int rc = begin(s, MDB_RDONLY, &txn);
 
 	if (rc != 0)
 		return lmdb_fail(d, rc, "txn_begin");
@@ -796,7 +829,7 @@ int store_dump_get(struct store *s, const uint8_t hash[32], store_dump **out,
 {
 	MDB_txn *txn;
 	MDB_val k = { HASH_LEN, (void *)hash }, v;
-	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	int rc = begin(s, MDB_RDONLY, &txn);
 
 	*out = NULL;
 	if (rc != 0)

@@ -46,6 +46,16 @@ typedef Dumpfleet__V1__Bucket store_bucket;
 int store_open(struct store **out, const char *dir, bool readonly,
 	       struct diag *d);
 
+
+struct store_opts {
+	bool readonly;       /* open an existing store for reading only */
+	size_t initial_map;  /* bytes; 0 for the default (64 MiB) */
+};
+
+/* store_open with options (tests use a small map to exercise growth). */
+int store_open_ex(struct store **out, const char *dir,
+		  const struct store_opts *o, struct diag *d);
+
 /* Close; NULL-safe; sets *SP to NULL. */
 void store_close(struct store **sp);
 

@@ -258,6 +258,39 @@ static void test_store__readonly_open_of_missing_dir_fails(void **state)
 	assert_true(diag_failed(&d));
 }
 
+static void test_store__map_grows_when_full(void **state)
+{
+	(void)state;
+	char *dir = test_tmpdir();
+	struct store_opts o = { false, 256 << 10 }; /* 256 KiB to start */
+	struct store *s = NULL;
+	static char json[2048];
+	struct diag d;
+	uint64_t first;
+
+	diag_init(&d);
+	memset(json, 'j', sizeof(json) - 1);
+	assert_int_equal(store_open_ex(&s, dir, &o, &d), DF_OK);
+	for (int i = 0; i < 600; i++) {
+		char path[32], sig[17];
+		const char *paths[1] = { path };
+		struct fake fk;
+
+		snprintf(path, sizeof(path), "/g/%d", i);
+		snprintf(sig, sizeof(sig), "%016x", i % 37);
+		assert_int_equal(store_jobs_add(s, "", paths, 1, &first, &d),
+				 DF_OK);
+		fake_init(&fk, 1000 + i, sig, 0xC2);
+		fk.dm.json = json;
+		put(s, first, &fk.dm);
+	}
+	assert_int_equal(counter(s, "t/distinct"), 600);
+	assert_int_equal(counter(s, "t/buckets"), 37);
+	store_close(&s);
+	test_rmtree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +303,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_store__dump_record_roundtrip, setup, teardown),
 		cmocka_unit_test(test_store__long_key_components_are_hashed),
+		cmocka_unit_test(test_store__map_grows_when_full),
 		cmocka_unit_test(test_store__readonly_open_of_missing_dir_fails),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
