@@ -14,8 +14,10 @@
 
 #define BROKER_MAX_WORKERS 4096
 #define BROKER_MAX_BATCH 256          /* results per write transaction */
+#define BROKER_FLUSH_MS 20            /* longest a result waits for its write */
 #define BROKER_MAX_SUBMIT_PATHS 10000 /* paths in one SubmitRequest */
 #define BROKER_MAX_PATH 4096
+#define BROKER_MAX_CREDIT 64          /* jobs one connection may hold */
 
 struct qjob {
 	uint64_t id;
@@ -49,6 +51,7 @@ struct broker {
 	size_t nworkers, workercap;
 	wire_env *pending[BROKER_MAX_BATCH];
 	size_t npending;
+	uint64_t first_pending_ms; /* when the oldest pending result came */
 	uint64_t done, failed;
 };
 
@@ -280,6 +283,8 @@ static int on_result(struct broker *b, wire_env *env)
 	if (!lease_end(b, id))
 		log_msg(LL_INFO, "event=late_result job=%llu",
 			(unsigned long long)id);
+	if (b->npending == 0)
+		b->first_pending_ms = wire_now_ms();
 	b->pending[b->npending++] = env;
 	if (b->npending == BROKER_MAX_BATCH)
 		return flush_results(b);
@@ -366,8 +371,10 @@ static void on_ready(struct broker *b, const struct wire_peer *p, size_t w,
 	}
 	snprintf(b->workers[w].name, sizeof(b->workers[w].name), "%s",
 		 r->worker_id);
-	/* A worker never holds more credit than it says it has slots for. */
-	b->workers[w].credit = r->credit > 64 ? 64 : r->credit;
+	/* Credit adds up; a bound keeps a confused peer from hoarding jobs. */
+	uint32_t c = b->workers[w].credit + r->credit;
+
+	b->workers[w].credit = c > BROKER_MAX_CREDIT ? BROKER_MAX_CREDIT : c;
 }
 
 static int handle(struct broker *b)
@@ -502,7 +509,9 @@ static int serve(struct broker *b)
 
 	while (!atomic_load(o->stop)) {
 		zmq_pollitem_t item = { b->sock, 0, ZMQ_POLLIN, 0 };
-		int n = zmq_poll(&item, 1, (long)o->heartbeat_ms / 4 + 1);
+		long wait = b->npending > 0 ? BROKER_FLUSH_MS
+					    : (long)o->heartbeat_ms / 4 + 1;
+		int n = zmq_poll(&item, 1, wait);
 
 		if (n < 0 && zmq_errno() == ETERM)
 			break;
@@ -515,7 +524,13 @@ static int serve(struct broker *b)
 			if (zmq_poll(&again, 1, 0) <= 0)
 				break;
 		}
-		if (b->npending > 0 && flush_results(b) != DF_OK)
+		/*
+		 * A synced LMDB commit costs about as much as analysing a small
+		 * dump, so results wait a little to share one transaction.
+		 */
+		if (b->npending > 0 &&
+		    wire_now_ms() - b->first_pending_ms >= BROKER_FLUSH_MS &&
+		    flush_results(b) != DF_OK)
 			return DF_ESTORE;
 		expire(b, wire_now_ms());
 		dispatch(b);

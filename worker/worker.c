@@ -15,6 +15,8 @@
 #include "signature.h"
 #include "wire.h"
 
+#define WORKER_PREFETCH 1
+
 struct slot {
 	const struct worker_opts *opts;
 	unsigned index;
@@ -41,13 +43,13 @@ static void *slot_connect(struct slot *s)
 	return sock;
 }
 
-static int send_ready(struct slot *s, void *sock)
+static int send_ready(struct slot *s, void *sock, uint32_t credit)
 {
 	wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
 	Dumpfleet__V1__WorkerReady r = DUMPFLEET__V1__WORKER_READY__INIT;
 
 	r.worker_id = s->name;
-	r.credit = 1;
+	r.credit = credit;
 	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_READY;
 	env.ready = &r;
 	return wire_send(sock, NULL, &env, NULL);
@@ -101,7 +103,11 @@ static int slot_session(struct slot *s, void *sock)
 	uint64_t last_heard = wire_now_ms();
 	uint64_t last_sent = 0;
 
-	if (send_ready(s, sock) != DF_OK)
+	/*
+	 * Ask for one job more than the slot runs at once, so that the next
+	 * job is already here while the broker writes results.
+	 */
+	if (send_ready(s, sock, 1 + WORKER_PREFETCH) != DF_OK)
 		return 1;
 	while (!atomic_load(o->stop)) {
 		zmq_pollitem_t item = { sock, 0, ZMQ_POLLIN, 0 };
@@ -122,7 +128,7 @@ static int slot_session(struct slot *s, void *sock)
 			if (env != NULL &&
 			    env->body_case == DUMPFLEET__V1__ENVELOPE__BODY_ASSIGN) {
 				run_job(s, sock, env->assign);
-				send_ready(s, sock);
+				send_ready(s, sock, 1);
 				last_sent = wire_now_ms();
 			}
 			if (env != NULL &&
