@@ -89,6 +89,11 @@ struct frame *model_add_frame(struct analysis *a, struct thread *t)
 	return DF_VEC_PUSH(a->arena, t->frames, MODEL_MAX_FRAMES);
 }
 
+struct frame *model_add_own_frame(struct analysis *a, struct thread *t)
+{
+	return DF_VEC_PUSH(a->arena, t->own_frames, MODEL_MAX_FRAMES);
+}
+
 struct module *model_add_module(struct analysis *a)
 {
 	return DF_VEC_PUSH(a->arena, a->modules, MODEL_MAX_MODULES);

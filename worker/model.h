@@ -75,6 +75,13 @@ struct thread {
 	uint64_t stack_start;    /* stack memory range, if stack_size > 0 */
 	uint64_t stack_size;
 	DF_VEC(struct frame) frames;
+	/*
+	 * Minidumps: when `frames` start at the exception context, the frames
+	 * walked from the thread's own saved context, i.e. where the thread
+	 * was when the dump was written (often inside the crash handler).
+	 * Empty otherwise.
+	 */
+	DF_VEC(struct frame) own_frames;
 	DF_VEC(const char *) waited_objects; /* "Mutant" addresses etc. */
 };
 
@@ -173,6 +180,13 @@ struct analysis {
 	struct crash crash;
 	const char *process_name;
 	uint64_t crash_time;        /* Unix seconds, 0 if unknown */
+	/*
+	 * The thread that wrote the dump, when the dump says so (Breakpad's
+	 * info stream). Breakpad leaves that thread out of its thread list,
+	 * and so does the model; its id stays here as evidence.
+	 */
+	uint64_t dump_thread_id;
+	bool has_dump_thread_id;
 	uint64_t uptime;            /* seconds, 0 if unknown */
 
 	DF_VEC(struct thread) threads;
@@ -221,6 +235,7 @@ int model_add_error(struct analysis *a, int code, bool has_offset,
 /* Add a thread/module/process/field; NULL when a cap or the arena is hit. */
 struct thread *model_add_thread(struct analysis *a);
 struct frame *model_add_frame(struct analysis *a, struct thread *t);
+struct frame *model_add_own_frame(struct analysis *a, struct thread *t);
 struct module *model_add_module(struct analysis *a);
 struct process *model_add_process(struct analysis *a);
 struct handle_type *model_add_handle_type(struct analysis *a);

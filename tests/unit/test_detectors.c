@@ -24,10 +24,44 @@
 /* ---- helpers ------------------------------------------------------------ */
 
 /*
- * Add a thread with frames from specs: "mod!fn+0x1c", "mod+0x1a2b",
- * "0x1234" (no module); a "scan:" prefix marks a frame found by stack
- * scanning. Frame 0 comes from the context.
+ * Fill F, frame INDEX of its list, from a spec: "mod!fn+0x1c",
+ * "mod+0x1a2b", "0x1234" (no module); a "scan:" prefix marks a frame found
+ * by stack scanning. Frame 0 comes from the context.
  */
+static void fill_frame(struct analysis *a, struct frame *f, const char *s,
+		       size_t index)
+{
+	assert_non_null(f);
+	f->trust = index == 0 ? TRUST_CONTEXT : TRUST_PREWALKED;
+	if (strncmp(s, "scan:", 5) == 0) {
+		f->trust = TRUST_SCAN;
+		s += 5;
+	}
+	if (strncmp(s, "0x", 2) == 0) {
+		f->address = strtoull(s, NULL, 16);
+		f->has_address = true;
+		return;
+	}
+	const char *bang = strchr(s, '!');
+	const char *plus = strrchr(s, '+');
+
+	if (bang != NULL) {
+		f->module = arena_strndup(a->arena, s, (size_t)(bang - s));
+		size_t fl = plus != NULL && plus > bang
+				    ? (size_t)(plus - bang - 1)
+				    : strlen(bang + 1);
+
+		f->function = arena_strndup(a->arena, bang + 1, fl);
+	} else if (plus != NULL) {
+		f->module = arena_strndup(a->arena, s, (size_t)(plus - s));
+		f->module_offset = strtoull(plus + 1, NULL, 16);
+		f->has_module_offset = true;
+	} else {
+		f->module = arena_strdup(a->arena, s);
+	}
+}
+
+/* Add a thread with frames from specs (see fill_frame). */
 static struct thread *add_thread(struct analysis *a, uint64_t id,
 				 const char *const *specs, size_t n)
 {
@@ -35,42 +69,17 @@ static struct thread *add_thread(struct analysis *a, uint64_t id,
 
 	assert_non_null(t);
 	t->id = id;
-	for (size_t i = 0; i < n; i++) {
-		struct frame *f = model_add_frame(a, t);
-		const char *s = specs[i];
-
-		assert_non_null(f);
-		f->trust = i == 0 ? TRUST_CONTEXT : TRUST_PREWALKED;
-		if (strncmp(s, "scan:", 5) == 0) {
-			f->trust = TRUST_SCAN;
-			s += 5;
-		}
-		if (strncmp(s, "0x", 2) == 0) {
-			f->address = strtoull(s, NULL, 16);
-			f->has_address = true;
-			continue;
-		}
-		const char *bang = strchr(s, '!');
-		const char *plus = strrchr(s, '+');
-
-		if (bang != NULL) {
-			f->module = arena_strndup(a->arena, s,
-						  (size_t)(bang - s));
-			size_t fl = plus != NULL && plus > bang
-					    ? (size_t)(plus - bang - 1)
-					    : strlen(bang + 1);
-
-			f->function = arena_strndup(a->arena, bang + 1, fl);
-		} else if (plus != NULL) {
-			f->module =
-				arena_strndup(a->arena, s, (size_t)(plus - s));
-			f->module_offset = strtoull(plus + 1, NULL, 16);
-			f->has_module_offset = true;
-		} else {
-			f->module = arena_strdup(a->arena, s);
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		fill_frame(a, model_add_frame(a, t), specs[i], i);
 	return t;
+}
+
+/* Give T own_frames (walked from its own context) from specs. */
+static void add_own_frames(struct analysis *a, struct thread *t,
+			   const char *const *specs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fill_frame(a, model_add_own_frame(a, t), specs[i], i);
 }
 
 static void add_module(struct analysis *a, const char *name, uint64_t base)
@@ -646,11 +655,130 @@ static void test_selfdump__crash_handlers(void **state)
 	assert_evidence(f, "Breakpad");
 	analysis_destroy(&a);
 
+	/* Breakpad's info stream: the handler thread, left out of the list. */
 	a = analysis_new();
-	model_add_field(a, "BREAKPAD_DUMP_THREAD_ID", "5152");
+	a->has_dump_thread_id = true;
+	a->dump_thread_id = 5152;
 	f = detect(a, "self-dump");
 	assert_non_null(f);
-	assert_evidence(f, "5152");
+	assert_int_equal(f->confidence, 90);
+	assert_evidence(f, "dump written by Breakpad's in-process exception "
+			   "handler on thread id 0x1420 (5152)");
+	analysis_destroy(&a);
+
+	/* A field of that name is no longer read: the model field is. */
+	a = analysis_new();
+	model_add_field(a, "BREAKPAD_DUMP_THREAD_ID", "5152");
+	a->dump_thread_id = 5152; /* without has_dump_thread_id: not valid */
+	assert_null(detect(a, "self-dump"));
+	analysis_destroy(&a);
+}
+
+/*
+ * The crashing thread wrote the dump itself: its frames start at the
+ * exception context and only the walk from its own context shows the
+ * writer.
+ */
+static void test_selfdump__own_frames(void **state)
+{
+	static const char *const exc[] = { "app.exe+0x2222",
+					   "app.exe+0x1111",
+					   "kernel32.dll+0x16fd7" };
+	static const char *const scanned[] = { "ntdll.dll+0x9d084",
+					       "scan:kernelbase.dll+0x3e2a",
+					       "scan:dbghelp.dll+0x7e4ec",
+					       "scan:dbghelp.dll+0x6cccd" };
+	static const char *const inside[] = { "dbgcore.dll+0x2a0c4",
+					      "ntdll.dll+0x1234" };
+	static const char *const named[] = {
+		"ntdll!NtWriteFile+0x14",
+		"dbgcore!MiniDumpWriteDump+0x1b2",
+		"app!UnhandledFilter+0x40",
+	};
+	struct analysis *a = analysis_new();
+	const struct finding *f;
+	struct thread *t;
+
+	(void)state;
+	add_thread(a, 0x10, exc, 1);
+	t = add_thread(a, 0x2884, exc, ARRAY_SIZE(exc));
+	add_own_frames(a, t, scanned, ARRAY_SIZE(scanned));
+	a->crash.crashing_thread = 1;
+	f = detect(a, "self-dump");
+	assert_non_null(f);
+	assert_int_equal(f->confidence, 75);
+	assert_evidence(f, "thread 1 (id 0x2884), the crashing thread: walked "
+			   "from its own context (not the exception's), "
+			   "frame 2 dbghelp.dll+0x7e4ec (return address found "
+			   "by stack scan); more such addresses");
+	analysis_destroy(&a);
+
+	/* Its own instruction pointer inside dbgcore. */
+	a = analysis_new();
+	t = add_thread(a, 7, exc, ARRAY_SIZE(exc));
+	add_own_frames(a, t, inside, ARRAY_SIZE(inside));
+	a->crash.crashing_thread = 0;
+	f = detect(a, "self-dump");
+	assert_non_null(f);
+	assert_int_equal(f->confidence, 90);
+	assert_evidence(f, "own context (not the exception's), frame 0 "
+			   "dbgcore.dll+0x2a0c4 (instruction pointer)");
+	analysis_destroy(&a);
+
+	/* A symbolic MiniDumpWriteDump among its own frames. */
+	a = analysis_new();
+	t = add_thread(a, 7, exc, ARRAY_SIZE(exc));
+	add_own_frames(a, t, named, ARRAY_SIZE(named));
+	f = detect(a, "self-dump");
+	assert_non_null(f);
+	assert_int_equal(f->confidence, 95);
+	assert_evidence(f, "frame 1 dbgcore!MiniDumpWriteDump "
+			   "(DbgHelp MiniDumpWriteDump)");
+	analysis_destroy(&a);
+
+	/* The same frame among the exception frames is named as before. */
+	a = analysis_new();
+	t = add_thread(a, 7, named, ARRAY_SIZE(named));
+	add_own_frames(a, t, named, ARRAY_SIZE(named));
+	f = detect(a, "self-dump");
+	assert_non_null(f);
+	assert_evidence(f, "thread 0 (id 0x7): frame 1 "
+			   "dbgcore!MiniDumpWriteDump");
+	assert_false(evidence_has(f, "own context"));
+	analysis_destroy(&a);
+}
+
+static void test_selfdump__own_frames_negatives(void **state)
+{
+	static const char *const exc[] = { "app.exe+0x2222",
+					   "app.exe+0x1111" };
+	/* A thread waiting in ntdll, ordinary modules on its stack. */
+	static const char *const ordinary[] = {
+		"ntdll.dll+0x9d084",	 "scan:kernelbase.dll+0x3e2a",
+		"scan:app.exe+0x1ca0",	 "scan:ucrtbase.dll+0x1dcce",
+		"user32.dll+0x19e6a",
+	};
+	/* dbghelp's base and header page: HMODULEs, no return addresses. */
+	static const char *const headers[] = { "ntdll.dll+0x9d084",
+					       "scan:dbghelp.dll+0x0",
+					       "scan:dbgcore.dll+0x108",
+					       "scan:dbghelp.dll+0xff8" };
+	struct analysis *a = analysis_new();
+	struct thread *t;
+
+	(void)state;
+	add_module(a, "dbghelp.dll", 0x74330000); /* loaded is not enough */
+	t = add_thread(a, 1, exc, ARRAY_SIZE(exc));
+	add_own_frames(a, t, ordinary, ARRAY_SIZE(ordinary));
+	a->crash.crashing_thread = 0;
+	assert_null(detect(a, "self-dump"));
+	analysis_destroy(&a);
+
+	a = analysis_new();
+	t = add_thread(a, 1, exc, ARRAY_SIZE(exc));
+	add_own_frames(a, t, headers, ARRAY_SIZE(headers));
+	a->crash.crashing_thread = 0;
+	assert_null(detect(a, "self-dump"));
 	analysis_destroy(&a);
 }
 
@@ -954,6 +1082,8 @@ int main(void)
 		cmocka_unit_test(test_selfdump__minidumpwritedump_frame),
 		cmocka_unit_test(test_selfdump__module_frames),
 		cmocka_unit_test(test_selfdump__crash_handlers),
+		cmocka_unit_test(test_selfdump__own_frames),
+		cmocka_unit_test(test_selfdump__own_frames_negatives),
 		cmocka_unit_test(test_selfdump__negatives),
 		cmocka_unit_test(test_msgbox__frames_and_text),
 		cmocka_unit_test(test_msgbox__negatives),

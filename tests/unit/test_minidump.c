@@ -83,6 +83,21 @@ static uint32_t mb_stream(struct mb *m, uint32_t type, size_t size)
 	return at;
 }
 
+/*
+ * One more stream after build(): the directory moves to the end of the
+ * file with room for it, and the header points there.
+ */
+static uint32_t mb_extra_stream(struct mb *m, uint32_t type, size_t size)
+{
+	uint32_t dir = mb_zero(m, 12 * ((size_t)m->ndir + 1));
+
+	memcpy(m->b + dir, m->b + m->dir_at, 12 * (size_t)m->ndir);
+	m->dir_at = dir;
+	mb32(m, 8, m->ndir + 1);
+	mb32(m, 12, dir);
+	return mb_stream(m, type, size);
+}
+
 /* What the crafted dump says. */
 struct spec {
 	uint32_t platform;
@@ -448,6 +463,152 @@ static void test_strings_are_copies(void **state)
 	analysis_destroy(&a);
 }
 
+/* ---- Breakpad's info stream and the crashing thread's own context ------- */
+
+/* MDRawBreakpadInfo: validity, dump_thread_id, requesting_thread_id. */
+static void mb_breakpad_info(struct mb *m, uint32_t validity, uint32_t dump,
+			     uint32_t requesting, size_t size)
+{
+	uint32_t at = mb_extra_stream(m, 0x47670001, size);
+
+	mb32(m, at, validity);
+	if (size >= 12) {
+		mb32(m, at + 4, dump);
+		mb32(m, at + 8, requesting);
+	}
+}
+
+static void test_breakpad_info(void **state)
+{
+	static struct mb m;
+	int rc;
+
+	(void)state;
+	/* The handler thread (200) is named and left out, as Breakpad does. */
+	build(&m, &default_spec);
+	mb_breakpad_info(&m, 3, 200, 100, 12);
+	struct analysis *a = read_mb(&m, m.len, &rc);
+
+	print_errors(a);
+	assert_int_equal(rc, DF_OK);
+	assert_int_equal(a->errors.n, 0);
+	assert_true(a->has_dump_thread_id);
+	assert_int_equal(a->dump_thread_id, 200);
+	assert_int_equal(a->threads.n, 1);
+	assert_int_equal(a->threads.v[0].id, 100);
+	assert_int_equal(a->crash.crashing_thread, 0);
+	assert_int_equal(a->threads.v[0].frames.v[0].address, 0x402222);
+	analysis_destroy(&a);
+
+	/* Only the validity bit counts: an id without it is no id. */
+	build(&m, &default_spec);
+	mb_breakpad_info(&m, 2, 200, 100, 12);
+	a = read_mb(&m, m.len, &rc);
+	assert_false(a->has_dump_thread_id);
+	assert_int_equal(a->dump_thread_id, 0);
+	assert_int_equal(a->threads.n, 2);
+	analysis_destroy(&a);
+
+	/* A short stream is an error, and says nothing. */
+	build(&m, &default_spec);
+	mb_breakpad_info(&m, 3, 200, 100, 8);
+	a = read_mb(&m, m.len, &rc);
+	assert_int_equal(rc, DF_OK);
+	assert_true(has_error(a, DF_ETRUNC, "BreakpadInfo"));
+	assert_false(a->has_dump_thread_id);
+	assert_int_equal(a->threads.n, 2);
+	analysis_destroy(&a);
+}
+
+/*
+ * Rename kernel32.dll (0x7c800000, 0xf4000 bytes) to dbghelp.dll, and
+ * return the file offset of thread 100's own context.
+ */
+static uint32_t mb_dbghelp_and_own_context(struct mb *m)
+{
+	uint32_t name = mb_str(m, "C:\\Windows\\System32\\dbghelp.dll");
+	const uint8_t *p = m->b + m->thread_list_at + 4 + 0x2C;
+
+	mb32(m, m->module_list_at + 4 + 108 + 0x14, name);
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static void test_own_frames(void **state)
+{
+	static struct mb m;
+	int rc;
+
+	(void)state;
+	/* The crashing thread's own context sits in dbghelp. */
+	build(&m, &default_spec);
+	uint32_t ctx = mb_dbghelp_and_own_context(&m);
+
+	mb32(&m, ctx + 0xB8, 0x7c812345);
+	struct analysis *a = read_mb(&m, m.len, &rc);
+	const struct thread *t = &a->threads.v[0];
+
+	print_errors(a);
+	assert_int_equal(rc, DF_OK);
+	assert_int_equal(a->errors.n, 0);
+	assert_int_equal(a->crash.crashing_thread, 0);
+	/* frames still start at the exception context... */
+	assert_int_equal(t->ip, 0x402222);
+	assert_int_equal(t->frames.n, 3);
+	assert_string_equal(t->frames.v[0].module, "crashy.exe");
+	assert_string_equal(t->frames.v[2].module, "dbghelp.dll");
+	/* ...and own_frames at the thread's own. */
+	assert_true(t->own_frames.n > 0);
+	assert_string_equal(t->own_frames.v[0].module, "dbghelp.dll");
+	assert_int_equal(t->own_frames.v[0].module_offset, 0x12345);
+	assert_int_equal(t->own_frames.v[0].trust, TRUST_CONTEXT);
+	/* Other threads' frames already are their own. */
+	assert_int_equal(a->threads.v[1].own_frames.n, 0);
+	analysis_destroy(&a);
+
+	/*
+	 * The usual case: its own context in ntdll, and a return address into
+	 * dbghelp below the exception's stack pointer (0x12f010), where only
+	 * the walk from its own stack pointer (0x12f000) finds it.
+	 */
+	build(&m, &default_spec);
+	mb_dbghelp_and_own_context(&m);
+	uint32_t stack = m.b[m.thread_list_at + 4 + 0x24] |
+			 (uint32_t)m.b[m.thread_list_at + 4 + 0x25] << 8;
+
+	mb32(&m, stack + 0x08, 0x7c81a0b4);
+	a = read_mb(&m, m.len, &rc);
+	t = &a->threads.v[0];
+	assert_int_equal(t->frames.n, 3);
+	for (size_t i = 0; i < t->frames.n; i++)
+		assert_int_not_equal(t->frames.v[i].address, 0x7c81a0b4);
+	assert_true(t->own_frames.n >= 2);
+	assert_int_equal(t->own_frames.v[0].address, 0x7c90e4f4);
+	assert_null(t->own_frames.v[0].module);
+	assert_int_equal(t->own_frames.v[1].address, 0x7c81a0b4);
+	assert_string_equal(t->own_frames.v[1].module, "dbghelp.dll");
+	assert_int_equal(t->own_frames.v[1].trust, TRUST_SCAN);
+	analysis_destroy(&a);
+
+	/* Its own context where the exception's is: nothing more to walk. */
+	build(&m, &default_spec);
+	ctx = mb_dbghelp_and_own_context(&m);
+	mb32(&m, ctx + 0xB8, (uint32_t)default_spec.exc_addr);
+	a = read_mb(&m, m.len, &rc);
+	assert_int_equal(a->threads.v[0].own_frames.n, 0);
+	assert_int_equal(a->threads.v[0].frames.n, 3);
+	analysis_destroy(&a);
+
+	/* Without an exception the frames are the thread's own already. */
+	build(&m, &default_spec);
+	mb32(&m, m.dir_at + 12 * 8, 0xFFFF); /* Exception -> unknown type */
+	a = read_mb(&m, m.len, &rc);
+	assert_int_equal(a->crash.crashing_thread, -1);
+	for (size_t i = 0; i < a->threads.n; i++)
+		assert_int_equal(a->threads.v[i].own_frames.n, 0);
+	analysis_destroy(&a);
+}
+
 /* ---- crash reasons as Breakpad names them -------------------------------- */
 
 struct reason_case {
@@ -797,6 +958,8 @@ int main(void)
 		cmocka_unit_test(test_strings_are_copies),
 		cmocka_unit_test(test_crash_reasons),
 		cmocka_unit_test(test_x86_address_mask),
+		cmocka_unit_test(test_breakpad_info),
+		cmocka_unit_test(test_own_frames),
 		cmocka_unit_test(test_bad_signature),
 		cmocka_unit_test(test_stream_count_over_cap),
 		cmocka_unit_test(test_directory_past_eof),

@@ -7,8 +7,12 @@
  * (seed: Crash Dump Analysis Patterns part 52). The dump then shows the
  * writer at work: a thread inside dbghelp/dbgcore, or return addresses into
  * them on its stack (often only found by scanning the raw stack), and that
- * thread's own activity must not be mistaken for the crash. Evidence names
- * the thread.
+ * thread's own activity must not be mistaken for the crash. When the
+ * crashing thread wrote the dump itself, its `frames` start at the
+ * exception context and the writer shows only in `own_frames`, the walk
+ * from where the thread really was; both are read by the same rules.
+ * Breakpad's in-process handler writes the dump from a thread of its own
+ * and names it in the dump (a->dump_thread_id). Evidence names the thread.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -149,22 +153,28 @@ static int module_frame(const struct frame *f, size_t index,
 	return 85;
 }
 
-/*
- * One thread: the best sign it writes a dump, as evidence. A named writer
- * frame beats an instruction pointer inside dbghelp, which beats a walked
- * return address, which beats a scanned one (stack residue).
- */
-static int check_thread(struct state *s, size_t index)
-{
-	const struct thread *t = &s->a->threads.v[index];
-	const struct frame *best = NULL;
-	const char *what = NULL;
-	int conf = 0;
-	size_t at = 0, scanned = 0;
-	char text[256], name[192];
+/* The best writer frame found so far on one thread. */
+struct best {
+	const struct frame *f;
+	const char *what;
+	int conf;
+	size_t at;      /* frame index */
+	bool own;       /* in own_frames */
+	size_t scanned; /* scanned writer-module addresses in that list */
+};
 
-	for (size_t i = 0; i < t->frames.n; i++) {
-		const struct frame *f = &t->frames.v[i];
+/*
+ * One list of frames (N frames at V; OWN: the thread's own_frames): keep
+ * in *B the best sign of a dump writer. Ties go to the list read first.
+ */
+static void check_frames(const struct frame *v, size_t n, bool own,
+			 struct best *b)
+{
+	size_t scanned = 0;
+	bool better = false;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct frame *f = &v[i];
 		const char *w = writer_frame(f);
 		int c;
 
@@ -176,34 +186,56 @@ static int check_thread(struct state *s, size_t index)
 		} else {
 			continue;
 		}
-		if (c > conf) {
-			conf = c;
-			best = f;
-			what = w;
-			at = i;
+		if (c > b->conf) {
+			*b = (struct best){ f, w, c, i, own, 0 };
+			better = true;
 		}
 	}
-	if (best == NULL)
+	if (better)
+		b->scanned = scanned;
+}
+
+/*
+ * One thread: the best sign it writes a dump, as evidence. A named writer
+ * frame beats an instruction pointer inside dbghelp, which beats a walked
+ * return address, which beats a scanned one (stack residue). The frames
+ * walked from the exception context come first, then those walked from
+ * the thread's own context.
+ */
+static int check_thread(struct state *s, size_t index)
+{
+	const struct thread *t = &s->a->threads.v[index];
+	struct best b = { .f = NULL };
+	char text[256], name[192];
+
+	check_frames(t->frames.v, t->frames.n, false, &b);
+	check_frames(t->own_frames.v, t->own_frames.n, true, &b);
+	if (b.f == NULL)
 		return DF_OK;
-	frame_text(best, text, sizeof(text));
+	frame_text(b.f, text, sizeof(text));
 	s->threads++;
 	if (s->threads > MAX_THREAD_EVIDENCE)
 		return DF_OK;
 	dmatch_thread_name(s->a, index, name, sizeof(name));
-	return add(s, conf, "%s: frame %zu %s (%s)%s", name, at, text, what,
-		   scanned > 1 ? "; more such addresses on its stack" : "");
+	return add(s, b.conf, "%s: %sframe %zu %s (%s)%s", name,
+		   b.own ? "walked from its own context (not the exception's), "
+			 : "",
+		   b.at, text, b.what,
+		   b.scanned > 1 ? "; more such addresses on its stack" : "");
 }
 
+/* Breakpad's info stream names the thread its handler wrote the dump on. */
 static int check_breakpad(struct state *s)
 {
-	const char *id = model_field(s->a, "BREAKPAD_DUMP_THREAD_ID");
+	const struct analysis *a = s->a;
 
-	if (id == NULL)
+	if (!a->has_dump_thread_id)
 		return DF_OK;
 	return add(s, 90,
-		   "Breakpad's in-process exception handler wrote the dump "
-		   "from its own thread (id %s)",
-		   id);
+		   "dump written by Breakpad's in-process exception handler "
+		   "on thread id 0x%" PRIx64 " (%" PRIu64 "), its own thread, "
+		   "left out of the thread list",
+		   a->dump_thread_id, a->dump_thread_id);
 }
 
 static int check_text(struct state *s)

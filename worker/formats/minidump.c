@@ -10,9 +10,11 @@
  * Shape: the header and directory are read first; then a table of stream
  * handlers (stream type -> function) is walked in a fixed order, each
  * handler getting a bounds-checked view of its stream; then the stacks are
- * walked. Damage in one stream is recorded with model_add_error() and the
- * other streams are still read. Every string put in the model is copied
- * into the analysis arena.
+ * walked (the crashing thread's from the exception context into `frames`
+ * and, when it differs, from its own saved context into `own_frames`).
+ * Damage in one stream is recorded with model_add_error() and the other
+ * streams are still read. Every string put in the model is copied into the
+ * analysis arena.
  */
 #include "minidump.h"
 
@@ -621,6 +623,9 @@ static void read_breakpad_info(struct md *m, const struct reader *s)
 	m->dump_thread_id = le32(p + 4);
 	m->has_requesting_thread = (validity & 2) != 0;
 	m->requesting_thread_id = le32(p + 8);
+	/* The handler thread stays out of the thread list (read_threads). */
+	m->a->has_dump_thread_id = m->has_dump_thread;
+	m->a->dump_thread_id = m->has_dump_thread ? m->dump_thread_id : 0;
 }
 
 /* ---- ModuleList (1.8, 1.9) ----------------------------------------------- */
@@ -1927,13 +1932,30 @@ static const struct module *module_for(const struct md *m, uint64_t addr)
 	return &m->a->modules.v[m->mods[lo - 1].index];
 }
 
-/* Append a frame at ADDR with TRUST. False when the thread is full. */
-static bool add_frame(struct md *m, struct thread *t, uint64_t addr,
+/*
+ * Where a walk puts its frames: the thread's `frames`, or its `own_frames`
+ * (the walk from its own saved context when `frames` start at the
+ * exception context).
+ */
+struct md_walk {
+	struct thread *t;
+	bool own;
+};
+
+/* Frames the walk has found so far. */
+static size_t walk_count(const struct md_walk *w)
+{
+	return w->own ? w->t->own_frames.n : w->t->frames.n;
+}
+
+/* Append a frame at ADDR with TRUST. False when the walk is full. */
+static bool add_frame(struct md *m, const struct md_walk *w, uint64_t addr,
 		      enum frame_trust trust)
 {
-	if (t->frames.n >= WALK_MAX_FRAMES)
+	if (walk_count(w) >= WALK_MAX_FRAMES)
 		return false;
-	struct frame *f = model_add_frame(m->a, t);
+	struct frame *f = w->own ? model_add_own_frame(m->a, w->t)
+				 : model_add_frame(m->a, w->t);
 
 	if (f == NULL)
 		return false;
@@ -1971,10 +1993,13 @@ static bool stack_word(const struct md_stack *st, uint64_t addr,
 	return true;
 }
 
-/* Find the stack bytes: the thread's own descriptor, else the memory lists. */
+/*
+ * Find the stack bytes: the thread's own descriptor, else the memory lists.
+ * REPORT: record a descriptor that points past the file (once per thread).
+ */
 static struct md_stack thread_stack(struct md *m,
 				    const struct md_thread_raw *raw,
-				    uint64_t sp)
+				    uint64_t sp, bool report)
 {
 	struct md_stack st = { .ok = false };
 
@@ -1985,7 +2010,7 @@ static struct md_stack thread_stack(struct md *m,
 		st.ok = true;
 		return st;
 	}
-	if (raw->stack.size > 0 && raw->stack.rva != 0)
+	if (report && raw->stack.size > 0 && raw->stack.rva != 0)
 		model_add_error(m->a, DF_ETRUNC, true, raw->stack.rva,
 				"thread %u: stack memory of %u bytes at "
 				"offset 0x%x is not in the file",
@@ -2005,22 +2030,22 @@ static struct md_stack thread_stack(struct md *m,
  * on); returns true when the chain ended cleanly with a zero frame pointer
  * or return address (the outermost frame: nothing is left to scan for).
  */
-static bool walk_frame_pointers(struct md *m, struct thread *t,
+static bool walk_frame_pointers(struct md *m, const struct md_walk *w,
 				const struct md_stack *st, uint64_t fp,
 				uint64_t sp, unsigned psize, uint64_t *resume)
 {
 	*resume = sp;
 	while (fp >= *resume && fp % psize == 0 &&
-	       t->frames.n < WALK_MAX_FRAMES) {
+	       walk_count(w) < WALK_MAX_FRAMES) {
 		uint64_t next, ret;
 
 		if (!stack_word(st, fp, psize, &next) ||
 		    !stack_word(st, fp + psize, psize, &ret))
 			break;
-		if (ret == 0 && t->frames.n > 1)
+		if (ret == 0 && walk_count(w) > 1)
 			return true; /* a zero return address ends the stack */
 		if (module_for(m, ret) == NULL ||
-		    !add_frame(m, t, ret, TRUST_FRAME_POINTER))
+		    !add_frame(m, w, ret, TRUST_FRAME_POINTER))
 			break;
 		*resume = fp + 2 * (uint64_t)psize;
 		if (next == 0)
@@ -2033,7 +2058,7 @@ static bool walk_frame_pointers(struct md *m, struct thread *t,
 }
 
 /* Scan the stack from FROM for words that point into a loaded module. */
-static void scan_stack(struct md *m, struct thread *t,
+static void scan_stack(struct md *m, const struct md_walk *w,
 		       const struct md_stack *st, uint64_t from,
 		       unsigned psize)
 {
@@ -2043,14 +2068,14 @@ static void scan_stack(struct md *m, struct thread *t,
 		from = st->va;
 	from += (psize - (from - st->va) % psize) % psize;
 	for (uint64_t at = from, n = 0;
-	     n < WALK_SCAN_BYTES / psize && t->frames.n < WALK_MAX_FRAMES &&
+	     n < WALK_SCAN_BYTES / psize && walk_count(w) < WALK_MAX_FRAMES &&
 	     m->scan_budget > 0;
 	     at += psize, n++, m->scan_budget--) {
 		uint64_t v;
 
 		if (!stack_word(st, at, psize, &v))
 			break;
-		if (module_for(m, v) != NULL && !add_frame(m, t, v, TRUST_SCAN))
+		if (module_for(m, v) != NULL && !add_frame(m, w, v, TRUST_SCAN))
 			break;
 	}
 }
@@ -2062,21 +2087,26 @@ static unsigned pointer_size(const struct md *m)
 	return 8;
 }
 
-/* Frames for one thread from its registers and stack memory. */
-static void walk_thread(struct md *m, struct thread *t,
-			const struct md_thread_raw *raw, struct md_regs r)
+/*
+ * Frames for one walk from registers R and the thread's stack memory:
+ * frame 0 from the context, then the frame-pointer chain (x86, arm64),
+ * then a bounded scan. REPORT as for thread_stack().
+ */
+static void walk_thread(struct md *m, const struct md_walk *w,
+			const struct md_thread_raw *raw, struct md_regs r,
+			bool report)
 {
 	unsigned psize = pointer_size(m);
-	struct md_stack st = thread_stack(m, raw, r.sp);
+	struct md_stack st = thread_stack(m, raw, r.sp, report);
 	uint64_t resume = r.sp;
 
-	add_frame(m, t, r.ip, TRUST_CONTEXT);
+	add_frame(m, w, r.ip, TRUST_CONTEXT);
 	if (m->has_system &&
 	    (m->arch == ARCH_X86 || m->arch == ARCH_X86_WIN64 ||
 	     m->arch == ARCH_ARM64 || m->arch == ARCH_ARM64_OLD) &&
-	    walk_frame_pointers(m, t, &st, r.fp, r.sp, psize, &resume))
+	    walk_frame_pointers(m, w, &st, r.fp, r.sp, psize, &resume))
 		return;
-	scan_stack(m, t, &st, resume, psize);
+	scan_stack(m, w, &st, resume, psize);
 }
 
 /* Registers of every thread, frames, and the crashing thread's index. */
@@ -2086,6 +2116,10 @@ static void finish_threads(struct md *m)
 	uint32_t want = m->has_exception ? m->exc_thread_id
 					 : m->requesting_thread_id;
 	bool have_want = m->has_exception || m->has_requesting_thread;
+
+	/* The crashing thread's own context, when its frames are not. */
+	struct md_regs own = { 0, 0, 0, false };
+	size_t own_index = 0;
 
 	build_module_index(m);
 	m->scan_budget = WALK_SCAN_BUDGET;
@@ -2102,8 +2136,13 @@ static void finish_threads(struct md *m)
 				struct md_regs e =
 					read_context(m, m->exc_context);
 
-				if (e.ok)
+				if (e.ok) {
+					if (r.ok && r.ip != e.ip) {
+						own = r;
+						own_index = i;
+					}
 					r = e;
+				}
 			}
 		}
 		if (!r.ok)
@@ -2111,8 +2150,18 @@ static void finish_threads(struct md *m)
 		t->ip = r.ip;
 		t->sp = r.sp;
 		t->has_context = true;
-		walk_thread(m, t, raw, r);
+		walk_thread(m, &(struct md_walk){ t, false }, raw, r, true);
 	}
+	/*
+	 * After every thread, so that its frames (and so the agreement with
+	 * Breakpad) never depend on it: where the crashing thread itself was
+	 * when the dump was written, often inside an in-process dump writer.
+	 * Same caps, and what is left of the same scanning budget.
+	 */
+	if (own.ok)
+		walk_thread(m, &(struct md_walk){ &m->a->threads.v[own_index],
+						  true },
+			    &m->raw[own_index], own, false);
 	if (m->has_exception && !c->has_ip) {
 		struct md_regs e = read_context(m, m->exc_context);
 
