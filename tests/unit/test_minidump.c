@@ -425,17 +425,17 @@ static void test_valid_dump(void **state)
 	assert_int_equal(t0->frames.v[0].module_offset, 0x2222);
 	assert_int_equal(t0->frames.v[0].trust, TRUST_CONTEXT);
 	assert_null(t0->frames.v[0].function);
-	assert_int_equal(t0->frames.v[1].address, 0x401111);
+	assert_int_equal(t0->frames.v[1].address, 0x401110); /* ret - 1 */
 	assert_int_equal(t0->frames.v[1].trust, TRUST_FRAME_POINTER);
 	assert_string_equal(t0->frames.v[2].module, "kernel32.dll");
-	assert_int_equal(t0->frames.v[2].module_offset, 0x16fd7);
+	assert_int_equal(t0->frames.v[2].module_offset, 0x16fd6);
 
 	assert_int_equal(t1->id, 200);
 	assert_string_equal(t1->name, "worker");
 	assert_int_equal(t1->frames.n, 2);
 	assert_null(t1->frames.v[0].module);
 	assert_false(t1->frames.v[0].has_module_offset);
-	assert_int_equal(t1->frames.v[1].address, 0x7c801234);
+	assert_int_equal(t1->frames.v[1].address, 0x7c801233); /* ret - 1 */
 	assert_int_equal(t1->frames.v[1].trust, TRUST_SCAN);
 
 	assert_int_equal(a->handle_types.n, 2);
@@ -581,11 +581,11 @@ static void test_own_frames(void **state)
 	t = &a->threads.v[0];
 	assert_int_equal(t->frames.n, 3);
 	for (size_t i = 0; i < t->frames.n; i++)
-		assert_int_not_equal(t->frames.v[i].address, 0x7c81a0b4);
+		assert_int_not_equal(t->frames.v[i].address, 0x7c81a0b3);
 	assert_true(t->own_frames.n >= 2);
 	assert_int_equal(t->own_frames.v[0].address, 0x7c90e4f4);
 	assert_null(t->own_frames.v[0].module);
-	assert_int_equal(t->own_frames.v[1].address, 0x7c81a0b4);
+	assert_int_equal(t->own_frames.v[1].address, 0x7c81a0b3); /* ret-1 */
 	assert_string_equal(t->own_frames.v[1].module, "dbghelp.dll");
 	assert_int_equal(t->own_frames.v[1].trust, TRUST_SCAN);
 	analysis_destroy(&a);

@@ -331,8 +331,16 @@ static void compare_line(struct cmp *c, char *line, const struct analysis *a,
 			return;
 		}
 		expect(c, "frame module", f[2], t->frames.v[fi].module);
-		snprintf(buf, sizeof(buf), "0x%" PRIx64,
-			 t->frames.v[fi].module_offset);
+		/*
+		 * Breakpad prints a caller frame at its return address; we
+		 * report the call instruction's last byte, one lower, as
+		 * rust-minidump does.
+		 */
+		const struct frame *fr = &t->frames.v[fi];
+		uint64_t off = fr->module_offset +
+			       (fr->trust != TRUST_CONTEXT ? 1 : 0);
+
+		snprintf(buf, sizeof(buf), "0x%" PRIx64, off);
 		expect(c, "frame offset", f[6], buf);
 	}
 }

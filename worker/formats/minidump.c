@@ -1959,6 +1959,14 @@ static bool add_frame(struct md *m, const struct md_walk *w, uint64_t addr,
 
 	if (f == NULL)
 		return false;
+	/*
+	 * A caller frame is known by its return address, which points past
+	 * the call; the call itself is one byte earlier. Breakpad and
+	 * rust-minidump report that byte, and so do we, so that offsets and
+	 * signatures agree with theirs.
+	 */
+	if (trust != TRUST_CONTEXT && addr > 0)
+		addr--;
 	const struct module *mod = module_for(m, addr);
 
 	f->address = addr;
