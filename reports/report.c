@@ -300,31 +300,50 @@ static void text_patterns(FILE *out, const struct report *r)
 	}
 }
 
+/*
+ * Write signature SIG indented by INDENT, breaking lines at " | " so that
+ * no line passes WIDTH columns unless one frame alone is longer.
+ */
+static void text_wrapped(FILE *out, const char *sig, unsigned indent,
+			 unsigned width)
+{
+	unsigned col = indent;
+	const char *p = sig;
+
+	fprintf(out, "%*s", (int)indent, "");
+	while (*p) {
+		const char *sep = strstr(p, " | ");
+		size_t n = sep != NULL ? (size_t)(sep - p) + 3 : strlen(p);
+		char part[512];
+
+		if (col > indent && col + n > width) {
+			fprintf(out, "\n%*s", (int)indent + 2, "");
+			col = indent + 2;
+		}
+		snprintf(part, sizeof(part), "%.*s", (int)(n < 511 ? n : 511), p);
+		text_put_safe(out, part);
+		col += (unsigned)n;
+		p += n;
+	}
+	fputc('\n', out);
+}
+
 static void text_buckets(FILE *out, const struct report *r, unsigned width)
 {
 	if (r->ntop == 0)
 		return;
-	int sigw = (int)width - 36;
-
-	if (sigw < 30)
-		sigw = 30;
-	fprintf(out, "\nTop stack signatures\n  %-16s %6s  %-12s %s\n", "hash",
-		"count", "last seen", "signature / blamed module");
+	fprintf(out, "\nTop stack signatures\n  %-16s %6s  %-10s  %s\n",
+		"hash", "count", "last seen", "blamed module");
 	for (size_t i = 0; i < r->ntop; i++) {
 		const struct bucket_row *b = &r->top[i];
 		char day[11];
-		char sig[512];
 
 		day_text(b->last_seen, day);
-		snprintf(sig, sizeof(sig), "%.*s", sigw, b->signature);
-		fprintf(out, "  %-16s %6" PRIu64 "  %-12s ", b->hash, b->count,
+		fprintf(out, "  %-16s %6" PRIu64 "  %-10s  ", b->hash, b->count,
 			day);
-		text_put_safe(out, sig);
-		if (b->blame[0]) {
-			fprintf(out, "\n  %-16s %6s  %-12s blame: ", "", "", "");
-			text_put_safe(out, b->blame);
-		}
+		text_put_safe(out, b->blame[0] ? b->blame : "-");
 		fputc('\n', out);
+		text_wrapped(out, b->signature, 4, width);
 	}
 }
 
