@@ -263,21 +263,20 @@ static bool frame_norm(const struct analysis *a, const struct frame *f,
 
 		if (n > (size_t)(FRAME_TEXT_MAX / 2))
 			n = FRAME_TEXT_MAX / 2;
-		snprintf(out, size, "%s!%.*s", mod, (int)n, f->function);
-		return true;
+		/* A frame too long for OUT is cut, the same way every time. */
+		return snprintf(out, size, "%s!%.*s", mod, (int)n,
+				f->function) >= 0;
 	}
 	if (f->has_module_offset) {
-		snprintf(out, size, "%s+0x%" PRIx64, mod, f->module_offset);
-		return true;
+		return snprintf(out, size, "%s+0x%" PRIx64, mod,
+				f->module_offset) >= 0;
 	}
 	const struct module *m = model_module_named(a, f->module);
 
 	if (f->has_address && m != NULL && f->address >= m->base)
-		snprintf(out, size, "%s+0x%" PRIx64, mod,
-			 f->address - m->base);
-	else
-		snprintf(out, size, "%s", mod);
-	return true;
+		return snprintf(out, size, "%s+0x%" PRIx64, mod,
+				f->address - m->base) >= 0;
+	return snprintf(out, size, "%s", mod) >= 0;
 }
 
 /* The rule deciding frame text T: NULL when none matches. */

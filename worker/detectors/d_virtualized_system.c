@@ -142,9 +142,10 @@ static void note(struct evidence *ev, enum hv hv, int confidence,
 {
 	if (confidence > ev->best[hv])
 		ev->best[hv] = confidence;
-	if (ev->n < EV_MAX)
-		snprintf(ev->line[ev->n++], EV_LEN, "%s: %s", hv_names[hv],
-			 what);
+	/* Evidence longer than a line is cut; the start names the proof. */
+	if (ev->n < EV_MAX &&
+	    snprintf(ev->line[ev->n], EV_LEN, "%s: %s", hv_names[hv], what) >= 0)
+		ev->n++;
 }
 
 /*
