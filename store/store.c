@@ -684,8 +684,14 @@ static int put_one(struct store *s, MDB_txn *txn, struct store_result *r,
 	if (rc == 0) {
 		rc = mdb_get(txn, s->dbi[DB_DUMPS], &hk, &hv);
 		if (rc == MDB_NOTFOUND) {
+			/* The job knows the batch; the worker never saw it. */
+			store_dump rec = *dm;
+
+			if ((rec.batch == NULL || rec.batch[0] == '\0') &&
+			    job->batch != NULL)
+				rec.batch = job->batch;
 			rc = put_msg(txn, s->dbi[DB_DUMPS], dm->content_hash.data,
-				     HASH_LEN, &dm->base);
+				     HASH_LEN, &rec.base);
 			if (rc == 0)
 				rc = count_distinct(s, txn, dm, day, now);
 			r->counted = true;

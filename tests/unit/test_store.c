@@ -219,11 +219,12 @@ static void test_store__dump_record_roundtrip(void **state)
 	struct diag d;
 
 	diag_init(&d);
-	store_jobs_add(f->s, "", paths, 1, &first, &d);
+	store_jobs_add(f->s, "case-9", paths, 1, &first, &d);
 	fake_init(&fk, 7, "dddddddddddddddd", 0x50);
 	put(f->s, first, &fk.dm);
 	assert_int_equal(store_dump_get(f->s, fk.hash, &back, &d), DF_OK);
 	assert_string_equal(back->signature_hash, "dddddddddddddddd");
+	assert_string_equal(back->batch, "case-9");
 	assert_int_equal(back->bugcheck_code, 0x50);
 	store_dump_free(back);
 }
