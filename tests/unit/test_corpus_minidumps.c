@@ -293,7 +293,9 @@ static void cmp_frames(struct cmp *c, const struct bp_ref *r,
 
 		if (r->fmod[i] == NULL)
 			continue;
-		snprintf(off, sizeof(off), "0x%" PRIx64, f->module_offset);
+		/* Breakpad prints caller frames at the return address. */
+		snprintf(off, sizeof(off), "0x%" PRIx64,
+			 f->module_offset + (f->trust != TRUST_CONTEXT));
 		if (f->module != NULL && strcmp(r->fmod[i], f->module) == 0 &&
 		    strcmp(r->foff[i], off) == 0)
 			c->frames_same++;
