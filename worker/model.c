@@ -109,6 +109,11 @@ struct handle_type *model_add_handle_type(struct analysis *a)
 	return DF_VEC_PUSH(a->arena, a->handle_types, MODEL_MAX_HANDLE_TYPES);
 }
 
+struct dispatcher *model_add_dispatcher(struct analysis *a)
+{
+	return DF_VEC_PUSH(a->arena, a->dispatchers, MODEL_MAX_DISPATCHERS);
+}
+
 int model_add_field(struct analysis *a, const char *key, const char *value)
 {
 	struct field *f = DF_VEC_PUSH(a->arena, a->fields, MODEL_MAX_FIELDS);

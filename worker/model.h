@@ -30,6 +30,7 @@
 #define MODEL_MAX_EVIDENCE 32   /* per finding */
 #define MODEL_MAX_ERRORS 64
 #define MODEL_MAX_HANDLE_TYPES 256
+#define MODEL_MAX_DISPATCHERS 1024
 #define MODEL_ARENA_CAP ((size_t)256 << 20) /* per-dump memory limit */
 
 enum model_format {
@@ -143,6 +144,15 @@ struct process {
 	bool object_table_null;   /* "ObjectTable: 00000000" */
 };
 
+/* A dispatcher object as `dt _DISPATCHER_HEADER` (or _KEVENT...) shows it. */
+struct dispatcher {
+	uint64_t address;       /* object address, if has_address */
+	bool has_address;
+	const char *type;       /* "Event", "Mutant", ... or the raw Type value */
+	int64_t signal_state;   /* SignalState, if has_signal_state */
+	bool has_signal_state;
+};
+
 struct handle_type {
 	const char *type;   /* "Process", "Event", ... */
 	uint64_t count;
@@ -193,6 +203,7 @@ struct analysis {
 	DF_VEC(struct module) modules;
 	DF_VEC(struct process) processes;
 	DF_VEC(struct handle_type) handle_types;
+	DF_VEC(struct dispatcher) dispatchers;
 	DF_VEC(struct field) fields;
 
 	/*
@@ -208,6 +219,11 @@ struct analysis {
 	const char *blame_reason;
 	const char *signature;            /* normalised signature text */
 	char signature_hash[17];          /* 16 hex digits, "" if none */
+	/*
+	 * The frames behind the signature are doubtful: found only by stack
+	 * scanning, or the debugger warned that the stack may be wrong.
+	 */
+	bool signature_low_trust;
 	DF_VEC(struct finding) findings;
 	DF_VEC(struct model_error) errors;
 };
@@ -239,6 +255,7 @@ struct frame *model_add_own_frame(struct analysis *a, struct thread *t);
 struct module *model_add_module(struct analysis *a);
 struct process *model_add_process(struct analysis *a);
 struct handle_type *model_add_handle_type(struct analysis *a);
+struct dispatcher *model_add_dispatcher(struct analysis *a);
 
 /* Add KEY=VALUE (both copied). Returns DF_OK or DF_ENOMEM/DF_ELIMIT. */
 int model_add_field(struct analysis *a, const char *key, const char *value);
