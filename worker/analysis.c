@@ -2,8 +2,8 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
+#include "blame.h"
 #include "bugcheck.h"
 #include "dbglog.h"
 #include "df.h"
@@ -65,76 +65,6 @@ static void name_codes(struct analysis *a)
 		a->crash.type = exception_name(a->crash.code);
 }
 
-/* Base name of a path-like module name, without directories. */
-static const char *base_name(const char *s)
-{
-	const char *p = strrchr(s, '\\');
-	const char *q = strrchr(s, '/');
-
-	if (q != NULL && (p == NULL || q > p))
-		p = q;
-	return p != NULL ? p + 1 : s;
-}
-
-/* Modules that are never the culprit: the OS core blames someone else. */
-static bool is_os_core(const char *m)
-{
-	static const char *const core[] = {
-		"nt", "ntoskrnl", "ntkrnlmp", "ntkrnlpa", "ntkrpamp", "hal",
-		"halmacpi", "ntdll", "kernel32", "kernelbase", "win32k",
-		"win32kbase", "win32kfull", "wow64", "wow64cpu", "user32",
-		"dbghelp", "dbgcore", "ucrtbase", "msvcrt",
-	};
-	size_t n = strcspn(m, ".");
-
-	for (size_t i = 0; i < ARRAY_SIZE(core); i++)
-		if (strlen(core[i]) == n && strncasecmp(core[i], m, n) == 0)
-			return true;
-	return false;
-}
-
-/*
- * Blame: what the debugger said if it said it (MODULE_NAME, then
- * "Probably caused by"), else the first crashing-thread frame outside the
- * OS core, else the module holding the crash address.
- */
-static void pick_blame(struct analysis *a)
-{
-	const char *m = model_field(a, "MODULE_NAME");
-
-	if (m != NULL && *m) {
-		a->blame_module = m;
-		a->blame_reason = "MODULE_NAME in !analyze output";
-		return;
-	}
-	m = model_field(a, "PROBABLY_CAUSED_BY");
-	if (m != NULL && *m) {
-		a->blame_module = m;
-		a->blame_reason = "\"Probably caused by\" in debugger output";
-		return;
-	}
-	const struct thread *t = model_crashing_thread(a);
-
-	for (size_t i = 0; t != NULL && i < t->frames.n; i++) {
-		const char *fm = t->frames.v[i].module;
-
-		if (fm != NULL && !is_os_core(base_name(fm))) {
-			a->blame_module = fm;
-			a->blame_reason = "first crashing-thread frame outside "
-					  "the operating system core";
-			return;
-		}
-	}
-	if (a->crash.has_address) {
-		const struct module *mod = model_module_at(a, a->crash.address);
-
-		if (mod != NULL && mod->filename != NULL) {
-			a->blame_module = mod->filename;
-			a->blame_reason = "module containing the crash address";
-		}
-	}
-}
-
 int analysis_run(struct analysis **out, const uint8_t *data, size_t len,
 		 const struct sigrules *rules)
 {
@@ -147,7 +77,7 @@ int analysis_run(struct analysis **out, const uint8_t *data, size_t len,
 	hash_sha256(data, len, a->content_hash);
 	read_by_format(a, data, len);
 	name_codes(a);
-	pick_blame(a);
+	blame_pick(a);
 	detect_run_all(a);
 
 	struct sigrules *own = NULL;

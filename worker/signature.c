@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "df.h"
+#include "glob.h"
 #include "hash.h"
 #include "model.h"
 #include "strbuf.h"
@@ -42,31 +43,6 @@ struct sigrules {
 	size_t cap;
 };
 
-/* Case-insensitive glob match: '*' any run, '?' any one character. */
-static bool glob_match(const char *pat, const char *s)
-{
-	const char *star = NULL, *retry = NULL;
-
-	while (*s) {
-		if (*pat == '*') {
-			star = pat++;
-			retry = s;
-		} else if (*pat == '?' ||
-			   (*pat && tolower((unsigned char)*pat) ==
-					    tolower((unsigned char)*s))) {
-			pat++;
-			s++;
-		} else if (star != NULL) {
-			pat = star + 1;
-			s = ++retry;
-		} else {
-			return false;
-		}
-	}
-	while (*pat == '*')
-		pat++;
-	return *pat == '\0';
-}
 
 static int rules_add(struct sigrules *r, bool stop, const char *glob,
 		     size_t n)
