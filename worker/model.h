@@ -224,6 +224,11 @@ struct analysis {
 	 * scanning, or the debugger warned that the stack may be wrong.
 	 */
 	bool signature_low_trust;
+	/* What the signature was made from (see signature.h). */
+	const char *sig_prefix;
+	DF_VEC(const char *) sig_frames;
+	const char *sig_fallback;
+	unsigned sig_rules_version;
 	DF_VEC(struct finding) findings;
 	DF_VEC(struct model_error) errors;
 };

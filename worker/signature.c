@@ -33,14 +33,17 @@ extern const unsigned long sigrules_data_len;
 #define PE_HEADER_SIZE 0x1000
 
 struct sigrule {
-	bool stop;  /* "stop": keep the frame, then end; else "skip" */
-	char *glob; /* malloc'd */
+	bool stop;     /* "stop": keep the frame, then end; else "skip" */
+	char *glob;    /* malloc'd */
+	unsigned line; /* line in the rules file, for explanations */
 };
 
 struct sigrules {
 	struct sigrule *v;
 	size_t n;
 	size_t cap;
+	unsigned version; /* from the "version N" line; 0 when absent */
+	unsigned line;    /* line being parsed */
 };
 
 
@@ -64,6 +67,7 @@ static int rules_add(struct sigrules *r, bool stop, const char *glob,
 	g[n] = '\0';
 	r->v[r->n].stop = stop;
 	r->v[r->n].glob = g;
+	r->v[r->n].line = r->line;
 	r->n++;
 	return DF_OK;
 }
@@ -89,6 +93,13 @@ static int parse_line(struct sigrules *r, const char *p, const char *end)
 	bool stop = kw == 4 && strncasecmp(p, "stop", 4) == 0;
 	bool skip = kw == 4 && strncasecmp(p, "skip", 4) == 0;
 
+	if (kw == 7 && strncasecmp(p, "version", 7) == 0) {
+		unsigned long v = strtoul(p + 7, NULL, 10);
+
+		r->version = v < 1000000 ? (unsigned)v : 0;
+		return DF_OK;
+	}
+
 	if (!stop && !skip)
 		return DF_OK;
 	p += kw;
@@ -112,6 +123,7 @@ struct sigrules *sigrules_parse(const char *text, size_t len)
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *eol = nl != NULL ? nl : end;
 
+		r->line++;
 		if (parse_line(r, p, eol) != DF_OK) {
 			sigrules_destroy(&r);
 			return NULL;
@@ -125,6 +137,11 @@ struct sigrules *sigrules_default(void)
 {
 	return sigrules_parse((const char *)sigrules_data,
 			      (size_t)sigrules_data_len);
+}
+
+unsigned sigrules_version(const struct sigrules *r)
+{
+	return r != NULL ? r->version : 0;
 }
 
 void sigrules_destroy(struct sigrules **rp)
@@ -279,74 +296,152 @@ static void prefix_text(const struct analysis *a, char *out, size_t size)
 		snprintf(out, size, "unknown");
 }
 
+static int explain_frame(struct strbuf *ex, size_t i, const char *text,
+			 const char *what, const struct sigrule *rule)
+{
+	if (ex == NULL)
+		return DF_OK;
+	if (rule == NULL)
+		return strbuf_addf(ex, "  %2zu  %-50s %s\n", i, text, what);
+	return strbuf_addf(ex, "  %2zu  %-50s %s by line %u \"%s %s\"\n", i,
+			   text, what, rule->line, rule->stop ? "stop" : "skip",
+			   rule->glob);
+}
+
 /*
- * Append the frames of T to SB; returns how many were used (0..MAX), or
- * -1 when the buffer failed for lack of memory.
+ * Append the frames of IN to SB and say what happened to each in EX (may
+ * be NULL). Returns how many frames were used, or DF_ENOMEM.
  */
-static int add_frames(const struct analysis *a, const struct sigrules *r,
-		      const struct thread *t, struct strbuf *sb)
+static int add_frames(const struct signature_input *in,
+		      const struct sigrules *r, struct strbuf *sb,
+		      struct strbuf *ex)
 {
 	int used = 0;
+	bool full = false;
+
+	for (size_t i = 0; i < in->nframes; i++) {
+		const char *text = in->frames[i];
+		const struct sigrule *rule = rule_for(r, text);
+		int rc = DF_OK;
+
+		if (full) {
+			rc = explain_frame(ex, i, text, "not used: signature "
+							"complete", NULL);
+		} else if (rule != NULL && !rule->stop) {
+			rc = explain_frame(ex, i, text, "skipped", rule);
+		} else {
+			rc = strbuf_addf(sb, " | %s", text);
+			if (rc == DF_ELIMIT) {
+				full = true; /* SIGNATURE_MAX_TEXT: keep what fits */
+				rc = explain_frame(ex, i, text,
+						   "not used: text limit", NULL);
+			} else if (rc == DF_OK) {
+				used++;
+				rc = explain_frame(ex, i, text,
+						   rule != NULL ? "kept, then stop"
+								: "kept",
+						   rule);
+				full = rule != NULL ||
+				       used == SIGNATURE_MAX_FRAMES;
+			}
+		}
+		if (rc == DF_ENOMEM)
+			return DF_ENOMEM;
+	}
+	return used;
+}
+
+int signature_build(const struct signature_input *in,
+		    const struct sigrules *rules, struct strbuf *text,
+		    char hash[17], struct strbuf *explain)
+{
+	static const struct sigrules none = { NULL, 0, 0, 0, 0 };
+	uint8_t digest[HASH_LEN];
+
+	if (rules == NULL)
+		rules = &none;
+	strbuf_reset(text);
+	if (strbuf_adds(text, in->prefix != NULL ? in->prefix : "unknown") ==
+	    DF_ENOMEM)
+		return DF_ENOMEM;
+
+	int used = add_frames(in, rules, text, explain);
+
+	if (used < 0)
+		return DF_ENOMEM;
+	if (used == 0 && in->fallback != NULL && *in->fallback) {
+		if (strbuf_addf(text, " | %s", in->fallback) == DF_ENOMEM)
+			return DF_ENOMEM;
+		if (explain != NULL &&
+		    strbuf_addf(explain, "  no frame kept: the blamed module "
+					 "%s stands in\n",
+				in->fallback) == DF_ENOMEM)
+			return DF_ENOMEM;
+	}
+	hash_sha256(strbuf_str(text), text->len, digest);
+	hash_hex(digest, 8, hash);
+	if (explain != NULL &&
+	    strbuf_addf(explain, "signature [%s] %s\n", hash,
+			strbuf_str(text)) == DF_ENOMEM)
+		return DF_ENOMEM;
+	return DF_OK;
+}
+
+/* Normalised crashing-thread frames into a->sig_frames. */
+static int collect_frames(struct analysis *a)
+{
+	const struct thread *t = model_crashing_thread(a);
 	char text[FRAME_TEXT_MAX];
 
 	for (size_t i = 0; t != NULL && i < t->frames.n; i++) {
-		if (used == SIGNATURE_MAX_FRAMES)
+		if (a->sig_frames.n == SIGNATURE_MAX_INPUT_FRAMES)
 			break;
 		/* Code outside any module makes no stable bucket. */
 		if (!frame_norm(a, &t->frames.v[i], text, sizeof(text)))
 			continue;
-		const struct sigrule *rule = rule_for(r, text);
+		const char **slot = DF_VEC_PUSH(a->arena, a->sig_frames,
+						SIGNATURE_MAX_INPUT_FRAMES);
 
-		if (rule != NULL && !rule->stop)
-			continue;
-		int rc = strbuf_addf(sb, " | %s", text);
-
-		if (rc == DF_ENOMEM)
-			return -1;
-		if (rc != DF_OK)
-			break; /* SIGNATURE_MAX_TEXT: keep what fits */
-		used++;
-		if (rule != NULL)
-			break;
+		if (slot == NULL)
+			return DF_ENOMEM;
+		*slot = arena_strdup(a->arena, text);
+		if (*slot == NULL)
+			return DF_ENOMEM;
 	}
-	return used;
+	return DF_OK;
 }
 
 int signature_compute(struct analysis *a, const struct sigrules *rules)
 {
 	struct strbuf sb;
 	char prefix[PREFIX_MAX];
-	uint8_t digest[HASH_LEN];
-	static const struct sigrules none = { NULL, 0, 0 };
+	char mod[FRAME_TEXT_MAX];
+	int rc;
 
-	if (rules == NULL)
-		rules = &none;
-	strbuf_init(&sb, SIGNATURE_MAX_TEXT);
 	prefix_text(a, prefix, sizeof(prefix));
-	if (strbuf_adds(&sb, prefix) != DF_OK)
-		goto out_nomem;
-
-	int used = add_frames(a, rules, model_crashing_thread(a), &sb);
-
-	if (used < 0)
-		goto out_nomem;
-	if (used == 0 && a->blame_module != NULL && *a->blame_module) {
-		char mod[FRAME_TEXT_MAX];
-
+	a->sig_prefix = arena_strdup(a->arena, prefix);
+	a->sig_frames.n = 0;
+	a->sig_fallback = NULL;
+	if (a->blame_module != NULL && *a->blame_module) {
 		module_norm(a->blame_module, mod, sizeof(mod));
-		if (strbuf_addf(&sb, " | %s", mod) == DF_ENOMEM)
-			goto out_nomem;
+		a->sig_fallback = arena_strdup(a->arena, mod);
 	}
-	a->signature = arena_strdup(a->arena, strbuf_str(&sb));
-	if (a->signature == NULL)
+	a->sig_rules_version = sigrules_version(rules);
+	rc = a->sig_prefix != NULL ? collect_frames(a) : DF_ENOMEM;
+	if (rc != DF_OK)
 		goto out_nomem;
-	hash_sha256(a->signature, strlen(a->signature), digest);
-	hash_hex(digest, 8, a->signature_hash);
-	strbuf_release(&sb);
-	return DF_OK;
 
-out_nomem:
+	struct signature_input in = { a->sig_prefix, a->sig_frames.v,
+				      a->sig_frames.n, a->sig_fallback };
+
+	strbuf_init(&sb, SIGNATURE_MAX_TEXT);
+	rc = signature_build(&in, rules, &sb, a->signature_hash, NULL);
+	if (rc == DF_OK)
+		a->signature = arena_strdup(a->arena, strbuf_str(&sb));
 	strbuf_release(&sb);
+	if (rc == DF_OK && a->signature != NULL)
+		return DF_OK;
+out_nomem:
 	a->signature = NULL;
 	a->signature_hash[0] = '\0';
 	return DF_ENOMEM;

@@ -16,6 +16,7 @@
 #include "hash.h"
 #include "model.h"
 #include "signature.h"
+#include "strbuf.h"
 
 /*
  * Add frames to thread T from specs: "mod!fn", "mod!fn+0x1c",
@@ -443,6 +444,77 @@ static void test_signature__long_names_are_bounded(void **state)
 	analysis_destroy(&a);
 }
 
+static void test_signature__version_and_explain(void **state)
+{
+	(void)state;
+	static const char rules_text[] = "# c\nversion 7\nskip nt!KeBugCheckEx\n"
+					 "stop acme!Stop*\n";
+	struct sigrules *r = sigrules_parse(rules_text, strlen(rules_text));
+	const char *frames[] = { "nt!KeBugCheckEx", "acme!Work",
+				 "acme!StopHere", "acme!Never" };
+	struct signature_input in = { "0x000000D1", frames, 4, NULL };
+	struct strbuf text, ex;
+	char hash[17];
+
+	assert_non_null(r);
+	assert_int_equal(sigrules_version(r), 7);
+	assert_int_equal(sigrules_version(NULL), 0);
+	strbuf_init(&text, SIGNATURE_MAX_TEXT);
+	strbuf_init(&ex, 1 << 16);
+	assert_int_equal(signature_build(&in, r, &text, hash, &ex), DF_OK);
+	assert_string_equal(strbuf_str(&text),
+			    "0x000000D1 | acme!Work | acme!StopHere");
+	assert_non_null(strstr(strbuf_str(&ex),
+			       "skipped by line 3 \"skip nt!KeBugCheckEx\""));
+	assert_non_null(strstr(strbuf_str(&ex),
+			       "kept, then stop by line 4 \"stop acme!Stop*\""));
+	assert_non_null(strstr(strbuf_str(&ex), "acme!Never"));
+	assert_non_null(strstr(strbuf_str(&ex), "not used"));
+	assert_int_equal(strlen(hash), 16);
+	strbuf_release(&text);
+	strbuf_release(&ex);
+	sigrules_destroy(&r);
+}
+
+static void test_signature__rebuilt_from_kept_frames(void **state)
+{
+	(void)state;
+	struct analysis *a = analysis_new();
+	struct thread *t = model_add_thread(a);
+	const char *mods[] = { "nt", "acmenet.sys", "ndis.sys" };
+	const char *fns[] = { "KeBugCheckEx", NULL, "ndisMIndicate" };
+	struct sigrules *r = sigrules_default();
+	struct strbuf text;
+	char hash[17];
+
+	for (int i = 0; i < 3; i++) {
+		struct frame *f = model_add_frame(a, t);
+
+		f->module = mods[i];
+		f->function = fns[i];
+		f->module_offset = 0x2c61;
+		f->has_module_offset = true;
+	}
+	a->crash.crashing_thread = 0;
+	a->bugcheck.present = true;
+	a->bugcheck.code = 0xC2;
+	assert_int_equal(signature_compute(a, r), DF_OK);
+	assert_true(a->sig_rules_version >= 2);
+	assert_int_equal(a->sig_frames.n, 3);
+	assert_string_equal(a->sig_frames.v[0], "nt!KeBugCheckEx");
+
+	struct signature_input in = { a->sig_prefix, a->sig_frames.v,
+				      a->sig_frames.n, a->sig_fallback };
+
+	strbuf_init(&text, SIGNATURE_MAX_TEXT);
+	assert_int_equal(signature_build(&in, r, &text, hash, NULL), DF_OK);
+	assert_string_equal(strbuf_str(&text), a->signature);
+	assert_string_equal(hash, a->signature_hash);
+	strbuf_release(&text);
+	sigrules_destroy(&r);
+	analysis_destroy(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -463,6 +535,8 @@ int main(void)
 		cmocka_unit_test(test_signature__rules_parse_errors),
 		cmocka_unit_test(test_signature__empty_rules),
 		cmocka_unit_test(test_signature__long_names_are_bounded),
+		cmocka_unit_test(test_signature__version_and_explain),
+		cmocka_unit_test(test_signature__rebuilt_from_kept_frames),
 	};
 	return cmocka_run_group_tests_name("signature", tests, NULL, NULL);
 }
