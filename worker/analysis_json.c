@@ -277,6 +277,9 @@ static json_t *signature_json(const struct analysis *a)
 
 	json_object_set_new(o, "text", jstr(a->signature));
 	json_object_set_new(o, "hash", json_string(a->signature_hash));
+	json_object_set_new(o, "low_trust", json_boolean(a->signature_low_trust));
+	json_object_set_new(o, "rules_version",
+			    json_integer(a->sig_rules_version));
 	return o;
 }
 

@@ -117,6 +117,12 @@ int record_from_analysis(Dumpfleet__V1__Dump *out, struct analysis *a,
 	out->blame_reason = str_or_empty(a->blame_reason);
 	out->signature = str_or_empty(a->signature);
 	out->signature_hash = a->signature_hash;
+	out->sig_prefix = str_or_empty(a->sig_prefix);
+	out->n_sig_frames = a->sig_frames.n;
+	out->sig_frames = (char **)a->sig_frames.v;
+	out->sig_fallback = str_or_empty(a->sig_fallback);
+	out->sig_rules_version = a->sig_rules_version;
+	out->signature_low_trust = a->signature_low_trust;
 	out->analysed_at = (uint64_t)time(NULL);
 	if (add_findings(out, a) != DF_OK || add_errors(out, a) != DF_OK)
 		return DF_ENOMEM;
