@@ -17,6 +17,7 @@
 #define BROKER_FLUSH_MS 20            /* longest a result waits for its write */
 #define BROKER_MAX_SUBMIT_PATHS 10000 /* paths in one SubmitRequest */
 #define BROKER_MAX_PATH 4096
+#define BROKER_MAX_TAG 256            /* bytes of a batch tag */
 #define BROKER_MAX_CREDIT 64          /* jobs one connection may hold */
 
 struct qjob {
@@ -159,6 +160,25 @@ static void worker_drop(struct broker *b, size_t w, const char *why)
 	requeue_worker_jobs(b, w);
 }
 
+/*
+ * A worker went silent. A slot sends nothing while it analyses, so it may
+ * just be busy with a big dump: handing its jobs out again at once had
+ * every slot analyse the same multi-gigabyte file in turn. It gets no new
+ * jobs, but the ones it holds stay leased until their lease expires; its
+ * result still ends the lease, and a worker that crashed costs the job an
+ * attempt, so a dump that kills workers is quarantined in the end.
+ */
+static void worker_silent(struct broker *b, size_t w)
+{
+	log_msg(LL_WARN, "event=worker_dropped worker=%s reason=silent",
+		b->workers[w].name);
+	b->workers[w].alive = false;
+	/* The slot may be reused by a new worker: orphan these leases. */
+	for (size_t i = 0; i < b->nleases; i++)
+		if (b->leases[i].worker == w)
+			b->leases[i].worker = SIZE_MAX;
+}
+
 /* ---- sending ---------------------------------------------------------- */
 
 static void send_to(struct broker *b, const struct wire_peer *p, wire_env *env)
@@ -254,10 +274,18 @@ static int flush_results(struct broker *b)
 			const char *why = r->dump != NULL && r->dump->failure
 						  ? r->dump->failure
 						  : "no result";
+			int frc = store_job_fail(b->o->store, r->job_id, why,
+						 false, &d);
 
-			rc = store_job_fail(b->o->store, r->job_id, why, false,
-					    &d);
-			b->failed++;
+			/*
+			 * An unknown or finished job (a duplicate, a peer's
+			 * made-up id) changes nothing and stops nothing.
+			 */
+			if (frc == DF_OK)
+				b->failed++;
+			else if (frc != DF_EEXIST && frc != DF_ENOTFOUND &&
+				 rc == DF_OK)
+				rc = frc;
 			continue;
 		}
 		res[n].job_id = r->job_id;
@@ -266,10 +294,15 @@ static int flush_results(struct broker *b)
 	}
 	if (rc == DF_OK && n > 0)
 		rc = store_results_put(b->o->store, res, n, &d);
-	if (rc != DF_OK)
+	if (rc != DF_OK) {
 		log_msg(LL_ERROR, "event=store_failed err=\"%s\"", d.msg);
-	else
-		b->done += n;
+	} else {
+		/* Count jobs, not messages: a result may arrive twice. */
+		for (size_t i = 0; i < n; i++) {
+			b->done += (uint64_t)res[i].ddone;
+			b->failed += (uint64_t)(int64_t)res[i].dfailed;
+		}
+	}
 	for (size_t i = 0; i < b->npending; i++)
 		wire_env_free(b->pending[i]);
 	b->npending = 0;
@@ -305,15 +338,22 @@ static void on_submit(struct broker *b, const struct wire_peer *p,
 
 	diag_init(&d);
 	rep.request_id = req->request_id;
-	for (size_t i = 0; i < req->n_paths && n < ARRAY_SIZE(paths); i++) {
+	/* The tag is stored with every job: a long one would multiply. */
+	bool tag_ok = strlen(req->batch) <= BROKER_MAX_TAG;
+
+	for (size_t i = 0; tag_ok && i < req->n_paths && n < ARRAY_SIZE(paths);
+	     i++) {
 		const char *path = req->paths[i];
 
-		if (path[0] == '\0' || strlen(path) > BROKER_MAX_PATH)
+		/* Workers open it as given, from their own directory. */
+		if (path[0] != '/' || strlen(path) > BROKER_MAX_PATH)
 			rep.rejected++;
 		else
 			paths[n++] = path;
 	}
 	rep.rejected += (uint32_t)(req->n_paths - n - rep.rejected);
+	if (!tag_ok)
+		err = (char *)"batch tag too long";
 	uint64_t first = 0;
 
 	if (n > 0 && store_jobs_add(b->o->store, req->batch, paths, n, &first,
@@ -371,10 +411,17 @@ static void on_ready(struct broker *b, const struct wire_peer *p, size_t w,
 	}
 	snprintf(b->workers[w].name, sizeof(b->workers[w].name), "%s",
 		 r->worker_id);
-	/* Credit adds up; a bound keeps a confused peer from hoarding jobs. */
-	uint32_t c = b->workers[w].credit + r->credit;
+	/*
+	 * Credit adds up; a bound keeps a confused peer from hoarding jobs
+	 * (compared before adding, so a huge credit cannot wrap to little).
+	 */
+	uint32_t c = b->workers[w].credit;
 
-	b->workers[w].credit = c > BROKER_MAX_CREDIT ? BROKER_MAX_CREDIT : c;
+	if (r->credit >= BROKER_MAX_CREDIT - c)
+		c = BROKER_MAX_CREDIT;
+	else
+		c += r->credit;
+	b->workers[w].credit = c;
 }
 
 static int handle(struct broker *b)
@@ -430,7 +477,7 @@ static void expire(struct broker *b, uint64_t now)
 		if (!k->alive)
 			continue;
 		if (now - k->last_seen > silent) {
-			worker_drop(b, w, "silent");
+			worker_silent(b, w);
 			continue;
 		}
 		if (now - k->last_sent >= b->o->heartbeat_ms)
@@ -451,9 +498,10 @@ static void expire(struct broker *b, uint64_t now)
 			struct diag d;
 
 			diag_init(&d);
-			store_job_fail(b->o->store, j.id,
-				       "lease expired too often", true, &d);
-			b->failed++;
+			if (store_job_fail(b->o->store, j.id,
+					   "lease expired too often", true,
+					   &d) == DF_OK)
+				b->failed++;
 			log_msg(LL_WARN, "event=quarantined job=%llu",
 				(unsigned long long)j.id);
 		} else {
@@ -467,6 +515,8 @@ static int bind_socket(struct broker *b)
 {
 	int linger = 0;
 	int hwm = 0; /* flow control is by credit, not by dropping */
+	/* Peers are untrusted: refuse a frame before it is all in memory. */
+	int64_t maxmsg = (int64_t)WIRE_MAX_FRAME;
 	char ep[256];
 	size_t eplen = sizeof(ep);
 
@@ -476,6 +526,7 @@ static int bind_socket(struct broker *b)
 	zmq_setsockopt(b->sock, ZMQ_LINGER, &linger, sizeof(linger));
 	zmq_setsockopt(b->sock, ZMQ_SNDHWM, &hwm, sizeof(hwm));
 	zmq_setsockopt(b->sock, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+	zmq_setsockopt(b->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
 	if (zmq_bind(b->sock, b->o->endpoint) != 0) {
 		log_msg(LL_ERROR, "event=bind_failed endpoint=%s err=\"%s\"",
 			b->o->endpoint, zmq_strerror(zmq_errno()));
@@ -517,8 +568,13 @@ static int serve(struct broker *b)
 			break;
 		/* Drain what is there, then write it in one transaction. */
 		for (int i = 0; n > 0 && i < 4096; i++) {
-			if (handle(b) == DF_EIO)
+			int rc = handle(b);
+
+			if (rc == DF_EIO)
 				break;
+			/* A batch written when it filled up failed. */
+			if (rc != DF_OK)
+				return DF_ESTORE;
 			zmq_pollitem_t again = { b->sock, 0, ZMQ_POLLIN, 0 };
 
 			if (zmq_poll(&again, 1, 0) <= 0)

@@ -108,12 +108,18 @@ static void *client_socket(void *ctx, const char *endpoint, struct diag *d)
 {
 	void *s = zmq_socket(ctx, ZMQ_DEALER);
 	int linger = 0;
+	/*
+	 * A DEALER whose inproc broker has gone blocks in send for ever; over
+	 * tcp a send only queues. Either way a second is plenty.
+	 */
+	int sndtimeo = 1000;
 
 	if (s == NULL) {
 		diag_fail(d, DF_EIO, "socket: %s", zmq_strerror(zmq_errno()));
 		return NULL;
 	}
 	zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+	zmq_setsockopt(s, ZMQ_SNDTIMEO, &sndtimeo, sizeof(sndtimeo));
 	if (zmq_connect(s, endpoint) != 0) {
 		diag_fail(d, DF_EIO, "cannot connect to %s: %s", endpoint,
 			  zmq_strerror(zmq_errno()));
@@ -123,9 +129,17 @@ static void *client_socket(void *ctx, const char *endpoint, struct diag *d)
 	return s;
 }
 
-/* Wait for a reply of type WANT; other messages are dropped. */
-static int await(void *s, int want, uint32_t timeout_ms, wire_env **out,
-		 struct diag *d)
+static bool stopped(const atomic_bool *stop)
+{
+	return stop != NULL && atomic_load(stop);
+}
+
+/*
+ * Wait for a reply of type WANT; other messages are dropped. The wait is
+ * cut into slices so that STOP (may be NULL) is seen within 100 ms.
+ */
+static int await(void *s, int want, uint32_t timeout_ms,
+		 const atomic_bool *stop, wire_env **out, struct diag *d)
 {
 	uint64_t end = wire_now_ms() + timeout_ms;
 
@@ -133,12 +147,16 @@ static int await(void *s, int want, uint32_t timeout_ms, wire_env **out,
 	for (;;) {
 		uint64_t now = wire_now_ms();
 
+		if (stopped(stop))
+			return diag_fail(d, DF_EIO, "interrupted");
 		if (now >= end)
 			return diag_fail(d, DF_EIO,
 					 "broker did not answer within %u ms",
 					 timeout_ms);
 		zmq_pollitem_t item = { s, 0, ZMQ_POLLIN, 0 };
-		int n = zmq_poll(&item, 1, (long)(end - now));
+		long slice = end - now < 100 ? (long)(end - now) : 100;
+		int n = zmq_poll(&item, 1, stop != NULL ? slice
+							: (long)(end - now));
 
 		if (n < 0)
 			return diag_fail(d, DF_EIO, "poll: %s",
@@ -146,10 +164,14 @@ static int await(void *s, int want, uint32_t timeout_ms, wire_env **out,
 		if (n == 0)
 			continue;
 		wire_env *env = NULL;
-		int rc = wire_recv(s, NULL, &env, d);
+		struct diag junk;
+
+		/* A message we drop must not become the cause we report. */
+		diag_init(&junk);
+		int rc = wire_recv(s, NULL, &env, &junk);
 
 		if (rc == DF_EIO)
-			return rc;
+			return diag_fail(d, rc, "%s", junk.msg);
 		if (env != NULL && (int)env->body_case == want) {
 			*out = env;
 			return DF_OK;
@@ -176,7 +198,7 @@ static int submit_chunk(void *s, const char *batch, char **paths, size_t n,
 
 	if (rc == DF_OK)
 		rc = await(s, DUMPFLEET__V1__ENVELOPE__BODY_SUBMIT_REPLY,
-			   timeout_ms, &rep, d);
+			   timeout_ms, NULL, &rep, d);
 	if (rc != DF_OK)
 		return rc;
 	*accepted += rep->submit_reply->accepted;
@@ -208,7 +230,7 @@ int client_submit(void *ctx, const char *endpoint, const char *batch,
 }
 
 static int status_on(void *s, struct client_status *st, uint32_t timeout_ms,
-		     struct diag *d)
+		     const atomic_bool *stop, struct diag *d)
 {
 	wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
 	Dumpfleet__V1__StatusRequest req = DUMPFLEET__V1__STATUS_REQUEST__INIT;
@@ -220,7 +242,7 @@ static int status_on(void *s, struct client_status *st, uint32_t timeout_ms,
 
 	if (rc == DF_OK)
 		rc = await(s, DUMPFLEET__V1__ENVELOPE__BODY_STATUS_REPLY,
-			   timeout_ms, &rep, d);
+			   timeout_ms, stop, &rep, d);
 	if (rc != DF_OK)
 		return rc;
 	const Dumpfleet__V1__StatusReply *r = rep->status_reply;
@@ -241,15 +263,15 @@ int client_status(void *ctx, const char *endpoint, struct client_status *st,
 
 	if (s == NULL)
 		return DF_EIO;
-	int rc = status_on(s, st, timeout_ms, d);
+	int rc = status_on(s, st, timeout_ms, NULL, d);
 
 	zmq_close(s);
 	return rc;
 }
 
 int client_wait(void *ctx, const char *endpoint, bool progress,
-		uint32_t timeout_ms, struct client_status *last,
-		struct diag *d)
+		uint32_t timeout_ms, const atomic_bool *stop,
+		struct client_status *last, struct diag *d)
 {
 	void *s = client_socket(ctx, endpoint, d);
 	int rc = DF_OK;
@@ -259,7 +281,7 @@ int client_wait(void *ctx, const char *endpoint, bool progress,
 	for (;;) {
 		struct client_status st;
 
-		rc = status_on(s, &st, timeout_ms, d);
+		rc = status_on(s, &st, timeout_ms, stop, d);
 		if (rc != DF_OK)
 			break;
 		if (last != NULL)

@@ -9,6 +9,7 @@
 #ifndef BROKER_CLIENT_H
 #define BROKER_CLIENT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,10 +55,11 @@ int client_status(void *ctx, const char *endpoint, struct client_status *st,
 /*
  * Poll the broker until nothing is queued or leased. With PROGRESS, a
  * one-line progress display is kept on stderr. DF_OK, or DF_EIO when the
- * broker stops answering for TIMEOUT_MS.
+ * broker stops answering for TIMEOUT_MS or when STOP (may be NULL) becomes
+ * true (checked at least every 100 ms).
  */
 int client_wait(void *ctx, const char *endpoint, bool progress,
-		uint32_t timeout_ms, struct client_status *last,
-		struct diag *d);
+		uint32_t timeout_ms, const atomic_bool *stop,
+		struct client_status *last, struct diag *d);
 
 #endif /* BROKER_CLIENT_H */

@@ -252,6 +252,9 @@ static void *broker_main(void *arg)
 	struct broker_thread *t = arg;
 
 	t->rc = broker_run(&t->opts);
+	/* A broker that failed answers no more: end the client's wait. */
+	if (t->rc != DF_OK)
+		atomic_store(&stop_flag, true);
 	/* Wake a caller still waiting for the bind. */
 	on_bound(t->opts.on_bound_ctx, "");
 	return NULL;
@@ -296,25 +299,45 @@ static int run_pipeline(const struct run_cfg *cfg, char *const *paths,
 	pthread_t bth, wth;
 	struct diag d;
 	int status = DF_EXIT_SYSTEM;
+	/*
+	 * Broker and workers stop on their own flag, raised once the client
+	 * is done: a broker that left first would leave the client, or a
+	 * worker, blocked in a send to an inproc endpoint that has gone.
+	 */
+	atomic_bool halt = false;
 
 	diag_init(&d);
-	if (ctx == NULL || client_collect(&pl, paths, npaths, &d) != DF_OK ||
-	    store_open(&s, cfg->store, false, &d) != DF_OK) {
+	if (ctx == NULL) {
+		fprintf(stderr, "dumpfleet run: no ZeroMQ context\n");
+		return DF_EXIT_SYSTEM;
+	}
+	/* A PATH that cannot be read is a usage error; the store is not. */
+	if (client_collect(&pl, paths, npaths, &d) != DF_OK) {
 		fprintf(stderr, "dumpfleet run: %s\n", d.msg);
 		pathlist_release(&pl);
-		if (ctx != NULL)
-			zmq_ctx_term(ctx);
-		return d.code == DF_EIO && s == NULL ? DF_EXIT_USAGE
-						     : DF_EXIT_SYSTEM;
+		zmq_ctx_term(ctx);
+		return d.code == DF_EIO ? DF_EXIT_USAGE : DF_EXIT_SYSTEM;
+	}
+	if (store_open(&s, cfg->store, false, &d) != DF_OK) {
+		fprintf(stderr, "dumpfleet run: %s\n", d.msg);
+		pathlist_release(&pl);
+		zmq_ctx_term(ctx);
+		return DF_EXIT_SYSTEM;
 	}
 	broker_opts_init(&bt.opts);
 	bt.opts.endpoint = "inproc://dumpfleet-run";
 	bt.opts.zmq_ctx = ctx;
 	bt.opts.store = s;
-	bt.opts.stop = &stop_flag;
+	bt.opts.stop = &halt;
 	bt.opts.on_bound = on_bound;
 	bt.opts.on_bound_ctx = &bd;
-	pthread_create(&bth, NULL, broker_main, &bt);
+	if (pthread_create(&bth, NULL, broker_main, &bt) != 0) {
+		fprintf(stderr, "dumpfleet run: cannot start the broker\n");
+		store_close(&s);
+		pathlist_release(&pl);
+		zmq_ctx_term(ctx);
+		return DF_EXIT_SYSTEM;
+	}
 	pthread_mutex_lock(&bd.mu);
 	while (!bd.done)
 		pthread_cond_wait(&bd.cv, &bd.mu);
@@ -325,7 +348,7 @@ static int run_pipeline(const struct run_cfg *cfg, char *const *paths,
 		wo.slots = (unsigned)cfg->workers;
 	wo.endpoint = bd.endpoint;
 	wo.zmq_ctx = ctx;
-	wo.stop = &stop_flag;
+	wo.stop = &halt;
 	wo.name = "local";
 	bool workers_up = bd.endpoint[0] != '\0' &&
 			  pthread_create(&wth, NULL, worker_main, &wo) == 0;
@@ -337,14 +360,20 @@ static int run_pipeline(const struct run_cfg *cfg, char *const *paths,
 	    client_submit(ctx, bd.endpoint, cfg->batch, &pl, &accepted,
 			  DEFAULT_TIMEOUT_MS, &d) == DF_OK &&
 	    client_wait(ctx, bd.endpoint, isatty(STDERR_FILENO),
-			DEFAULT_TIMEOUT_MS * 20, &st, &d) == DF_OK)
+			DEFAULT_TIMEOUT_MS * 20, &stop_flag, &st, &d) == DF_OK)
 		status = DF_EXIT_OK;
 	else
 		fprintf(stderr, "dumpfleet run: %s\n",
 			d.msg[0] ? d.msg : "the broker did not start");
 	bool interrupted = atomic_load(&stop_flag);
 
-	atomic_store(&stop_flag, true);
+	atomic_store(&halt, true);
+	/*
+	 * A slot may be blocked sending a result to the broker that has just
+	 * closed its socket; shutting the context down makes every blocking
+	 * call return ETERM, so the joins below cannot hang.
+	 */
+	zmq_ctx_shutdown(ctx);
 	if (workers_up)
 		pthread_join(wth, NULL);
 	pthread_join(bth, NULL);
@@ -536,7 +565,7 @@ static int cmd_submit(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ep = NULL, *batch = "";
-	bool wait = false;
+	bool wait = false, collected = false;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "B:b:wh", opts, NULL)) != -1) {
@@ -554,7 +583,7 @@ static int cmd_submit(int argc, char **argv)
 	if (ep == NULL || optind >= argc)
 		return usage_error("submit", "--broker and a PATH are required");
 	struct pathlist pl = { 0 };
-	struct client_status st = { 0 };
+	struct client_status st = { 0 }, before = { 0 };
 	size_t accepted = 0;
 	struct diag d;
 	void *ctx = zmq_ctx_new();
@@ -562,6 +591,10 @@ static int cmd_submit(int argc, char **argv)
 	diag_init(&d);
 	int rc = client_collect(&pl, argv + optind, (size_t)(argc - optind), &d);
 
+	collected = rc == DF_OK;
+	/* The broker counts failures since it started: take a baseline. */
+	if (rc == DF_OK && wait)
+		rc = client_status(ctx, ep, &before, DEFAULT_TIMEOUT_MS, &d);
 	if (rc == DF_OK)
 		rc = client_submit(ctx, ep, batch, &pl, &accepted,
 				   DEFAULT_TIMEOUT_MS, &d);
@@ -569,7 +602,7 @@ static int cmd_submit(int argc, char **argv)
 		printf("submitted %zu of %zu files\n", accepted, pl.n);
 	if (rc == DF_OK && wait)
 		rc = client_wait(ctx, ep, isatty(STDERR_FILENO),
-				 DEFAULT_TIMEOUT_MS, &st, &d);
+				 DEFAULT_TIMEOUT_MS, &stop_flag, &st, &d);
 	if (rc == DF_OK && wait)
 		printf("done: %llu done, %llu failed\n",
 		       (unsigned long long)st.done,
@@ -578,11 +611,14 @@ static int cmd_submit(int argc, char **argv)
 		fprintf(stderr, "dumpfleet submit: %s\n", d.msg);
 	pathlist_release(&pl);
 	zmq_ctx_term(ctx);
+	/*
+	 * A PATH that cannot be read is a usage error; a broker that does not
+	 * answer is a system error (pl.n is 0 here, released above).
+	 */
 	if (rc != DF_OK)
-		return d.code == DF_EIO && accepted == 0 && pl.n == 0
-			       ? DF_EXIT_USAGE
-			       : DF_EXIT_SYSTEM;
-	return st.failed > 0 ? DF_EXIT_FINDINGS : DF_EXIT_OK;
+		return !collected && d.code == DF_EIO ? DF_EXIT_USAGE
+						      : DF_EXIT_SYSTEM;
+	return st.failed > before.failed ? DF_EXIT_FINDINGS : DF_EXIT_OK;
 }
 
 static const char status_help[] =

@@ -14,7 +14,12 @@ int mapfile_open(struct mapfile *m, const char *path, struct diag *d)
 {
 	m->data = NULL;
 	m->len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/*
+	 * The path comes from a submission: opening a FIFO without O_NONBLOCK
+	 * waits for a writer for ever (the slot hangs), and a device may block
+	 * too. Non-blocking changes nothing for the regular files we map.
+	 */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 
 	if (fd < 0)
 		return diag_fail(d, DF_EIO, "cannot open '%s': %s", path,

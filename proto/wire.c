@@ -29,10 +29,39 @@ int wire_send(void *sock, const struct wire_peer *peer, wire_env *env,
 		rc = zmq_send(sock, peer->id, peer->len, ZMQ_SNDMORE);
 	if (rc >= 0)
 		rc = zmq_send(sock, buf, n, 0);
+	int err = zmq_errno(); /* before free() can change errno */
+
 	free(buf);
 	if (rc < 0)
-		return diag_fail(d, DF_EIO, "send: %s", zmq_strerror(errno));
+		return diag_fail(d, DF_EIO, "send: %s", zmq_strerror(err));
 	return DF_OK;
+}
+
+/*
+ * Unpacking allocates per element: a frame of empty repeated submessages
+ * costs some 40 times its size in structs and pointers. Unpack with a
+ * budget so that a peer cannot turn 32 MiB of wire into gigabytes of heap.
+ * Each allocation is charged 16 bytes of malloc overhead. The memory comes
+ * from malloc, so wire_env_free() (the default allocator) releases it.
+ */
+struct budget {
+	size_t left;
+};
+
+static void *budget_alloc(void *data, size_t size)
+{
+	struct budget *b = data;
+
+	if (size > b->left || b->left - size < 16)
+		return NULL;
+	b->left -= size + 16;
+	return malloc(size);
+}
+
+static void budget_free(void *data, void *p)
+{
+	(void)data;
+	free(p);
 }
 
 /* Receive and drop the rest of a multipart message. */
@@ -92,10 +121,13 @@ int wire_recv(void *sock, struct wire_peer *peer, wire_env **env,
 		return diag_fail(d, DF_EPROTO, "unexpected frames (%zu bytes)",
 				 n);
 	}
-	*env = dumpfleet__v1__envelope__unpack(NULL, n, zmq_msg_data(&m));
+	struct budget b = { WIRE_ALLOC_RATIO * n + WIRE_ALLOC_SLACK };
+	ProtobufCAllocator al = { budget_alloc, budget_free, &b };
+
+	*env = dumpfleet__v1__envelope__unpack(&al, n, zmq_msg_data(&m));
 	zmq_msg_close(&m);
 	if (*env == NULL)
-		return diag_fail(d, DF_EPROTO, "undecodable message");
+		return diag_fail(d, DF_EPROTO, "undecodable or oversized message");
 	if ((*env)->version != DF_PROTOCOL_VERSION) {
 		rc = diag_fail(d, DF_EPROTO, "protocol version %u, want %u",
 			       (*env)->version, DF_PROTOCOL_VERSION);

@@ -4,7 +4,8 @@
  * Framing: on a ROUTER socket a message is [peer identity][envelope]; on a
  * DEALER it is [envelope]. The envelope is one protobuf frame of at most
  * WIRE_MAX_FRAME bytes carrying the protocol version. Frames from peers are
- * untrusted: size checked before unpacking, version checked after.
+ * untrusted: size checked before unpacking, the heap the unpacked message
+ * may take is bounded, version checked after.
  */
 #ifndef PROTO_WIRE_H
 #define PROTO_WIRE_H
@@ -20,6 +21,9 @@ struct diag;
 #define DF_PROTOCOL_VERSION 1
 #define WIRE_MAX_FRAME ((size_t)32 << 20)
 #define WIRE_MAX_IDENTITY 255
+/* Heap one received frame of N bytes may unpack into: RATIO * N + SLACK. */
+#define WIRE_ALLOC_RATIO 4
+#define WIRE_ALLOC_SLACK ((size_t)1 << 20)
 
 typedef Dumpfleet__V1__Envelope wire_env;
 
@@ -39,8 +43,10 @@ int wire_send(void *sock, const struct wire_peer *peer, wire_env *env,
 /*
  * Receive one message from SOCK. With PEER not NULL the first frame is the
  * identity (ROUTER). On DF_OK *ENV is a fresh message to free with
- * wire_env_free(). A malformed message gives DF_EPROTO (all its frames are
- * consumed). Interrupted or terminated contexts give DF_EIO.
+ * wire_env_free(). A malformed message, or one that would unpack into more
+ * than WIRE_ALLOC_RATIO times its size (plus WIRE_ALLOC_SLACK), gives
+ * DF_EPROTO (all its frames are consumed). Interrupted or terminated
+ * contexts give DF_EIO.
  */
 int wire_recv(void *sock, struct wire_peer *peer, wire_env **env,
 	      struct diag *d);

@@ -226,8 +226,9 @@ static int put_msg(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
 	return rc;
 }
 
+/* Add DELTA (which may be negative) to counter KEY; never below zero. */
 static int counter_add(struct store *s, MDB_txn *txn, const char *key,
-		       uint64_t delta)
+		       int64_t delta)
 {
 	MDB_val k = { strlen(key), (void *)key };
 	MDB_val v;
@@ -239,7 +240,11 @@ static int counter_add(struct store *s, MDB_txn *txn, const char *key,
 		cur = load_u64le(v.mv_data);
 	else if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
-	store_u64le(buf, cur + delta);
+	if (delta < 0 && cur < (uint64_t)-delta)
+		cur = 0;
+	else
+		cur += (uint64_t)delta;
+	store_u64le(buf, cur);
 	v.mv_size = 8;
 	v.mv_data = buf;
 	return mdb_put(txn, s->dbi[DB_COUNTERS], &k, &v, 0);
@@ -489,7 +494,8 @@ static int job_set_state(struct store *s, MDB_txn *txn, store_job *job,
 		/* Unpacked messages own their strings, except the shared "". */
 		if (job->last_error != protobuf_c_empty_string)
 			free(job->last_error);
-		job->last_error = strdup(err);
+		/* The reason may come from a worker: keep the record small. */
+		job->last_error = strndup(err, STORE_MAX_REASON);
 		if (job->last_error == NULL)
 			return ENOMEM;
 	}
@@ -497,38 +503,65 @@ static int job_set_state(struct store *s, MDB_txn *txn, store_job *job,
 	return put_msg(txn, s->dbi[DB_JOBS], key, 8, &job->base);
 }
 
+static bool job_finished(const store_job *job)
+{
+	return job->state == DUMPFLEET__V1__JOB_STATE__JOB_DONE ||
+	       job->state == DUMPFLEET__V1__JOB_STATE__JOB_FAILED ||
+	       job->state == DUMPFLEET__V1__JOB_STATE__JOB_QUARANTINED;
+}
+
+/*
+ * Mark job ID failed or quarantined in TXN. MDB_KEYEXIST when it was
+ * already finished (nothing changes), MDB_NOTFOUND when there is no job ID.
+ */
+static int job_fail_txn(struct store *s, MDB_txn *txn, uint64_t id,
+			const char *reason, bool quarantine)
+{
+	store_job *job = NULL;
+	int rc = job_get_txn(s, txn, id, &job);
+
+	if (rc != 0)
+		return rc;
+	if (job_finished(job)) {
+		rc = MDB_KEYEXIST;
+	} else {
+		job->attempts++;
+		rc = job_set_state(
+			s, txn, job,
+			quarantine ? DUMPFLEET__V1__JOB_STATE__JOB_QUARANTINED
+				   : DUMPFLEET__V1__JOB_STATE__JOB_FAILED,
+			reason);
+		if (rc == 0)
+			rc = counter_add(s, txn, "t/failed", 1);
+	}
+	store_job_free(job);
+	return rc;
+}
+
 int store_job_fail(struct store *s, uint64_t id, const char *reason,
 		   bool quarantine, struct diag *d)
 {
 	for (;;) {
 		MDB_txn *txn;
-		store_job *job = NULL;
 		int rc = begin(s, 0, &txn);
 
 		if (rc != 0)
 			return lmdb_fail(d, rc, "txn_begin");
-		rc = job_get_txn(s, txn, id, &job);
-		if (rc == 0 &&
-		    job->state != DUMPFLEET__V1__JOB_STATE__JOB_DONE &&
-		    job->state != DUMPFLEET__V1__JOB_STATE__JOB_FAILED &&
-		    job->state != DUMPFLEET__V1__JOB_STATE__JOB_QUARANTINED) {
-			job->attempts++;
-			rc = job_set_state(
-				s, txn, job,
-				quarantine
-					? DUMPFLEET__V1__JOB_STATE__JOB_QUARANTINED
-					: DUMPFLEET__V1__JOB_STATE__JOB_FAILED,
-				reason);
-			if (rc == 0)
-				rc = counter_add(s, txn, "t/failed", 1);
-		}
-		store_job_free(job);
+		rc = job_fail_txn(s, txn, id, reason, quarantine);
 		if (rc == 0)
 			rc = mdb_txn_commit(txn);
 		else
 			mdb_txn_abort(txn);
 		if (rc == MDB_MAP_FULL && grow_map(s, d) == DF_OK)
 			continue;
+		/*
+		 * A job id from the wire may be unknown or long finished; that
+		 * is no store failure (the broker stops on those).
+		 */
+		if (rc == MDB_NOTFOUND)
+			return DF_ENOTFOUND;
+		if (rc == MDB_KEYEXIST)
+			return DF_EEXIST;
 		return rc != 0 ? lmdb_fail(d, rc, "fail job") : DF_OK;
 	}
 }
@@ -609,6 +642,22 @@ static int count_both(struct store *s, MDB_txn *txn, const char *day,
 	return counter_add(s, txn, key, 1);
 }
 
+static const char *pattern_of(const store_dump *dm, size_t i)
+{
+	const char *p = dm->findings[i]->pattern;
+
+	return p != NULL ? p : "";
+}
+
+/* A dump counts once per pattern, even if a worker lists it twice. */
+static bool pattern_repeated(const store_dump *dm, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(pattern_of(dm, j), pattern_of(dm, i)) == 0)
+			return true;
+	return false;
+}
+
 /* Counters for a content hash seen for the first time. */
 static int count_distinct(struct store *s, MDB_txn *txn, const store_dump *dm,
 			  const char *day, uint64_t now)
@@ -629,7 +678,9 @@ static int count_distinct(struct store *s, MDB_txn *txn, const store_dump *dm,
 	if (rc == 0 && dm->format != NULL)
 		rc = count_both(s, txn, day, "f/", dm->format);
 	for (size_t i = 0; rc == 0 && i < dm->n_findings; i++)
-		rc = count_both(s, txn, day, "p/", dm->findings[i]->pattern);
+		if (!pattern_repeated(dm, i))
+			rc = count_both(s, txn, day, "p/",
+					dm->findings[i]->pattern);
 	if (rc == 0 && dm->signature_hash != NULL && *dm->signature_hash) {
 		bool created = false;
 
@@ -653,11 +704,12 @@ static int put_one(struct store *s, MDB_txn *txn, struct store_result *r,
 	r->counted = false;
 	if (rc != 0)
 		return rc == MDB_NOTFOUND ? 0 : rc; /* unknown job: ignore */
-	if (job->state == DUMPFLEET__V1__JOB_STATE__JOB_DONE ||
-	    dm->content_hash.len != HASH_LEN) {
+	if (job->state == DUMPFLEET__V1__JOB_STATE__JOB_DONE) {
 		store_job_free(job);
 		return 0;
 	}
+	/* A late result for a job given up on (lease expiries, failure). */
+	bool was_failed = job_finished(job);
 	char day[9];
 
 	day_of(now, day);
@@ -697,11 +749,36 @@ static int put_one(struct store *s, MDB_txn *txn, struct store_result *r,
 			r->counted = true;
 		}
 	}
+	/* It is done now, so it no longer counts as failed as well. */
+	if (rc == 0 && was_failed)
+		rc = counter_add(s, txn, "t/failed", -1);
 	if (rc == 0)
 		rc = job_set_state(s, txn, job,
 				   DUMPFLEET__V1__JOB_STATE__JOB_DONE, NULL);
+	if (rc == 0) {
+		r->ddone = 1;
+		r->dfailed = was_failed ? -1 : 0;
+	}
 	store_job_free(job);
 	return rc;
+}
+
+/*
+ * Why DM cannot be stored as it is, or NULL. Results come from workers over
+ * the wire: the signature hash becomes an LMDB key (at most 511 bytes) and
+ * is printed by reports; every finding costs two counter writes.
+ */
+static const char *result_invalid(const store_dump *dm)
+{
+	if (dm->content_hash.len != HASH_LEN || dm->content_hash.data == NULL)
+		return "result without a content hash";
+	if (dm->signature_hash != NULL && !key_safe(dm->signature_hash))
+		return "result with a malformed signature hash";
+	if (dm->n_findings > STORE_MAX_FINDINGS)
+		return "result with too many findings";
+	if (protobuf_c_message_get_packed_size(&dm->base) > STORE_MAX_RECORD)
+		return "result too large"; /* never let one record eat the map */
+	return NULL;
 }
 
 int store_results_put(struct store *s, struct store_result *results,
@@ -716,15 +793,25 @@ int store_results_put(struct store *s, struct store_result *results,
 		if (rc != 0)
 			return lmdb_fail(d, rc, "txn_begin");
 		for (size_t i = 0; rc == 0 && i < n; i++) {
-			size_t sz = protobuf_c_message_get_packed_size(
-				&results[i].dump->base);
+			struct store_result *r = &results[i];
+			const char *bad = result_invalid(r->dump);
 
-			if (sz > STORE_MAX_RECORD) {
-				/* Never let one record eat the map. */
-				results[i].counted = false;
+			r->counted = false;
+			r->ddone = 0;
+			r->dfailed = 0;
+			if (bad == NULL) {
+				rc = put_one(s, txn, r, now);
 				continue;
 			}
-			rc = put_one(s, txn, &results[i], now);
+			/*
+			 * Fail its job rather than skip it (it would stay
+			 * queued for ever) or abort the whole batch.
+			 */
+			rc = job_fail_txn(s, txn, r->job_id, bad, false);
+			if (rc == 0)
+				r->dfailed = 1;
+			else if (rc == MDB_NOTFOUND || rc == MDB_KEYEXIST)
+				rc = 0;
 		}
 		if (rc == 0)
 			rc = mdb_txn_commit(txn);

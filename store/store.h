@@ -34,6 +34,8 @@ struct store;
 #define STORE_SCHEMA_VERSION 1
 #define STORE_MAX_SAMPLES 5        /* sample dumps kept per bucket */
 #define STORE_MAX_KEY 400          /* below LMDB's 511-byte key limit */
+#define STORE_MAX_FINDINGS 1024    /* a result with more is rejected */
+#define STORE_MAX_REASON 1024      /* bytes of a job's last_error kept */
 
 typedef Dumpfleet__V1__Dump store_dump;
 typedef Dumpfleet__V1__Job store_job;
@@ -85,19 +87,27 @@ struct store_result {
 	uint64_t job_id;
 	const store_dump *dump;
 	bool counted;   /* out: true when this result changed any counter */
+	int ddone;      /* out: change in jobs done (0 or 1) */
+	int dfailed;    /* out: change in jobs failed or quarantined (-1..1) */
 };
 
 /*
  * Record N results in one write transaction (retried after growing the map
- * when it fills). Results for jobs already done change nothing.
+ * when it fills). Results for jobs already done change nothing. A result
+ * that cannot be stored as it is (no 32-byte content hash, a signature
+ * hash that is not a short printable key, more than STORE_MAX_FINDINGS
+ * findings, a record over 16 MiB) marks its job failed instead. A valid
+ * result for a job that had failed makes it done and un-counts the failure.
  */
 int store_results_put(struct store *s, struct store_result *results,
 		      size_t n, struct diag *d);
 
 /*
  * Mark job ID failed with REASON (no dump record), or quarantined when
- * QUARANTINE (it failed too often; it is not retried by itself). A job
- * already done is left alone. Counts "t/failed" once per job.
+ * QUARANTINE (it failed too often; it is not retried by itself). Counts
+ * "t/failed" once per job. DF_OK; DF_EEXIST when the job was already done,
+ * failed or quarantined (left alone); DF_ENOTFOUND for an unknown job;
+ * DF_ESTORE when the store fails.
  */
 int store_job_fail(struct store *s, uint64_t id, const char *reason,
 		   bool quarantine, struct diag *d);

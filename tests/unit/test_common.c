@@ -3,15 +3,21 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "arena.h"
 #include "df.h"
 #include "diag.h"
 #include "hash.h"
+#include "mapfile.h"
 #include "reader.h"
 #include "strbuf.h"
+#include "testutil.h"
 
 static void test_reader__decodes_little_endian(void **state)
 {
@@ -178,6 +184,27 @@ static void test_hash__sha256_known_value(void **state)
 	assert_int_equal(hash_unhex("zz", back, 1), DF_EFORMAT);
 }
 
+/* A submitted path naming a FIFO used to block the worker slot for ever. */
+static void test_mapfile__fifo_is_refused_not_waited_on(void **state)
+{
+	(void)state;
+	char *dir = test_tmpdir();
+	char path[600];
+	struct mapfile m;
+	struct diag d;
+
+	diag_init(&d);
+	assert_non_null(dir);
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(10); /* without O_NONBLOCK open() never returns */
+	assert_int_equal(mapfile_open(&m, path, &d), DF_EIO);
+	alarm(0);
+	assert_true(diag_failed(&d));
+	test_rmtree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -190,6 +217,7 @@ int main(void)
 		cmocka_unit_test(test_strbuf__cap_leaves_content),
 		cmocka_unit_test(test_diag__first_cause_wins),
 		cmocka_unit_test(test_hash__sha256_known_value),
+		cmocka_unit_test(test_mapfile__fifo_is_refused_not_waited_on),
 	};
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "broker.h"
@@ -22,6 +23,7 @@
 #include "hash.h"
 #include "store.h"
 #include "testutil.h"
+#include "wire.h"
 #include "worker.h"
 
 struct fleet {
@@ -131,7 +133,7 @@ static void submit_and_wait(struct fleet *f, const char *in, size_t expect)
 	assert_int_equal(accepted, expect);
 	if (f->workers)
 		assert_int_equal(client_wait(f->ctx, "inproc://test-broker",
-					     false, 10000, &st, &d),
+					     false, 10000, NULL, &st, &d),
 				 DF_OK);
 	pathlist_release(&pl);
 }
@@ -194,7 +196,7 @@ static void test_pipeline__jobs_survive_broker_restart(void **state)
 	/* A new broker finds the jobs in the store and finishes them. */
 	fleet_start(&f, storedir, true);
 	assert_int_equal(client_wait(f.ctx, "inproc://test-broker", false,
-				     10000, &st, &d),
+				     10000, NULL, &st, &d),
 			 DF_OK);
 	fleet_stop(&f);
 	assert_int_equal(counter(storedir, "t/dumps"), 2);
@@ -232,12 +234,54 @@ static void test_pipeline__unreadable_path_is_a_failed_job(void **state)
 	fleet_stop(&f);
 	fleet_start(&f, storedir, true);
 	assert_int_equal(client_wait(f.ctx, "inproc://test-broker", false,
-				     10000, &st, &d),
+				     10000, NULL, &st, &d),
 			 DF_OK);
 	assert_int_equal(st.failed, 1);
 	fleet_stop(&f);
 	assert_int_equal(counter(storedir, "t/failed"), 1);
 	assert_int_equal(counter(storedir, "t/dumps"), 0);
+	test_rmtree(root);
+	free(root);
+}
+
+static void *raise_later(void *arg)
+{
+	usleep(200000);
+	atomic_store((atomic_bool *)arg, true);
+	return NULL;
+}
+
+/*
+ * Waiting on a queue that never drains (no workers) ends soon after the
+ * stop flag is raised: `submit --wait` and `run` used to ignore Ctrl-C.
+ */
+static void test_pipeline__wait_ends_on_stop(void **state)
+{
+	(void)state;
+	char *root = test_tmpdir();
+	char in[512], storedir[512];
+	struct fleet f;
+	struct client_status st;
+	atomic_bool stop = false;
+	pthread_t th;
+	struct diag d;
+
+	diag_init(&d);
+	snprintf(in, sizeof(in), "%s/in", root);
+	snprintf(storedir, sizeof(storedir), "%s/store", root);
+	assert_int_equal(mkdir(in, 0700), 0);
+	write_file(in, "1.txt", "one\n");
+	fleet_start(&f, storedir, false);
+	submit_and_wait(&f, in, 1);
+	assert_int_equal(pthread_create(&th, NULL, raise_later, &stop), 0);
+	uint64_t t0 = wire_now_ms();
+
+	assert_int_equal(client_wait(f.ctx, "inproc://test-broker", false,
+				     60000, &stop, &st, &d),
+			 DF_EIO);
+	assert_true(wire_now_ms() - t0 < 5000);
+	pthread_join(th, NULL);
+	fleet_stop(&f);
 	test_rmtree(root);
 	free(root);
 }
@@ -249,6 +293,7 @@ int main(void)
 			test_pipeline__counts_once_and_rerun_changes_nothing),
 		cmocka_unit_test(test_pipeline__jobs_survive_broker_restart),
 		cmocka_unit_test(test_pipeline__unreadable_path_is_a_failed_job),
+		cmocka_unit_test(test_pipeline__wait_ends_on_stop),
 	};
 	return cmocka_run_group_tests_name("pipeline", tests, NULL, NULL);
 }

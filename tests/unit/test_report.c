@@ -24,7 +24,7 @@ static void put_dump(struct store *s, int n, const char *sighash,
 	uint8_t h[HASH_LEN];
 	uint64_t id;
 	store_dump dm = DUMPFLEET__V1__DUMP__INIT;
-	struct store_result r = { 0, &dm, false };
+	struct store_result r = { 0, &dm, false, 0, 0 };
 	struct diag d;
 
 	diag_init(&d);

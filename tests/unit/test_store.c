@@ -91,7 +91,7 @@ static uint64_t counter(struct store *s, const char *key)
 
 static void put(struct store *s, uint64_t job, const store_dump *dm)
 {
-	struct store_result r = { job, dm, false };
+	struct store_result r = { job, dm, false, 0, 0 };
 	struct diag d;
 
 	diag_init(&d);
@@ -292,6 +292,150 @@ static void test_store__map_grows_when_full(void **state)
 	free(dir);
 }
 
+static Dumpfleet__V1__JobState job_state(struct store *s, uint64_t id)
+{
+	store_job *job = NULL;
+	struct diag d;
+
+	diag_init(&d);
+	assert_int_equal(store_job_get(s, id, &job, &d), DF_OK);
+	Dumpfleet__V1__JobState st = job->state;
+
+	store_job_free(job);
+	return st;
+}
+
+/*
+ * Results a hostile or broken worker can send: each fails its own job and
+ * the rest of the batch is stored (a long signature hash used to abort the
+ * whole transaction with MDB_BAD_VALSIZE; the others left jobs queued).
+ */
+static void test_store__invalid_results_fail_their_jobs(void **state)
+{
+	struct fixture *f = *state;
+	const char *paths[6] = { "/1", "/2", "/3", "/4", "/5", "/6" };
+	struct fake fk[6];
+	struct store_result r[6];
+	static char longhash[600];
+	Dumpfleet__V1__Finding *many[STORE_MAX_FINDINGS + 1];
+	uint64_t first = 0;
+	struct diag d;
+
+	diag_init(&d);
+	assert_int_equal(store_jobs_add(f->s, "", paths, 6, &first, &d), DF_OK);
+	for (int i = 0; i < 6; i++)
+		fake_init(&fk[i], 300 + i, "eeeeeeeeeeeeeeee", 0xD1);
+	memset(longhash, 'a', sizeof(longhash) - 1);
+	fk[0].dm.signature_hash = longhash;
+	fk[1].dm.content_hash.len = 5;
+	for (size_t i = 0; i < ARRAY_SIZE(many); i++)
+		many[i] = &fk[2].finding;
+	fk[2].dm.n_findings = ARRAY_SIZE(many);
+	fk[2].dm.findings = many;
+	fk[3].dm.signature_hash = (char *)"\x1b[31mred";
+	char *big = malloc(((size_t)17 << 20) + 1);
+
+	assert_non_null(big);
+	memset(big, 'j', (size_t)17 << 20);
+	big[(size_t)17 << 20] = '\0';
+	fk[4].dm.json = big;
+	for (int i = 0; i < 6; i++)
+		r[i] = (struct store_result){ first + (uint64_t)i, &fk[i].dm,
+					      false, 0, 0 };
+	assert_int_equal(store_results_put(f->s, r, 6, &d), DF_OK);
+	free(big);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(job_state(f->s, first + (uint64_t)i),
+				 DUMPFLEET__V1__JOB_STATE__JOB_FAILED);
+		assert_int_equal(r[i].dfailed, 1);
+		assert_int_equal(r[i].ddone, 0);
+	}
+	assert_int_equal(job_state(f->s, first + 5),
+			 DUMPFLEET__V1__JOB_STATE__JOB_DONE);
+	assert_int_equal(r[5].ddone, 1);
+	assert_int_equal(counter(f->s, "t/failed"), 5);
+	assert_int_equal(counter(f->s, "t/dumps"), 1);
+	assert_int_equal(counter(f->s, "t/buckets"), 1);
+}
+
+static void test_store__fail_unknown_or_finished_job(void **state)
+{
+	struct fixture *f = *state;
+	const char *paths[] = { "/f" };
+	static char reason[5000];
+	uint64_t first = 0;
+	store_job *job = NULL;
+	struct diag d;
+
+	diag_init(&d);
+	assert_int_equal(store_jobs_add(f->s, "", paths, 1, &first, &d), DF_OK);
+	/* A job id from the wire that the store never had: not a failure. */
+	assert_int_equal(store_job_fail(f->s, 4242, "x", false, &d),
+			 DF_ENOTFOUND);
+	assert_false(diag_failed(&d));
+	memset(reason, 'r', sizeof(reason) - 1);
+	assert_int_equal(store_job_fail(f->s, first, reason, false, &d), DF_OK);
+	assert_int_equal(store_job_fail(f->s, first, "again", true, &d),
+			 DF_EEXIST);
+	assert_int_equal(counter(f->s, "t/failed"), 1);
+	assert_int_equal(store_job_get(f->s, first, &job, &d), DF_OK);
+	assert_int_equal(job->state, DUMPFLEET__V1__JOB_STATE__JOB_FAILED);
+	assert_int_equal(strlen(job->last_error), STORE_MAX_REASON);
+	store_job_free(job);
+}
+
+static void test_store__late_result_after_quarantine_is_done_once(void **state)
+{
+	struct fixture *f = *state;
+	const char *paths[] = { "/late" };
+	uint64_t first = 0;
+	struct fake fk;
+	struct diag d;
+
+	diag_init(&d);
+	assert_int_equal(store_jobs_add(f->s, "", paths, 1, &first, &d), DF_OK);
+	assert_int_equal(store_job_fail(f->s, first, "lease expired", true, &d),
+			 DF_OK);
+	assert_int_equal(counter(f->s, "t/failed"), 1);
+	fake_init(&fk, 77, "ffffffffffffffff", 0x50);
+
+	struct store_result r = { first, &fk.dm, false, 0, 0 };
+
+	assert_int_equal(store_results_put(f->s, &r, 1, &d), DF_OK);
+	assert_int_equal(r.ddone, 1);
+	assert_int_equal(r.dfailed, -1);
+	assert_int_equal(job_state(f->s, first),
+			 DUMPFLEET__V1__JOB_STATE__JOB_DONE);
+	/* Done now, so no longer counted as failed as well. */
+	assert_int_equal(counter(f->s, "t/failed"), 0);
+	assert_int_equal(counter(f->s, "t/dumps"), 1);
+	/* The same result once more changes nothing. */
+	assert_int_equal(store_results_put(f->s, &r, 1, &d), DF_OK);
+	assert_int_equal(r.ddone, 0);
+	assert_int_equal(r.dfailed, 0);
+	assert_int_equal(counter(f->s, "t/failed"), 0);
+	assert_int_equal(counter(f->s, "t/dumps"), 1);
+}
+
+static void test_store__repeated_pattern_counts_once(void **state)
+{
+	struct fixture *f = *state;
+	const char *paths[] = { "/twice" };
+	Dumpfleet__V1__Finding *two[2];
+	uint64_t first = 0;
+	struct fake fk;
+	struct diag d;
+
+	diag_init(&d);
+	assert_int_equal(store_jobs_add(f->s, "", paths, 1, &first, &d), DF_OK);
+	fake_init(&fk, 88, "abababababababab", 0x50);
+	two[0] = two[1] = &fk.finding;
+	fk.dm.n_findings = 2;
+	fk.dm.findings = two;
+	put(f->s, first, &fk.dm);
+	assert_int_equal(counter(f->s, "p/self-dump"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,6 +450,16 @@ int main(void)
 		cmocka_unit_test(test_store__long_key_components_are_hashed),
 		cmocka_unit_test(test_store__map_grows_when_full),
 		cmocka_unit_test(test_store__readonly_open_of_missing_dir_fails),
+		cmocka_unit_test_setup_teardown(
+			test_store__invalid_results_fail_their_jobs, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_store__fail_unknown_or_finished_job, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_store__late_result_after_quarantine_is_done_once,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_store__repeated_pattern_counts_once, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
