@@ -28,6 +28,7 @@
 #include "df.h"
 #include "diag.h"
 #include "hash.h"
+#include "inspect.h"
 #include "log.h"
 #include "report.h"
 #include "store.h"
@@ -694,6 +695,9 @@ static const struct command commands[] = {
 	{ "submit", cmd_submit, "queue files with a broker" },
 	{ "status", cmd_status, "show a broker's queue" },
 	{ "report", cmd_report, "frequencies and top signatures" },
+	{ "bucket", inspect_cmd_bucket, "one bucket: dumps, patterns, --explain" },
+	{ "resign", inspect_cmd_resign, "signatures again under today's rules" },
+	{ "patterns", inspect_cmd_patterns, "the pattern detectors" },
 	{ "version", cmd_version, "versions of dumpfleet and its libraries" },
 };
 

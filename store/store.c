@@ -658,6 +658,36 @@ static bool pattern_repeated(const store_dump *dm, size_t i)
 	return false;
 }
 
+/*
+ * The counters that tie dump DM to bucket H, moved by DELTA (+1 or -1):
+ * the bucket's total and daily count and its pattern mix ("bp/H/pattern").
+ */
+static int bucket_counters(struct store *s, MDB_txn *txn, const store_dump *dm,
+			   const char *h, const char *day, int delta)
+{
+	char key[STORE_MAX_KEY + 1];
+	char prefix[96];
+	int rc;
+
+	store_counter_key(key, sizeof(key), "k/", h);
+	rc = counter_add(s, txn, key, delta);
+	snprintf(prefix, sizeof(prefix), "d/%s/k/", day);
+	store_counter_key(key, sizeof(key), prefix, h);
+	if (rc == 0)
+		rc = counter_add(s, txn, key, delta);
+	store_counter_key(prefix, sizeof(prefix), "bp/", h);
+	if (strlen(prefix) + 2 > sizeof(prefix))
+		return rc;
+	strcat(prefix, "/");
+	for (size_t i = 0; rc == 0 && i < dm->n_findings; i++) {
+		if (pattern_repeated(dm, i))
+			continue;
+		store_counter_key(key, sizeof(key), prefix, pattern_of(dm, i));
+		rc = counter_add(s, txn, key, delta);
+	}
+	return rc;
+}
+
 /* Counters for a content hash seen for the first time. */
 static int count_distinct(struct store *s, MDB_txn *txn, const store_dump *dm,
 			  const char *day, uint64_t now)
@@ -688,8 +718,8 @@ static int count_distinct(struct store *s, MDB_txn *txn, const store_dump *dm,
 		if (rc == 0 && created)
 			rc = count_both(s, txn, day, "t/buckets", NULL);
 		if (rc == 0)
-			rc = count_both(s, txn, day, "k/",
-					dm->signature_hash);
+			rc = bucket_counters(s, txn, dm, dm->signature_hash, day,
+					     1);
 	}
 	return rc;
 }
@@ -742,6 +772,7 @@ static int put_one(struct store *s, MDB_txn *txn, struct store_result *r,
 			if ((rec.batch == NULL || rec.batch[0] == '\0') &&
 			    job->batch != NULL)
 				rec.batch = job->batch;
+			rec.day = now / 86400; /* resign moves this day's counts */
 			rc = put_msg(txn, s->dbi[DB_DUMPS], dm->content_hash.data,
 				     HASH_LEN, &rec.base);
 			if (rc == 0)
@@ -943,4 +974,223 @@ void store_dump_free(store_dump *dump)
 {
 	if (dump != NULL)
 		dumpfleet__v1__dump__free_unpacked(dump, NULL);
+}
+
+/* ---- buckets and re-signing ------------------------------------------- */
+
+int store_bucket_get(struct store *s, const char *hash, store_bucket **out,
+		     struct diag *d)
+{
+	MDB_txn *txn;
+	MDB_val k = { strlen(hash), (void *)hash }, v;
+	int rc;
+
+	*out = NULL;
+	if (k.mv_size == 0 || k.mv_size > STORE_MAX_KEY)
+		return diag_fail(d, DF_ENOTFOUND, "no such bucket");
+	rc = begin(s, MDB_RDONLY, &txn);
+	if (rc != 0)
+		return lmdb_fail(d, rc, "txn_begin");
+	rc = mdb_get(txn, s->dbi[DB_BUCKETS], &k, &v);
+	if (rc == 0)
+		*out = dumpfleet__v1__bucket__unpack(NULL, v.mv_size, v.mv_data);
+	mdb_txn_abort(txn);
+	if (rc == MDB_NOTFOUND)
+		return diag_fail(d, DF_ENOTFOUND, "no bucket %.64s", hash);
+	if (rc != 0)
+		return lmdb_fail(d, rc, "get bucket");
+	return *out != NULL ? DF_OK
+			    : diag_fail(d, DF_ESTORE, "corrupt bucket record");
+}
+
+void store_bucket_free(store_bucket *b)
+{
+	if (b != NULL)
+		dumpfleet__v1__bucket__free_unpacked(b, NULL);
+}
+
+/* Take content hash CH out of bucket H; delete the bucket when empty. */
+static int bucket_remove(struct store *s, MDB_txn *txn, const char *h,
+			 const ProtobufCBinaryData *ch, bool *deleted)
+{
+	MDB_val k = { strlen(h), (void *)h }, v;
+	int rc = mdb_get(txn, s->dbi[DB_BUCKETS], &k, &v);
+
+	*deleted = false;
+	if (rc != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	store_bucket *b = dumpfleet__v1__bucket__unpack(NULL, v.mv_size,
+							 v.mv_data);
+
+	if (b == NULL)
+		return MDB_CORRUPTED;
+	if (b->count <= 1) {
+		dumpfleet__v1__bucket__free_unpacked(b, NULL);
+		*deleted = true;
+		return mdb_del(txn, s->dbi[DB_BUCKETS], &k, NULL);
+	}
+	b->count--;
+	size_t ns = b->n_samples;
+
+	/* Samples are owned by the message; only reorder the pointers. */
+	for (size_t i = 0; i < ns; i++) {
+		if (b->samples[i].len == ch->len &&
+		    memcmp(b->samples[i].data, ch->data, ch->len) == 0) {
+			ProtobufCBinaryData gone = b->samples[i];
+
+			b->samples[i] = b->samples[ns - 1];
+			b->samples[ns - 1] = gone;
+			ns--;
+			break;
+		}
+	}
+	size_t keep = b->n_samples;
+
+	b->n_samples = ns;
+	rc = put_msg(txn, s->dbi[DB_BUCKETS], h, strlen(h), &b->base);
+	b->n_samples = keep;
+	dumpfleet__v1__bucket__free_unpacked(b, NULL);
+	return rc;
+}
+
+/* Move one dump from its bucket to the one FN names; counts stay exact. */
+static int resign_one(struct store *s, MDB_txn *txn, const MDB_val *key,
+		      store_resign_fn fn, void *ctx,
+		      struct store_resign_stats *st)
+{
+	MDB_val v;
+	int rc = mdb_get(txn, s->dbi[DB_DUMPS], (MDB_val *)key, &v);
+
+	if (rc != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	store_dump *dm = dumpfleet__v1__dump__unpack(NULL, v.mv_size,
+						     v.mv_data);
+
+	if (dm == NULL)
+		return MDB_CORRUPTED;
+	char text[STORE_MAX_SIGNATURE + 1];
+	char hash[17];
+	uint32_t version = dm->sig_rules_version;
+
+	st->seen++;
+	if (fn(ctx, dm, text, sizeof(text), hash, &version) != DF_OK ||
+	    dm->signature_hash == NULL || dm->signature_hash[0] == '\0') {
+		st->skipped++;
+		dumpfleet__v1__dump__free_unpacked(dm, NULL);
+		return 0;
+	}
+	if (strcmp(hash, dm->signature_hash) == 0 &&
+	    version == dm->sig_rules_version) {
+		dumpfleet__v1__dump__free_unpacked(dm, NULL);
+		return 0;
+	}
+	char day[9];
+	bool moved = strcmp(hash, dm->signature_hash) != 0;
+	bool gone = false, created = false;
+	char *old_hash = dm->signature_hash, *old_text = dm->signature;
+
+	day_of(dm->day ? dm->day * 86400 : dm->analysed_at, day);
+	if (moved) {
+		rc = bucket_remove(s, txn, old_hash, &dm->content_hash, &gone);
+		if (rc == 0)
+			rc = bucket_counters(s, txn, dm, old_hash, day, -1);
+		if (rc == 0 && gone)
+			rc = counter_add(s, txn, "t/buckets", -1);
+	}
+	dm->signature_hash = hash;
+	dm->signature = text;
+	dm->sig_rules_version = version;
+	if (rc == 0 && moved) {
+		rc = bucket_update(s, txn, dm, dm->day ? dm->day * 86400
+						       : dm->analysed_at,
+				   &created);
+		if (rc == 0 && created)
+			rc = counter_add(s, txn, "t/buckets", 1);
+		if (rc == 0)
+			rc = bucket_counters(s, txn, dm, hash, day, 1);
+	}
+	if (rc == 0)
+		rc = put_msg(txn, s->dbi[DB_DUMPS], key->mv_data, key->mv_size,
+			     &dm->base);
+	st->moved += moved && rc == 0;
+	/* Give the message its own strings back before freeing it. */
+	dm->signature_hash = old_hash;
+	dm->signature = old_text;
+	dumpfleet__v1__dump__free_unpacked(dm, NULL);
+	return rc;
+}
+
+/* Content hashes of every dump, read in one snapshot. */
+static int dump_keys(struct store *s, uint8_t **keys, size_t *n,
+		     struct diag *d)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t cap = 0;
+	int rc = begin(s, MDB_RDONLY, &txn);
+
+	*keys = NULL;
+	*n = 0;
+	if (rc != 0)
+		return lmdb_fail(d, rc, "txn_begin");
+	rc = mdb_cursor_open(txn, s->dbi[DB_DUMPS], &cur);
+	for (int g = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_FIRST) : rc;
+	     g == 0; g = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != HASH_LEN)
+			continue;
+		if (*n == cap) {
+			size_t ncap = cap ? cap * 2 : 1024;
+			uint8_t *nk = realloc(*keys, ncap * HASH_LEN);
+
+			if (nk == NULL) {
+				rc = ENOMEM;
+				break;
+			}
+			*keys = nk;
+			cap = ncap;
+		}
+		memcpy(*keys + *n * HASH_LEN, k.mv_data, HASH_LEN);
+		(*n)++;
+	}
+	if (rc == 0)
+		mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return rc != 0 ? lmdb_fail(d, rc, "scan dumps") : DF_OK;
+}
+
+int store_resign(struct store *s, store_resign_fn fn, void *ctx,
+		 struct store_resign_stats *st, struct diag *d)
+{
+	uint8_t *keys = NULL;
+	size_t n = 0;
+	int rc = dump_keys(s, &keys, &n, d);
+
+	memset(st, 0, sizeof(*st));
+	for (size_t i = 0; rc == DF_OK && i < n;) {
+		size_t end = n - i < STORE_RESIGN_BATCH ? n
+							: i + STORE_RESIGN_BATCH;
+		struct store_resign_stats part = *st;
+		MDB_txn *txn;
+		int lrc = begin(s, 0, &txn);
+
+		for (size_t j = i; lrc == 0 && j < end; j++) {
+			MDB_val k = { HASH_LEN, keys + j * HASH_LEN };
+
+			lrc = resign_one(s, txn, &k, fn, ctx, &part);
+		}
+		if (lrc == 0)
+			lrc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+		if (lrc == MDB_MAP_FULL && grow_map(s, d) == DF_OK)
+			continue; /* the batch again, in a larger map */
+		if (lrc != 0)
+			rc = lmdb_fail(d, lrc, "resign");
+		else
+			*st = part;
+		i = end;
+	}
+	free(keys);
+	return rc;
 }

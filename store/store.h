@@ -8,7 +8,10 @@
  *   sources   SHA-256(source path) || content hash -> job id: one key per
  *             (path, content) pair ever stored
  *   buckets   signature hash (16 hex) -> dumpfleet.v1.Bucket
- *   counters  text key -> u64 little-endian (see store_counter_key)
+ *   counters  text key -> u64 little-endian (see store_counter_key):
+ *             t/<total>, b/<bugcheck>, e/<exception>, p/<pattern>,
+ *             f/<format>, k/<bucket>, bp/<bucket>/<pattern> (a bucket's
+ *             pattern mix), and d/<YYYYMMDD>/<any of those but bp>
  *
  * Counting rules: a (path, content) pair counts once in "dumps"; a content
  * hash counts once in "distinct" and in every bugcheck, pattern, bucket and
@@ -148,5 +151,39 @@ void store_dump_free(store_dump *dump);
  */
 void store_counter_key(char *out, size_t outlen, const char *prefix,
 		       const char *component);
+
+/* Read bucket HASH into a fresh message (free with store_bucket_free). */
+int store_bucket_get(struct store *s, const char *hash, store_bucket **out,
+		     struct diag *d);
+void store_bucket_free(store_bucket *b);
+
+#define STORE_MAX_SIGNATURE 2048 /* longest signature text resign writes */
+#define STORE_RESIGN_BATCH 1000  /* dumps per write transaction */
+
+/*
+ * Make the signature of DM again (from its stored sig_prefix, sig_frames,
+ * sig_fallback): text into TEXT (TEXTLEN bytes), 16 hex digits and a NUL
+ * into HASH, the rules version into *VERSION. DF_OK, or any other code to
+ * leave the dump as it is.
+ */
+typedef int (*store_resign_fn)(void *ctx, const store_dump *dm, char *text,
+			       size_t textlen, char hash[17],
+			       uint32_t *version);
+
+struct store_resign_stats {
+	uint64_t seen;     /* dumps looked at */
+	uint64_t moved;    /* dumps whose bucket changed */
+	uint64_t skipped;  /* dumps FN declined (no stored frames, errors) */
+};
+
+/*
+ * Re-compute every stored dump's signature with FN and move the dump,
+ * with its bucket, daily and pattern-mix counts, to its new bucket; a
+ * bucket left empty is deleted. Each dump moves in one transaction with
+ * its counts, so an interrupted resign can simply be run again; a dump
+ * already in the right bucket is left alone, so nothing counts twice.
+ */
+int store_resign(struct store *s, store_resign_fn fn, void *ctx,
+		 struct store_resign_stats *st, struct diag *d);
 
 #endif /* STORE_STORE_H */

@@ -22,6 +22,19 @@ before=$("$DUMPFLEET" report --store "$store" --format json)
 after=$("$DUMPFLEET" report --store "$store" --format json)
 [ "$before" = "$after" ] || fail "a second run changed the report"
 
+# resign under the same rules moves nothing; bucket shows and explains.
+"$DUMPFLEET" resign --store "$store" | grep -q ' 0 moved' || fail "resign moved"
+[ "$("$DUMPFLEET" report --store "$store" --format json)" = "$after" ] ||
+	fail "resign changed the report"
+hash=$(grep -m1 '"hash"' <<<"$after" | sed 's/.*"hash": *"\([0-9a-f]*\)".*/\1/')
+"$DUMPFLEET" bucket --store "$store" --explain "$hash" >"$tmp/bucket.txt" ||
+	fail "bucket exited $?"
+grep -q "^bucket $hash" "$tmp/bucket.txt" || fail "bucket header"
+grep -q "signature \[$hash\]" "$tmp/bucket.txt" || fail "explain result"
+rc=0; "$DUMPFLEET" bucket --store "$store" 0000000000000000 2>/dev/null || rc=$?
+[ "$rc" = 1 ] || fail "unknown bucket exit $rc"
+"$DUMPFLEET" patterns | grep -q '^self-dump ' || fail "patterns"
+
 # A copy under another name is one more dump but not a distinct one.
 mkdir "$tmp/copy"
 first=$(find "$DF_SOURCE/samples" -type f | sort | head -1)

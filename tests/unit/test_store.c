@@ -436,6 +436,71 @@ static void test_store__repeated_pattern_counts_once(void **state)
 	assert_int_equal(counter(f->s, "p/self-dump"), 1);
 }
 
+/* Resign callback: every dump with findings moves to bucket "eeee...". */
+static int to_e(void *ctx, const store_dump *dm, char *text, size_t len,
+		char hash[17], uint32_t *version)
+{
+	(void)ctx;
+	if (dm->sig_prefix == NULL || dm->sig_prefix[0] == '\0')
+		return DF_ENOTFOUND;
+	snprintf(text, len, "0x000000C2 | merged");
+	snprintf(hash, 17, "eeeeeeeeeeeeeeee");
+	*version = 3;
+	return DF_OK;
+}
+
+static void test_store__resign_moves_counts_once(void **state)
+{
+	struct fixture *f = *state;
+	const char *paths[4] = { "/r1", "/r2", "/r3", "/r4" };
+	const char *hashes[4] = { "1111111111111111", "1111111111111111",
+				  "2222222222222222", "3333333333333333" };
+	uint64_t first = 0;
+	struct store_resign_stats st;
+	struct diag d;
+
+	diag_init(&d);
+	assert_int_equal(store_jobs_add(f->s, "", paths, 4, &first, &d), DF_OK);
+	for (int i = 0; i < 4; i++) {
+		struct fake fk;
+
+		fake_init(&fk, 500 + i, hashes[i], 0xC2);
+		/* The last one kept no signature inputs: it stays put. */
+		fk.dm.sig_prefix = (char *)(i < 3 ? "0x000000C2" : "");
+		put(f->s, first + (uint64_t)i, &fk.dm);
+	}
+	assert_int_equal(counter(f->s, "t/buckets"), 3);
+	assert_int_equal(counter(f->s, "bp/1111111111111111/self-dump"), 2);
+	assert_int_equal(store_resign(f->s, to_e, NULL, &st, &d), DF_OK);
+	assert_int_equal(st.seen, 4);
+	assert_int_equal(st.moved, 3);
+	assert_int_equal(st.skipped, 1);
+	assert_int_equal(counter(f->s, "t/buckets"), 2);
+	assert_int_equal(counter(f->s, "k/1111111111111111"), 0);
+	assert_int_equal(counter(f->s, "k/eeeeeeeeeeeeeeee"), 3);
+	assert_int_equal(counter(f->s, "k/3333333333333333"), 1);
+	assert_int_equal(counter(f->s, "bp/eeeeeeeeeeeeeeee/self-dump"), 3);
+	assert_int_equal(counter(f->s, "bp/1111111111111111/self-dump"), 0);
+	assert_int_equal(counter(f->s, "t/distinct"), 4);
+
+	store_bucket *b = NULL;
+
+	assert_int_equal(store_bucket_get(f->s, "1111111111111111", &b, &d),
+			 DF_ENOTFOUND);
+	assert_int_equal(store_bucket_get(f->s, "eeeeeeeeeeeeeeee", &b, &d),
+			 DF_OK);
+	assert_int_equal(b->count, 3);
+	assert_int_equal(b->n_samples, 3);
+	assert_string_equal(b->signature, "0x000000C2 | merged");
+	store_bucket_free(b);
+
+	/* Again: everything is where it belongs, nothing moves or doubles. */
+	assert_int_equal(store_resign(f->s, to_e, NULL, &st, &d), DF_OK);
+	assert_int_equal(st.moved, 0);
+	assert_int_equal(counter(f->s, "k/eeeeeeeeeeeeeeee"), 3);
+	assert_int_equal(counter(f->s, "t/buckets"), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -448,6 +513,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_store__dump_record_roundtrip, setup, teardown),
 		cmocka_unit_test(test_store__long_key_components_are_hashed),
+		cmocka_unit_test_setup_teardown(
+			test_store__resign_moves_counts_once, setup, teardown),
 		cmocka_unit_test(test_store__map_grows_when_full),
 		cmocka_unit_test(test_store__readonly_open_of_missing_dir_fails),
 		cmocka_unit_test_setup_teardown(
