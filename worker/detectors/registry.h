@@ -6,6 +6,11 @@
  * The build generates the table from the files present, so adding a
  * detector is adding one file. Detectors read the common model only and
  * add findings with model_add_finding()/model_add_evidence().
+ *
+ * Dump quality: when incorrect-stack-trace or truncated-dump is found,
+ * detect_run_all() lowers the confidence of every other finding on that
+ * dump to 60 % of its value (at least 1), since what they read may be
+ * wrong or missing; reports can then hide low-confidence findings.
  */
 #ifndef DETECTORS_REGISTRY_H
 #define DETECTORS_REGISTRY_H
@@ -17,6 +22,7 @@ struct analysis;
 struct detector {
 	const char *id;     /* stable pattern id, e.g. "self-dump" */
 	const char *title;  /* one line for humans */
+	const char *description; /* what it looks at, one line; may be NULL */
 	/* Look at A and add findings to it. Returns DF_OK or a DF_E* code. */
 	int (*run)(struct analysis *a);
 };
