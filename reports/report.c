@@ -17,6 +17,7 @@
 struct row {
 	char key[72];     /* code as "0x%08X", or pattern id */
 	uint64_t count;
+	uint64_t confident; /* patterns: findings of STORE_CONFIDENT or more */
 };
 
 struct bucket_row {
@@ -29,6 +30,7 @@ struct bucket_row {
 	uint32_t bugcheck;
 	bool has_exception;
 	uint32_t exception;
+	bool low_trust;
 };
 
 struct rows {
@@ -56,6 +58,7 @@ static int rows_add(struct rows *r, const char *key, uint64_t count)
 	}
 	snprintf(r->v[r->n].key, sizeof(r->v[r->n].key), "%s", key);
 	r->v[r->n].count = count;
+	r->v[r->n].confident = 0;
 	r->n++;
 	return DF_OK;
 }
@@ -146,6 +149,7 @@ static int top_add(void *ctx, const store_bucket *b)
 	row->bugcheck = b->bugcheck_code;
 	row->has_exception = b->has_exception;
 	row->exception = b->exception_code;
+	row->low_trust = b->low_trust;
 	if (row->signature == NULL || row->blame == NULL) {
 		c->rc = DF_ENOMEM;
 		return 1;
@@ -183,6 +187,12 @@ int report_build(struct report **out, struct store *s,
 		rc = load_rows(s, "p/", &r->patterns, d);
 	if (rc == DF_OK)
 		rc = load_rows(s, "f/", &r->formats, d);
+	for (size_t i = 0; rc == DF_OK && i < r->patterns.n; i++) {
+		char key[STORE_MAX_KEY + 1];
+
+		store_counter_key(key, sizeof(key), "pc/", r->patterns.v[i].key);
+		rc = store_counter_get(s, key, &r->patterns.v[i].confident, d);
+	}
 	if (rc == DF_OK) {
 		struct top_ctx c = { r, top, DF_OK };
 
@@ -286,17 +296,17 @@ static void text_patterns(FILE *out, const struct report *r)
 {
 	if (r->patterns.n == 0)
 		return;
-	fprintf(out, "\nPatterns\n  %-28s %7s %7s  %s\n", "pattern", "count",
-		"share", "title");
+	fprintf(out, "\nPatterns\n  %-28s %7s %7s %9s  %s\n", "pattern",
+		"count", "share", "confident", "title");
 	for (size_t i = 0; i < r->patterns.n; i++) {
 		const struct row *w = &r->patterns.v[i];
 
-		fprintf(out, "  %-28s %7" PRIu64 " %6.1f%%  %s\n", w->key,
-			w->count,
+		fprintf(out, "  %-28s %7" PRIu64 " %6.1f%% %9" PRIu64 "  %s\n",
+			w->key, w->count,
 			r->distinct ? 100.0 * (double)w->count /
 					      (double)r->distinct
 				    : 0.0,
-			pattern_title(w->key));
+			w->confident, pattern_title(w->key));
 	}
 }
 
@@ -342,6 +352,8 @@ static void text_buckets(FILE *out, const struct report *r, unsigned width)
 		fprintf(out, "  %-16s %6" PRIu64 "  %-10s  ", b->hash, b->count,
 			day);
 		text_put_safe(out, b->blame[0] ? b->blame : "-");
+		if (b->low_trust)
+			fputs("  (low trust: doubtful stack)", out);
 		fputc('\n', out);
 		text_wrapped(out, b->signature, 4, width);
 	}
@@ -404,6 +416,8 @@ static json_t *json_patterns(const struct report *r)
 				    json_string(pattern_title(w->key)));
 		json_object_set_new(o, "count",
 				    json_integer((json_int_t)w->count));
+		json_object_set_new(o, "confident",
+				    json_integer((json_int_t)w->confident));
 		json_array_append_new(arr, o);
 	}
 	return arr;
@@ -425,6 +439,7 @@ static json_t *json_buckets(const struct report *r)
 		json_object_set_new(o, "blame_module",
 				    b->blame[0] ? json_string(b->blame)
 						: json_null());
+		json_object_set_new(o, "low_trust", json_boolean(b->low_trust));
 		if (b->has_bugcheck) {
 			snprintf(code, sizeof(code), "0x%08X", b->bugcheck);
 			json_object_set_new(o, "bugcheck", json_string(code));

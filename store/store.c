@@ -597,6 +597,7 @@ static int bucket_update(struct store *s, MDB_txn *txn, const store_dump *dm,
 		fresh.has_exception = dm->has_exception;
 		fresh.exception_code = dm->exception_code;
 		fresh.blame_module = dm->blame_module;
+		fresh.low_trust = dm->signature_low_trust;
 		fresh.samples = samples;
 	}
 	w->count++;
@@ -707,10 +708,19 @@ static int count_distinct(struct store *s, MDB_txn *txn, const store_dump *dm,
 	}
 	if (rc == 0 && dm->format != NULL)
 		rc = count_both(s, txn, day, "f/", dm->format);
-	for (size_t i = 0; rc == 0 && i < dm->n_findings; i++)
-		if (!pattern_repeated(dm, i))
-			rc = count_both(s, txn, day, "p/",
-					dm->findings[i]->pattern);
+	for (size_t i = 0; rc == 0 && i < dm->n_findings; i++) {
+		if (pattern_repeated(dm, i))
+			continue;
+		rc = count_both(s, txn, day, "p/", pattern_of(dm, i));
+		if (rc == 0 &&
+		    dm->findings[i]->confidence >= STORE_CONFIDENT) {
+			char key[STORE_MAX_KEY + 1];
+
+			store_counter_key(key, sizeof(key), "pc/",
+					  pattern_of(dm, i));
+			rc = counter_add(s, txn, key, 1);
+		}
+	}
 	if (rc == 0 && dm->signature_hash != NULL && *dm->signature_hash) {
 		bool created = false;
 

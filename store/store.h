@@ -10,6 +10,7 @@
  *   buckets   signature hash (16 hex) -> dumpfleet.v1.Bucket
  *   counters  text key -> u64 little-endian (see store_counter_key):
  *             t/<total>, b/<bugcheck>, e/<exception>, p/<pattern>,
+ *             pc/<pattern> (findings of STORE_CONFIDENT or more),
  *             f/<format>, k/<bucket>, bp/<bucket>/<pattern> (a bucket's
  *             pattern mix), and d/<YYYYMMDD>/<any of those but bp>
  *
@@ -37,6 +38,12 @@ struct store;
 #define STORE_SCHEMA_VERSION 1
 #define STORE_MAX_SAMPLES 5        /* sample dumps kept per bucket */
 #define STORE_MAX_KEY 400          /* below LMDB's 511-byte key limit */
+/*
+ * Findings at or above this confidence also count in "pc/<pattern>", so
+ * that reports can leave out the doubtful ones (a finding on a dump whose
+ * stack is suspect loses confidence, see registry.h).
+ */
+#define STORE_CONFIDENT 50
 #define STORE_MAX_FINDINGS 1024    /* a result with more is rejected */
 #define STORE_MAX_REASON 1024      /* bytes of a job's last_error kept */
 

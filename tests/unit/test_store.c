@@ -125,6 +125,7 @@ static void test_store__result_counts_once(void **state)
 	assert_int_equal(counter(f->s, "t/dumps"), 2);
 	assert_int_equal(counter(f->s, "b/0x000000D1"), 1);
 	assert_int_equal(counter(f->s, "p/self-dump"), 1);
+	assert_int_equal(counter(f->s, "pc/self-dump"), 0); /* confidence 0 */
 	assert_int_equal(counter(f->s, "t/buckets"), 1);
 	assert_int_equal(counter(f->s, "k/aaaaaaaaaaaaaaaa"), 1);
 
@@ -434,6 +435,7 @@ static void test_store__repeated_pattern_counts_once(void **state)
 	fk.dm.findings = two;
 	put(f->s, first, &fk.dm);
 	assert_int_equal(counter(f->s, "p/self-dump"), 1);
+	assert_int_equal(counter(f->s, "pc/self-dump"), 0); /* confidence 0 */
 }
 
 /* Resign callback: every dump with findings moves to bucket "eeee...". */
