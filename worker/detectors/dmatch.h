@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -200,6 +201,131 @@ static inline void dmatch_thread_name(const struct analysis *a, size_t index,
 		dmatch_append(out, size, &pos, " of %.64s", t->process);
 	if (t == model_crashing_thread(a))
 		dmatch_append(out, size, &pos, ", the crashing thread");
+}
+
+/*
+ * Zombie processes (seed: Crash Dump Analysis Patterns, part 54): exited
+ * processes kept in memory because something still holds a reference,
+ * usually a handle. `!vm` shows them with no private memory, `!process`
+ * with "ObjectTable: 00000000" and "No active threads". Shared by the
+ * zombie-processes and handle-leak detectors so that both count the same.
+ */
+#define DMATCH_ZOMBIE_MIN 3 /* zombies that make a pattern, not an accident */
+
+static inline bool dmatch_zombie(const struct process *p)
+{
+	if (p->pid == 0 || /* the Idle process */
+	    (p->has_threads && p->active_threads > 0))
+		return false;
+	return p->object_table_null ||
+	       (p->has_threads && p->active_threads == 0) ||
+	       (p->has_private && p->private_pages == 0);
+}
+
+static inline size_t dmatch_zombie_count(const struct analysis *a)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->processes.n; i++)
+		n += dmatch_zombie(&a->processes.v[i]);
+	return n;
+}
+
+
+/*
+ * How the bytes of a 64-bit value spell text: the wild-pointer pattern of
+ * an address that is string data (seed: Crash Dump Analysis Patterns,
+ * part 55). 0x65747379735c5357 is ASCII "WS\syste" in memory order
+ * (WinDbg's .formats shows the bytes high first: "etsys\SW"), and
+ * 0x0045004c00490046 is UTF-16 "FILE" (.formats: ".E.L.I.F").
+ *
+ * Only the significant bytes count (a 32-bit 0x41414141 is "AAAA"). ASCII
+ * needs at least 4 printable bytes making up all of them, half of them
+ * letters or digits; a value of just 4 bytes must be letters, digits and
+ * path punctuation only, with two letters at least, since such a value
+ * may well be a 32-bit address. UTF-16 needs 3 code units at least, or 2
+ * equal letters (the 0x00410041 of an overflowed wide string).
+ */
+enum dmatch_text_kind {
+	DMATCH_NOT_TEXT = 0,
+	DMATCH_ASCII,
+	DMATCH_UTF16,
+};
+
+struct dmatch_text {
+	enum dmatch_text_kind kind;
+	char text[9];   /* the characters in memory order */
+	char chars[17]; /* as .formats "Chars:" shows them, high byte first */
+};
+
+/* Printable ASCII: what a byte of text may be. */
+static inline bool dmatch_printable(unsigned c)
+{
+	return c >= 0x20 && c <= 0x7e;
+}
+
+/* True when the N significant bytes B are ASCII text (see above). */
+static inline bool dmatch_ascii_bytes(const uint8_t *b, size_t n)
+{
+	size_t alnum = 0, alpha = 0;
+
+	if (n < 4)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!dmatch_printable(b[i]))
+			return false;
+		alnum += isalnum(b[i]) != 0;
+		alpha += isalpha(b[i]) != 0;
+		if (n == 4 && !isalnum(b[i]) && strchr(" ._-\\/:", b[i]) == NULL)
+			return false;
+	}
+	return n == 4 ? alpha >= 2 : alnum * 2 >= n;
+}
+
+/* True when the N significant bytes B are UTF-16LE text (see above). */
+static inline bool dmatch_utf16_bytes(const uint8_t *b, size_t n)
+{
+	size_t units = (n + 1) / 2, alnum = 0;
+
+	if (n % 2 == 0 || units < 2)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (i % 2 == 1 ? b[i] != 0 : !dmatch_printable(b[i]))
+			return false;
+		alnum += i % 2 == 0 && isalnum(b[i]);
+	}
+	if (units == 2)
+		return b[0] == b[2] && isalpha(b[0]);
+	return alnum * 2 >= units;
+}
+
+/* Whether V reads as text; the text into *T (T->kind DMATCH_NOT_TEXT if not). */
+static inline bool dmatch_value_text(uint64_t v, struct dmatch_text *t)
+{
+	uint8_t b[8];
+	size_t n = 0, k = 0;
+
+	memset(t, 0, sizeof(*t));
+	for (size_t i = 0; i < 8; i++) {
+		b[i] = (uint8_t)(v >> (8 * i));
+		if (b[i] != 0)
+			n = i + 1;
+	}
+	if (dmatch_ascii_bytes(b, n))
+		t->kind = DMATCH_ASCII;
+	else if (dmatch_utf16_bytes(b, n))
+		t->kind = DMATCH_UTF16;
+	else
+		return false;
+	if (t->kind == DMATCH_UTF16)
+		n++; /* the high byte of the last code unit */
+	for (size_t i = 0; i < n; i++) {
+		if (t->kind == DMATCH_ASCII || i % 2 == 0)
+			t->text[k++] = (char)b[i];
+		t->chars[i] = dmatch_printable(b[n - 1 - i]) ? (char)b[n - 1 - i]
+							      : '.';
+	}
+	return true;
 }
 
 #endif /* DETECTORS_DMATCH_H */

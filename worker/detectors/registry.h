@@ -7,10 +7,11 @@
  * detector is adding one file. Detectors read the common model only and
  * add findings with model_add_finding()/model_add_evidence().
  *
- * Dump quality: when incorrect-stack-trace or truncated-dump is found,
- * detect_run_all() lowers the confidence of every other finding on that
- * dump to 60 % of its value (at least 1), since what they read may be
- * wrong or missing; reports can then hide low-confidence findings.
+ * Dump quality: when incorrect-stack-trace or truncated-dump is found with
+ * a confidence of 60 or more, detect_run_all() lowers the confidence of
+ * every other finding on that dump to 60 % of its value (at least 1),
+ * since what they read may be wrong or missing; reports count findings of
+ * confidence 50 or more apart (STORE_CONFIDENT).
  */
 #ifndef DETECTORS_REGISTRY_H
 #define DETECTORS_REGISTRY_H
