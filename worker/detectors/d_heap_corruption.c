@@ -239,5 +239,6 @@ static int run(struct analysis *a)
 const struct detector detector_heap_corruption = {
 	.id = "heap-corruption",
 	.title = "User-mode heap corruption",
+	.description = "exception 0xC0000374, heap-failure frames (RtlpLogHeapFailure...), HEAP[...] and verifier heap text",
 	.run = run,
 };

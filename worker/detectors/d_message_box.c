@@ -223,5 +223,6 @@ static int run(struct analysis *a)
 const struct detector detector_message_box = {
 	.id = "message-box",
 	.title = "A thread is showing a message box",
+	.description = "USER32 MessageBox*, SoftModalMessageBox or MessageBoxWorker frames on any thread, with the dA/du text",
 	.run = run,
 };

@@ -284,5 +284,6 @@ const struct detector detector_self_dump = {
 	.id = "self-dump",
 	.title = "The process dumped itself (DbgHelp or an in-process crash "
 		 "handler)",
+	.description = "MiniDumpWriteDump or crash-handler frames, return addresses into dbghelp/dbgcore, Breakpad dump thread",
 	.run = run,
 };

@@ -382,5 +382,6 @@ static int run(struct analysis *a)
 const struct detector detector_virtualized_system = {
 	.id = "virtualized-system",
 	.title = "Windows ran as a virtual machine guest",
+	.description = "SMBIOS vendor/manufacturer/product, paravirtual guest drivers and guest-tool processes",
 	.run = run,
 };
