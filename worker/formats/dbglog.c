@@ -111,6 +111,7 @@ enum errkind {
 	ERR_FIELDS,
 	ERR_OBJECTS,
 	ERR_HANDLES,
+	ERR_DISPATCHERS,
 	ERR_N,
 };
 
@@ -144,6 +145,10 @@ struct dbglog {
 	bool handles;      /* inside a kernel !handle listing */
 	bool handle_sum;   /* inside a user-mode !handle summary */
 	bool mex_thdr;     /* previous line was mex's thread table header */
+	bool dt_open;      /* inside `dt <dispatcher type> <address>` output */
+	bool dt_type_seen, dt_signal_seen; /* its first Type / SignalState */
+	uint64_t dt_addr;  /* the object's address, from the command */
+	const char *dt_hint; /* object type the command's type names */
 
 	bool in_analyze;   /* between the banner and "Followup:" */
 	bool analyze_seen;
@@ -175,6 +180,7 @@ struct dbglog {
 	struct u64map proc_pid;  /* pid -> first process index */
 	struct u64map vm_pid;    /* pid -> index, for !vm-only entries */
 	struct u64map mod_at;    /* module base -> index */
+	struct u64map disp_at;   /* dispatcher object address -> index */
 	struct istr intern[INTERN_SLOTS];
 	bool err[ERR_N];
 };
@@ -2958,6 +2964,216 @@ static bool on_handle_summary(struct dbglog *st, const char *t)
 }
 
 /* ------------------------------------------------------------------ */
+/* Dispatcher objects: `dt _DISPATCHER_HEADER <addr>`, `!object`        */
+/* ------------------------------------------------------------------ */
+
+/* dt types that start with a _DISPATCHER_HEADER, and the object kind. */
+static const struct {
+	const char *type;   /* without "module!" */
+	const char *object; /* kind of object, or NULL (only the header) */
+} dt_types[] = {
+	{ "_DISPATCHER_HEADER", NULL }, { "_KEVENT", "Event" },
+	{ "_KMUTANT", "Mutant" },       { "_KSEMAPHORE", "Semaphore" },
+	{ "_KTIMER", "Timer" },         { "_KPROCESS", "Process" },
+	{ "_EPROCESS", "Process" },     { "_KTHREAD", "Thread" },
+	{ "_ETHREAD", "Thread" },       { "_KQUEUE", "Queue" },
+	{ "_KGATE", "Gate" },
+};
+
+/* _DISPATCHER_HEADER.Type values (KOBJECTS; the same since NT 5). */
+static const char *const dispatcher_kinds[] = {
+	"NotificationEvent", "SynchronizationEvent", "Mutant",
+	"Process",	     "Queue",		     "Semaphore",
+	"Thread",	     "Gate",		     "NotificationTimer",
+	"SynchronizationTimer",
+};
+
+/* Object-manager type names (`!object`) of dispatcher objects. */
+static const char *const dispatcher_types[] = {
+	"Event", "Mutant", "Semaphore", "Timer",
+	"Process", "Thread", "IoCompletion", "Job",
+};
+
+/* dt options followed by an argument of their own. */
+static bool dt_option_with_arg(struct tok t)
+{
+	return tok_eq(t, "-l") || tok_eq(t, "-y") || tok_eq(t, "-n");
+}
+
+/* The object kind for a dt type token ("nt!_KEVENT"), or false. */
+static bool dt_type_token(struct tok t, const char **object)
+{
+	const char *bang = memchr(t.s, '!', t.n);
+
+	if (bang != NULL) {
+		t.n -= (size_t)(bang + 1 - t.s);
+		t.s = bang + 1;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(dt_types); i++)
+		if (tok_eq(t, dt_types[i].type)) {
+			*object = dt_types[i].object;
+			return true;
+		}
+	return false;
+}
+
+/*
+ * "dt _DISPATCHER_HEADER 89237d88", "dt -r nt!_KEVENT ffffe001`2e3f4a60":
+ * the fields that follow describe the object at that address.
+ */
+static void dt_begin(struct dbglog *st, const char *cmd)
+{
+	struct tok tv[8];
+	size_t n = tokenize(cmd, tv, 8);
+	bool typed = false, addressed = false;
+	const char *object = NULL;
+	uint64_t addr = 0;
+
+	for (size_t i = 1; i < n; i++) {
+		if (tv[i].s[0] == '-') {
+			i += dt_option_with_arg(tv[i]);
+		} else if (!typed && dt_type_token(tv[i], &object)) {
+			typed = true;
+		} else if (!addressed && tok_hex(tv[i], &addr) && addr != 0) {
+			addressed = true;
+		}
+	}
+	st->dt_open = typed && addressed;
+	st->dt_addr = addr;
+	st->dt_hint = object;
+	st->dt_type_seen = st->dt_signal_seen = false;
+}
+
+/* The dispatcher at ADDR, made on first use; NULL when full. */
+static struct dispatcher *dispatcher_at(struct dbglog *st, uint64_t addr)
+{
+	struct analysis *a = st->a;
+	uint32_t idx;
+
+	if (map_get(&st->disp_at, addr, &idx))
+		return &a->dispatchers.v[idx];
+	size_t have = a->dispatchers.n;
+	struct dispatcher *d = model_add_dispatcher(a);
+
+	if (d == NULL || !map_put(st, &st->disp_at, addr, (uint32_t)have)) {
+		if (d != NULL)
+			a->dispatchers.n--;
+		note_full(st, ERR_DISPATCHERS, "dispatcher objects", have,
+			  MODEL_MAX_DISPATCHERS);
+		return NULL;
+	}
+	d->address = addr;
+	d->has_address = true;
+	return d;
+}
+
+static void dispatcher_kind(struct dbglog *st, struct dispatcher *d,
+			    const char *kind, bool overwrite)
+{
+	if (kind != NULL && (d->type == NULL || overwrite))
+		d->type = intern(st, kind, strlen(kind));
+}
+
+/*
+ * A dt value: "1", "-1", "0n1", "0n-1", "0x3 ''" (annotations after it
+ * are ignored).
+ */
+static bool dt_value(const char *v, int64_t *out)
+{
+	bool neg = false, dec = false;
+	uint64_t x;
+	size_t n;
+
+	v = skip_spaces(v);
+	if (v[0] == '0' && v[1] == 'n') {
+		dec = true;
+		v += 2;
+	}
+	if (*v == '-') {
+		neg = true;
+		v++;
+	}
+	if (dec)
+		n = scan_dec(v, strlen(v), &x);
+	else if (v[0] == '0' && v[1] == 'x')
+		n = scan_hex(v, strlen(v), &x);
+	else
+		n = scan_dec(v, strlen(v), &x);
+	if (n == 0 || x > INT64_MAX)
+		return false;
+	*out = neg ? -(int64_t)x : (int64_t)x;
+	return true;
+}
+
+/*
+ * "+0x000 Type : 0x3 ''", "+0x004 SignalState : 1" inside dt output. The
+ * object's own header comes first (it is at offset 0, also in `dt -r` of
+ * a _KTHREAD or _EPROCESS), so only the first Type and SignalState count.
+ */
+static bool on_dt_field(struct dbglog *st, const char *rest)
+{
+	struct tok tv[4];
+	uint64_t off;
+	int64_t v;
+
+	if (!st->dt_open)
+		return false;
+	if (tokenize(rest + 1, tv, 4) < 4 || !tok_eq(tv[2], ":") ||
+	    !tok_hex(tv[0], &off))
+		return true;
+	bool type = tok_eq(tv[1], "Type") && off == 0 && !st->dt_type_seen;
+	bool signal = tok_eq(tv[1], "SignalState") && off == 4 &&
+		      !st->dt_signal_seen;
+
+	if ((!type && !signal) || !dt_value(tv[3].s, &v))
+		return true;
+	struct dispatcher *d = dispatcher_at(st, st->dt_addr);
+
+	if (d == NULL)
+		return true;
+	dispatcher_kind(st, d, st->dt_hint, false);
+	if (type) {
+		st->dt_type_seen = true;
+		if (v >= 0 && (uint64_t)v < ARRAY_SIZE(dispatcher_kinds)) {
+			dispatcher_kind(st, d, dispatcher_kinds[v], true);
+		} else {
+			char raw[32];
+
+			snprintf(raw, sizeof(raw), "Type 0x%" PRIx64,
+				 (uint64_t)v);
+			dispatcher_kind(st, d, raw, true);
+		}
+	} else {
+		st->dt_signal_seen = true;
+		d->signal_state = v;
+		d->has_signal_state = true;
+	}
+	return true;
+}
+
+/* `!object`: "Object: a301cad8  Type: (a59a0720) Event". */
+static bool on_object(struct dbglog *st, const char *rest)
+{
+	struct tok tv[6];
+	uint64_t addr;
+
+	if (st->handles || tokenize(rest, tv, 6) != 5 ||
+	    !tok_is_addr(tv[1]) || !tok_hex(tv[1], &addr) ||
+	    !tok_eq(tv[2], "Type:") || tv[3].s[0] != '(')
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(dispatcher_types); i++) {
+		if (!tok_eq(tv[4], dispatcher_types[i]))
+			continue;
+		struct dispatcher *d = dispatcher_at(st, addr);
+
+		if (d != NULL)
+			dispatcher_kind(st, d, dispatcher_types[i], false);
+		break;
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
 /* EMS / SAC bugcheck console output                                   */
 /* ------------------------------------------------------------------ */
 
@@ -3082,6 +3298,8 @@ static const struct prefix_handler prefix_handlers[] = {
 	{ "WaitBlockList:", on_waitblocklist },
 	{ "Handle table at ", on_handle_table },
 	{ "Object: ", on_handle_object },
+	{ "Object: ", on_object },
+	{ "+0x", on_dt_field },
 	{ "Processor: ", on_processor },
 	{ "Key ", on_kv_key },
 	{ "Value:", on_kv_value },
@@ -3180,6 +3398,7 @@ static void flush_pending(struct dbglog *st)
 /* Blank lines end sub-blocks that are printed without gaps. */
 static void on_blank(struct dbglog *st)
 {
+	st->dt_open = false;
 	st->thr_objs = false;
 	st->waitlist = false;
 	st->proc_details = false;
@@ -3205,6 +3424,7 @@ static void end_all(struct dbglog *st)
 	on_blank(st);
 	st->vm_rows = false;
 	st->handles = false;
+	st->dt_open = false;
 	st->mex_thdr = false;
 	st->in_analyze = false;
 	st->title_seen = false;
@@ -3231,6 +3451,8 @@ static void on_prompt(struct dbglog *st, const char *cmd, bool kernel)
 		st->show_only = analyze_show_args(cmd);
 	} else if (starts_with(cmd, "!vm")) {
 		st->blk = BLK_VM;
+	} else if (starts_with(cmd, "dt ")) {
+		dt_begin(st, cmd);
 	}
 }
 
