@@ -11,25 +11,51 @@
 /* worker/data/bugchecks.tsv, embedded by the build (scripts/embed.cmake). */
 extern const unsigned char bugcheck_data[];
 extern const unsigned long bugcheck_data_len;
+/* worker/data/bugcheck-args.tsv, likewise. */
+extern const unsigned char bugcheck_args_data[];
+extern const unsigned long bugcheck_args_data_len;
+
+#define MAX_FIELDS 4
 
 struct bc_entry {
 	uint32_t code;
+	uint32_t baseline;    /* web matches in 2008, 0 when none */
 	const char *name;
 	const char *category; /* NULL when the file says "-" or nothing */
 	size_t line;          /* position in the file: first one wins */
 };
 
+/* One row of bugcheck-args.tsv. */
+struct bc_arg {
+	uint32_t code;   /* base code (bugcheck_base_code) */
+	int argno;       /* 1..4 */
+	bool any;        /* the '*' row: any value */
+	uint64_t value;  /* when !any */
+	const char *meaning;
+	size_t line;
+};
+
+/* A table's rows, in a writable NUL-separated copy of its data. */
+struct rows {
+	char *text;
+	char **line;
+	size_t n;
+};
+
 /*
  * The one piece of file-scope state: built once by pthread_once() from the
  * embedded data, never changed afterwards, so worker threads may read it
- * concurrently. When memory runs out while building, it stays empty and
- * every lookup answers "unknown".
+ * concurrently. When memory runs out while building, a table stays empty
+ * and every lookup in it answers "unknown".
  */
 struct bc_table {
 	struct bc_entry *by_code;        /* sorted by code, no duplicates */
 	const struct bc_entry **by_name; /* the same entries sorted by name */
 	size_t n;
-	char *text; /* NUL-separated copy of the data the strings point to */
+	struct bc_arg *args;             /* sorted by code, argno, any, value */
+	size_t n_args;
+	char *text;      /* the strings of by_code point into it */
+	char *args_text; /* the strings of args point into it */
 };
 
 static struct bc_table table;
@@ -51,105 +77,247 @@ static int cmp_name(const void *pa, const void *pb)
 	return strcmp((*a)->name, (*b)->name);
 }
 
-/* Parse "0x1A" (or "1A") into *CODE. False when it is not a 32-bit hex. */
-static bool parse_code(const char *s, uint32_t *code)
+/* Order of the parameter rows: exact values before the '*' row. */
+static int cmp_arg_key(const struct bc_arg *a, const struct bc_arg *b)
+{
+	if (a->code != b->code)
+		return a->code < b->code ? -1 : 1;
+	if (a->argno != b->argno)
+		return a->argno < b->argno ? -1 : 1;
+	if (a->any != b->any)
+		return a->any ? 1 : -1;
+	if (!a->any && a->value != b->value)
+		return a->value < b->value ? -1 : 1;
+	return 0;
+}
+
+static int cmp_arg(const void *pa, const void *pb)
+{
+	const struct bc_arg *a = pa, *b = pb;
+	int c = cmp_arg_key(a, b);
+
+	if (c != 0)
+		return c;
+	return a->line < b->line ? -1 : a->line > b->line;
+}
+
+/* Parse "0x1A" (or "1A") into *V. False when it is not hex up to MAX. */
+static bool parse_hex(const char *s, uint64_t max, uint64_t *v)
 {
 	char *end;
 
 	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
 		s += 2;
-	if (*s == '\0' || *s == '-' || *s == '+')
+	if (*s == '\0' || *s == '-' || *s == '+' || *s == ' ')
 		return false;
 	errno = 0;
-	unsigned long long v = strtoull(s, &end, 16);
+	unsigned long long x = strtoull(s, &end, 16);
 
-	if (errno != 0 || *end != '\0' || v > UINT32_MAX)
+	if (errno != 0 || *end != '\0' || x > max)
+		return false;
+	*v = x;
+	return true;
+}
+
+static bool parse_code(const char *s, uint32_t *code)
+{
+	uint64_t v;
+
+	if (!parse_hex(s, UINT32_MAX, &v))
 		return false;
 	*code = (uint32_t)v;
 	return true;
 }
 
-/*
- * Split one line (already NUL-terminated, in the writable copy) into
- * code, name and category. False for comments, blank and malformed lines.
- */
-static bool parse_line(char *line, struct bc_entry *e)
+/* A decimal count; false when S is not one. */
+static bool parse_count(const char *s, uint32_t *n)
 {
-	char *fields[3] = { NULL, NULL, NULL };
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+
+	if (errno != 0 || *end != '\0' || v > UINT32_MAX)
+		return false;
+	*n = (uint32_t)v;
+	return true;
+}
+
+/*
+ * Split LINE (NUL-terminated, writable) at tabs into at most MAX_FIELDS
+ * fields; the last one keeps any further tabs. Returns the count; 0 for
+ * comments and blank lines.
+ */
+static size_t split(char *line, char *f[MAX_FIELDS])
+{
 	size_t nf = 0;
 	char *p = line;
 
 	if (*line == '#' || *line == '\0')
-		return false;
-	while (nf < ARRAY_SIZE(fields)) {
-		fields[nf++] = p;
+		return 0;
+	while (nf < MAX_FIELDS) {
+		f[nf++] = p;
+		if (nf == MAX_FIELDS)
+			break;
 		p = strchr(p, '\t');
 		if (p == NULL)
 			break;
 		*p++ = '\0';
 	}
-	if (nf < 2 || *fields[1] == '\0' || !parse_code(fields[0], &e->code))
+	return nf;
+}
+
+/* Code, name and category, then the optional 2008 baseline. */
+static bool parse_entry(char *line, struct bc_entry *e)
+{
+	char *f[MAX_FIELDS];
+	size_t nf = split(line, f);
+
+	if (nf < 2 || *f[1] == '\0' || !parse_code(f[0], &e->code))
 		return false;
-	e->name = fields[1];
+	e->name = f[1];
 	e->category = NULL;
-	if (nf == 3 && *fields[2] != '\0' && strcmp(fields[2], "-") != 0)
-		e->category = fields[2];
+	e->baseline = 0;
+	if (nf >= 3 && *f[2] != '\0' && strcmp(f[2], "-") != 0)
+		e->category = f[2];
+	if (nf == 4 && *f[3] != '\0' && !parse_count(f[3], &e->baseline))
+		e->baseline = 0;
 	return true;
+}
+
+/* Code, parameter number, value or '*', meaning. */
+static bool parse_arg(char *line, struct bc_arg *r)
+{
+	char *f[MAX_FIELDS];
+	uint64_t argno;
+
+	if (split(line, f) != MAX_FIELDS || *f[3] == '\0' ||
+	    !parse_code(f[0], &r->code) || !parse_hex(f[1], 4, &argno) ||
+	    argno < 1)
+		return false;
+	r->code = bugcheck_base_code(r->code);
+	r->argno = (int)argno;
+	r->meaning = f[3];
+	r->any = strcmp(f[2], "*") == 0;
+	r->value = 0;
+	return r->any || parse_hex(f[2], UINT64_MAX, &r->value);
+}
+
+/*
+ * Copy LEN bytes of DATA and cut the copy into NUL-terminated lines
+ * (without "\r"). False on ENOMEM; ROWS is then empty.
+ */
+static bool rows_split(const unsigned char *data, size_t len,
+		       struct rows *rows)
+{
+	size_t lines = 1, n = 0;
+
+	rows->text = malloc(len + 1);
+	rows->line = NULL;
+	rows->n = 0;
+	if (rows->text == NULL)
+		return false;
+	memcpy(rows->text, data, len);
+	rows->text[len] = '\0';
+	for (size_t i = 0; i < len; i++)
+		lines += rows->text[i] == '\n';
+	rows->line = calloc(lines, sizeof(*rows->line));
+	if (rows->line == NULL) {
+		free(rows->text);
+		rows->text = NULL;
+		return false;
+	}
+	for (char *line = rows->text; line != NULL && n < lines; n++) {
+		char *nl = strchr(line, '\n');
+		size_t ll;
+
+		if (nl != NULL)
+			*nl = '\0';
+		ll = strlen(line);
+		if (ll > 0 && line[ll - 1] == '\r')
+			line[ll - 1] = '\0';
+		rows->line[n] = line;
+		line = nl != NULL ? nl + 1 : NULL;
+	}
+	rows->n = n;
+	return true;
+}
+
+static void load_codes(void)
+{
+	struct rows r;
+	struct bc_entry *v;
+	const struct bc_entry **names;
+	size_t n = 0, w = 0;
+
+	if (!rows_split(bugcheck_data, (size_t)bugcheck_data_len, &r))
+		return;
+	v = calloc(r.n + 1, sizeof(*v));
+	names = calloc(r.n + 1, sizeof(*names));
+	if (v == NULL || names == NULL) {
+		free(v);
+		free(names);
+		free(r.line);
+		free(r.text);
+		return;
+	}
+	for (size_t no = 0; no < r.n; no++) {
+		v[n].line = no;
+		if (parse_entry(r.line[no], &v[n]))
+			n++;
+	}
+	free(r.line);
+	qsort(v, n, sizeof(*v), cmp_code);
+	/* Drop later duplicates of a code: the first line in the file wins. */
+	for (size_t i = 0; i < n; i++)
+		if (w == 0 || v[w - 1].code != v[i].code)
+			v[w++] = v[i];
+	for (size_t i = 0; i < w; i++)
+		names[i] = &v[i];
+	qsort(names, w, sizeof(*names), cmp_name);
+	table.by_code = v;
+	table.by_name = names;
+	table.n = w;
+	table.text = r.text;
+}
+
+static void load_args(void)
+{
+	struct rows r;
+	struct bc_arg *v;
+	size_t n = 0, w = 0;
+
+	if (!rows_split(bugcheck_args_data, (size_t)bugcheck_args_data_len,
+			&r))
+		return;
+	v = calloc(r.n + 1, sizeof(*v));
+	if (v == NULL) {
+		free(r.line);
+		free(r.text);
+		return;
+	}
+	for (size_t no = 0; no < r.n; no++) {
+		v[n].line = no;
+		if (parse_arg(r.line[no], &v[n]))
+			n++;
+	}
+	free(r.line);
+	qsort(v, n, sizeof(*v), cmp_arg);
+	/* The first row for a key wins, as for codes. */
+	for (size_t i = 0; i < n; i++)
+		if (w == 0 || cmp_arg_key(&v[w - 1], &v[i]) != 0)
+			v[w++] = v[i];
+	table.args = v;
+	table.n_args = w;
+	table.args_text = r.text;
 }
 
 static void table_load(void)
 {
-	size_t len = (size_t)bugcheck_data_len;
-	char *text = malloc(len + 1);
-	size_t lines = 1;
-
-	if (text == NULL)
-		return;
-	memcpy(text, bugcheck_data, len);
-	text[len] = '\0';
-	for (size_t i = 0; i < len; i++)
-		lines += text[i] == '\n';
-
-	struct bc_entry *v = calloc(lines, sizeof(*v));
-	const struct bc_entry **names = calloc(lines, sizeof(*names));
-	size_t n = 0;
-	char *line = text;
-
-	if (v == NULL || names == NULL) {
-		free(v);
-		free(names);
-		free(text);
-		return;
-	}
-	for (size_t no = 0; line != NULL; no++) {
-		char *nl = strchr(line, '\n');
-
-		if (nl != NULL)
-			*nl = '\0';
-		size_t ll = strlen(line);
-
-		if (ll > 0 && line[ll - 1] == '\r')
-			line[ll - 1] = '\0';
-		v[n].line = no;
-		if (parse_line(line, &v[n]))
-			n++;
-		line = nl != NULL ? nl + 1 : NULL;
-	}
-	qsort(v, n, sizeof(*v), cmp_code);
-	/* Drop later duplicates of a code: the first line in the file wins. */
-	size_t w = 0;
-
-	for (size_t i = 0; i < n; i++)
-		if (w == 0 || v[w - 1].code != v[i].code)
-			v[w++] = v[i];
-	n = w;
-	for (size_t i = 0; i < n; i++)
-		names[i] = &v[i];
-	qsort(names, n, sizeof(*names), cmp_name);
-	table.by_code = v;
-	table.by_name = names;
-	table.n = n;
-	table.text = text;
+	load_codes();
+	load_args();
 }
 
 static const struct bc_table *table_get(void)
@@ -197,7 +365,7 @@ uint32_t bugcheck_code(const char *name)
 	const struct bc_entry *kp = &key;
 	const struct bc_entry **hit;
 
-	if (name == NULL)
+	if (name == NULL || t->n == 0)
 		return 0;
 	hit = bsearch(&kp, t->by_name, t->n, sizeof(*t->by_name), cmp_name);
 	return hit != NULL ? (*hit)->code : 0;
@@ -206,6 +374,89 @@ uint32_t bugcheck_code(const char *name)
 size_t bugcheck_count(void)
 {
 	return table_get()->n;
+}
+
+uint32_t bugcheck_base_code(uint32_t code)
+{
+	if ((code & 0xF0000000u) == 0x10000000u)
+		return code & ~0x10000000u;
+	return code;
+}
+
+const char *bugcheck_display_name(uint32_t code)
+{
+	const char *n = bugcheck_name(code);
+
+	if (n == NULL && bugcheck_base_code(code) != code)
+		n = bugcheck_name(bugcheck_base_code(code));
+	return n != NULL ? n : "unknown bugcheck";
+}
+
+uint32_t bugcheck_baseline_2008(uint32_t code)
+{
+	const struct bc_entry *e = find_code(code);
+
+	return e != NULL ? e->baseline : 0;
+}
+
+/* The row for CODE, ARGNO and VALUE, or for any value when ANY. */
+static const struct bc_arg *find_arg(uint32_t code, int argno, bool any,
+				     uint64_t value)
+{
+	const struct bc_table *t = table_get();
+	const struct bc_arg key = {
+		.code = code, .argno = argno, .any = any, .value = value
+	};
+	size_t lo = 0, hi = t->n_args;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = cmp_arg_key(&t->args[mid], &key);
+
+		if (c == 0)
+			return &t->args[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* True when V is a negative 32-bit value sign-extended to 64 bits. */
+static bool sign_extended(uint64_t v)
+{
+	return (v >> 31) == 0x1FFFFFFFFull;
+}
+
+const char *bugcheck_arg_value_meaning(uint32_t code, int argno,
+				       uint64_t value)
+{
+	const struct bc_arg *r;
+
+	if (argno < 1 || argno > 4)
+		return NULL;
+	code = bugcheck_base_code(code);
+	r = find_arg(code, argno, false, value);
+	if (r == NULL && sign_extended(value))
+		r = find_arg(code, argno, false, value & 0xFFFFFFFFu);
+	return r != NULL ? r->meaning : NULL;
+}
+
+const char *bugcheck_arg_meaning(uint32_t code, int argno, uint64_t value)
+{
+	const char *m = bugcheck_arg_value_meaning(code, argno, value);
+	const struct bc_arg *r;
+
+	if (m != NULL || argno < 1 || argno > 4)
+		return m;
+	r = find_arg(bugcheck_base_code(code), argno, true, 0); /* '*' row */
+	return r != NULL ? r->meaning : NULL;
+}
+
+size_t bugcheck_arg_count(void)
+{
+	return table_get()->n_args;
 }
 
 /*

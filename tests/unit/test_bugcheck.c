@@ -1,10 +1,12 @@
 /*
- * bugcheck: bugcheck names and categories from the embedded table, and
- * Breakpad's exception names.
+ * bugcheck: the bugcheck knowledge base (names, categories, the 2008
+ * baseline, parameter meanings, display names) from the embedded tables,
+ * and Breakpad's exception names.
  */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -137,7 +139,7 @@ static size_t split_tabs(char *line, char **f, size_t n)
 	return k;
 }
 
-/* Every code of the 2008 frequency table, with its name. */
+/* Every code of the 2008 frequency table, with its name and baseline. */
 static void test_bugcheck__all_2008_codes(void **state)
 {
 	const char *path =
@@ -153,8 +155,9 @@ static void test_bugcheck__all_2008_codes(void **state)
 	for (char *line = strtok(text, "\r\n"); line != NULL;
 	     line = strtok(NULL, "\r\n")) {
 		char *f[3];
+		size_t nf = *line == '#' ? 0 : split_tabs(line, f, 3);
 
-		if (*line == '#' || split_tabs(line, f, 3) < 2)
+		if (nf < 2)
 			continue;
 		uint32_t code = (uint32_t)strtoul(f[0], NULL, 16);
 		const char *n = bugcheck_name(code);
@@ -163,6 +166,10 @@ static void test_bugcheck__all_2008_codes(void **state)
 			fail_msg("code %s: want %s, got %s", f[0], f[1],
 				 n != NULL ? n : "(null)");
 		assert_non_null(bugcheck_category(code));
+		if (nf == 3 && bugcheck_baseline_2008(code) !=
+				       (uint32_t)strtoul(f[2], NULL, 10))
+			fail_msg("code %s: baseline %u, file says %s", f[0],
+				 bugcheck_baseline_2008(code), f[2]);
 		rows++;
 	}
 	free(text);
@@ -174,7 +181,9 @@ static void *lookup_many(void *arg)
 	(void)arg;
 	for (int i = 0; i < 1000; i++)
 		if (bugcheck_name(0xD1) == NULL ||
-		    bugcheck_name(0x13A) == NULL)
+		    bugcheck_name(0x13A) == NULL ||
+		    bugcheck_arg_meaning(0x19, 1, 0x20) == NULL ||
+		    bugcheck_baseline_2008(0xA) != 2890)
 			return (void *)1;
 	return NULL;
 }
@@ -194,6 +203,197 @@ static void test_bugcheck__concurrent_first_use(void **state)
 		assert_int_equal(pthread_join(t[i], &rv), 0);
 		assert_null(rv);
 	}
+}
+
+/* ---- the 2008 baseline ------------------------------------------------- */
+
+static void test_bugcheck__baseline_2008(void **state)
+{
+	(void)state;
+	assert_int_equal(bugcheck_baseline_2008(0x1000008E), 3440);
+	assert_int_equal(bugcheck_baseline_2008(0xA), 2890);
+	assert_int_equal(bugcheck_baseline_2008(0x8E), 686);
+	assert_int_equal(bugcheck_baseline_2008(0xE2), 98);
+	/* The _M variant has its own figure; no folding. */
+	assert_int_equal(bugcheck_baseline_2008(0x1000007F), 1070);
+	assert_int_equal(bugcheck_baseline_2008(0x7F), 834);
+	/* Newer codes and unknown codes have none. */
+	assert_int_equal(bugcheck_baseline_2008(0x133), 0);
+	assert_int_equal(bugcheck_baseline_2008(0x139), 0);
+	assert_int_equal(bugcheck_baseline_2008(0x12345), 0);
+	assert_int_equal(bugcheck_baseline_2008(0), 0);
+}
+
+/* ---- display names and base codes ------------------------------------- */
+
+static void test_bugcheck__display_name(void **state)
+{
+	(void)state;
+	assert_string_equal(bugcheck_display_name(0xD1),
+			    "DRIVER_IRQL_NOT_LESS_OR_EQUAL");
+	assert_string_equal(bugcheck_display_name(0x1000007E),
+			    "SYSTEM_THREAD_EXCEPTION_NOT_HANDLED_M");
+	/* An _M variant the table lacks is named after its base code. */
+	assert_string_equal(bugcheck_display_name(0x100000D1),
+			    "DRIVER_IRQL_NOT_LESS_OR_EQUAL");
+	assert_string_equal(bugcheck_display_name(0xDEADDEAD),
+			    "MANUALLY_INITIATED_CRASH1");
+	/* Unknown codes are named, never NULL. */
+	assert_string_equal(bugcheck_display_name(0), "unknown bugcheck");
+	assert_string_equal(bugcheck_display_name(0x12345),
+			    "unknown bugcheck");
+	assert_string_equal(bugcheck_display_name(0xFFFFFFFF),
+			    "unknown bugcheck");
+	assert_string_equal(bugcheck_display_name(0x10012345),
+			    "unknown bugcheck");
+}
+
+static void test_bugcheck__base_code(void **state)
+{
+	(void)state;
+	assert_int_equal(bugcheck_base_code(0x1000007E), 0x7E);
+	assert_int_equal(bugcheck_base_code(0x1000008E), 0x8E);
+	assert_int_equal(bugcheck_base_code(0x7E), 0x7E);
+	/* Only a top nibble of exactly 1 is the _M bit. */
+	assert_int_equal(bugcheck_base_code(0xDEADDEAD), 0xDEADDEAD);
+	assert_int_equal(bugcheck_base_code(0xC000021A), 0xC000021A);
+	assert_int_equal(bugcheck_base_code(0x4000008A), 0x4000008A);
+}
+
+/* ---- parameter meanings ------------------------------------------------ */
+
+static void assert_meaning(uint32_t code, int argno, uint64_t value,
+			   const char *needle)
+{
+	const char *m = bugcheck_arg_meaning(code, argno, value);
+
+	if (m == NULL || strstr(m, needle) == NULL)
+		fail_msg("0x%X Arg%d 0x%llx: want \"%s\", got \"%s\"",
+			 (unsigned)code, argno, (unsigned long long)value,
+			 needle, m != NULL ? m : "(null)");
+}
+
+static void test_bugcheck__arg_meanings_exact(void **state)
+{
+	(void)state;
+	assert_string_equal(bugcheck_arg_meaning(0x19, 1, 0x20),
+			    "a pool block header size is corrupt");
+	assert_string_equal(bugcheck_arg_meaning(0xC2, 1, 0x7),
+			    "attempt to free pool which was already freed");
+	assert_meaning(0xC2, 1, 0x0, "zero byte pool allocation");
+	assert_meaning(0xA, 2, 0x2, "DISPATCH_LEVEL");
+	assert_meaning(0xA, 3, 0x8, "execute");
+	assert_meaning(0xD1, 3, 0x1, "write");
+	assert_meaning(0x7F, 1, 0x8, "double fault");
+	assert_meaning(0x7F, 1, 0x0, "divide error");
+	assert_meaning(0x139, 1, 0x3, "FAST_FAIL_CORRUPT_LIST_ENTRY");
+	assert_meaning(0x139, 1, 0x2, "FAST_FAIL_STACK_COOKIE_CHECK_FAILURE");
+	assert_meaning(0x9F, 1, 0x3, "blocking an IRP");
+	assert_meaning(0xF4, 1, 0x3, "process");
+	assert_meaning(0xF4, 1, 0x6, "thread");
+	assert_meaning(0x124, 1, 0x0, "machine check");
+	assert_meaning(0x1A, 1, 0x41790, "page table page");
+	assert_meaning(0x1A, 1, 0x61941, "paging hierarchy");
+	assert_meaning(0x133, 1, 0x1, "DISPATCH_LEVEL");
+	assert_meaning(0x13A, 1, 0x12, "VS subsegment corruption");
+	assert_meaning(0xC4, 1, 0x62, "without freeing its pool");
+}
+
+/* No row for the value: the parameter's general meaning. */
+static void test_bugcheck__arg_meanings_general(void **state)
+{
+	(void)state;
+	assert_meaning(0xA, 1, 0xfffff80012345678, "memory address");
+	assert_meaning(0xA, 3, 0x9, "bitfield");
+	assert_meaning(0xA, 4, 0, "instruction");
+	assert_meaning(0x19, 1, 0x777, "subtype");
+	assert_meaning(0x1E, 1, 0xC0000005, "exception code");
+	assert_meaning(0x7E, 4, 0, "context record");
+	assert_meaning(0x7F, 1, 0x42, "trap number");
+	assert_meaning(0x124, 2, 0xffffe0011234, "WHEA_ERROR_RECORD");
+	/* bugcheck_arg_value_meaning() has no general rows. */
+	assert_null(bugcheck_arg_value_meaning(0x19, 1, 0x777));
+	assert_null(bugcheck_arg_value_meaning(0xA, 1, 0x20));
+	assert_string_equal(bugcheck_arg_value_meaning(0x19, 1, 0x20),
+			    "a pool block header size is corrupt");
+}
+
+/* _M codes and sign-extended 32-bit values find their rows. */
+static void test_bugcheck__arg_meanings_normalised(void **state)
+{
+	(void)state;
+	assert_meaning(0x1000007F, 1, 0x8, "double fault");
+	assert_meaning(0x1000007E, 1, 0xffffffffc0000005, "exception code");
+	assert_meaning(0x1000008E, 3, 0, "trap frame");
+	assert_meaning(0x7A, 2, 0xffffffffc000009c,
+		       "STATUS_DEVICE_DATA_ERROR");
+	assert_meaning(0x7A, 2, 0xc000009c, "STATUS_DEVICE_DATA_ERROR");
+	/* A value that is not sign-extended keeps all its bits. */
+	assert_meaning(0x7A, 2, 0x1c000009c, "error status");
+}
+
+static void test_bugcheck__arg_meanings_unknown(void **state)
+{
+	(void)state;
+	assert_null(bugcheck_arg_meaning(0x12345, 1, 0));   /* no code */
+	assert_null(bugcheck_arg_meaning(0xE2, 1, 0));      /* no params */
+	assert_null(bugcheck_arg_meaning(0x101, 2, 0));     /* not listed */
+	assert_null(bugcheck_arg_meaning(0xA, 0, 0));       /* bad argno */
+	assert_null(bugcheck_arg_meaning(0xA, 5, 0));
+	assert_null(bugcheck_arg_meaning(0xA, -1, 0));
+	assert_null(bugcheck_arg_value_meaning(0xA, 5, 0x2));
+}
+
+/*
+ * Every row of worker/data/bugcheck-args.tsv is well formed, names a
+ * bugcheck of the table, is the one a lookup returns (no duplicate keys)
+ * and the loaded table has them all.
+ */
+static void test_bugcheck__args_file_is_consistent(void **state)
+{
+	char path[4096];
+	size_t len, rows = 0;
+	char *text;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/worker/data/bugcheck-args.tsv",
+		 test_source_dir());
+	text = (char *)test_read_file(path, &len);
+	if (text == NULL) {
+		skip();
+		return;
+	}
+	for (char *line = strtok(text, "\r\n"); line != NULL;
+	     line = strtok(NULL, "\r\n")) {
+		char *f[4];
+
+		if (*line == '#')
+			continue;
+		if (split_tabs(line, f, 4) != 4)
+			fail_msg("malformed row: %s", line);
+		uint32_t code = (uint32_t)strtoul(f[0], NULL, 16);
+		int argno = atoi(f[1]);
+		bool any = strcmp(f[2], "*") == 0;
+		uint64_t value = any ? 0 : strtoull(f[2], NULL, 16);
+		const char *got = any ? NULL
+				      : bugcheck_arg_value_meaning(code, argno,
+								   value);
+
+		if (bugcheck_name(code) == NULL)
+			fail_msg("row for unknown bugcheck %s", f[0]);
+		assert_true(argno >= 1 && argno <= 4);
+		if (any)
+			got = bugcheck_arg_meaning(code, argno, 0xdeadbeefcafe);
+		if (got == NULL || strcmp(got, f[3]) != 0)
+			fail_msg("0x%X Arg%d %s: file says \"%s\", lookup "
+				 "gives \"%s\" (duplicate key?)",
+				 (unsigned)code, argno, f[2], f[3],
+				 got != NULL ? got : "(null)");
+		rows++;
+	}
+	free(text);
+	assert_int_equal(rows, bugcheck_arg_count());
+	assert_true(rows > 300);
 }
 
 static void test_bugcheck__exception_names(void **state)
@@ -244,6 +444,14 @@ int main(void)
 		cmocka_unit_test(test_bugcheck__code_by_name),
 		cmocka_unit_test(test_bugcheck__unknown_code_is_null),
 		cmocka_unit_test(test_bugcheck__all_2008_codes),
+		cmocka_unit_test(test_bugcheck__baseline_2008),
+		cmocka_unit_test(test_bugcheck__display_name),
+		cmocka_unit_test(test_bugcheck__base_code),
+		cmocka_unit_test(test_bugcheck__arg_meanings_exact),
+		cmocka_unit_test(test_bugcheck__arg_meanings_general),
+		cmocka_unit_test(test_bugcheck__arg_meanings_normalised),
+		cmocka_unit_test(test_bugcheck__arg_meanings_unknown),
+		cmocka_unit_test(test_bugcheck__args_file_is_consistent),
 		cmocka_unit_test(test_bugcheck__exception_names),
 		cmocka_unit_test(test_bugcheck__exception_unknown_is_null),
 	};

@@ -12,6 +12,8 @@
  */
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -46,60 +48,14 @@ static const struct {
 		 "heap" },
 };
 
-/* Arg1 subtypes worth naming; others are printed as numbers. */
-struct subtype {
-	uint32_t code;
-	uint64_t arg1;
-	const char *text;
-	bool corruption; /* false: a bad request, not a corrupt pool */
-};
-
-static const struct subtype subtypes[] = {
-	/* BAD_POOL_HEADER (0x19) */
-	{ 0x19, 0x2, "the verifier pool pattern check failed: the owner has "
-		     "likely corrupted the pool block", true },
-	{ 0x19, 0x3, "the pool free list is corrupt", true },
-	{ 0x19, 0x5, "a pair of adjacent pool entries have headers that "
-		     "contradict each other", true },
-	{ 0x19, 0x20, "a pool block header size is corrupt", true },
-	{ 0x19, 0x21, "the data following the pool block being freed is "
-		      "corrupt (the block was overrun)", true },
-	/* BAD_POOL_CALLER (0xC2) */
-	{ 0xC2, 0x0, "the caller is requesting a zero byte pool allocation",
-	  false },
-	{ 0xC2, 0x1, "the pool header has been corrupted", true },
-	{ 0xC2, 0x2, "the pool header has been corrupted", true },
-	{ 0xC2, 0x4, "the pool header has been corrupted", true },
-	{ 0xC2, 0x6, "attempt to free pool which was already freed", true },
-	{ 0xC2, 0x7, "attempt to free pool which was already freed", true },
-	{ 0xC2, 0x8, "attempt to allocate pool at an invalid IRQL", false },
-	{ 0xC2, 0x9, "attempt to free pool at an invalid IRQL", false },
-	{ 0xC2, 0x40, "attempt to free a user-mode address to kernel pool",
-	  false },
-	{ 0xC2, 0x41, "attempt to free a non-allocated nonpaged pool "
-		      "address", true },
-	{ 0xC2, 0x42, "attempt to free an address that was never in any "
-		      "pool", false },
-	{ 0xC2, 0x43, "attempt to free an address that was never in any "
-		      "pool", false },
-	{ 0xC2, 0x99, "attempt to free pool with an invalid address (or "
-		      "corruption in the pool header)", true },
-};
-
 /*
- * KERNEL_MODE_HEAP_CORRUPTION (0x13A) Arg1 is the heap failure type
- * (_HEAP_FAILURE_TYPE in ntdll/ntoskrnl symbols).
+ * BAD_POOL_CALLER (0xC2) subtypes that are a bad request rather than a
+ * corrupt pool: a zero-byte or tagless allocation, the wrong IRQL, an
+ * address that was never pool. What each subtype means is in the bugcheck
+ * knowledge base (worker/data/bugcheck-args.tsv).
  */
-static const char *const heap_failures[] = {
-	"internal", "unknown", "generic", "entry corruption",
-	"multiple entries corruption", "virtual block corruption",
-	"buffer overrun", "buffer underrun", "block not busy (double free)",
-	"invalid argument", "invalid allocation type", "use after free",
-	"cross-heap operation", "free lists corruption",
-	"list entry corruption", "LFH bitmap mismatch",
-	"segment LFH bitmap corruption", "segment LFH double free",
-	"VS subsegment corruption", "null heap", "allocation limit",
-	"commit limit", "invalid VA manager query",
+static const uint64_t c2_bad_requests[] = {
+	0x0, 0x8, 0x9, 0x40, 0x42, 0x43, 0x60, 0x9A, 0x9B, 0x9C, 0x9D,
 };
 
 /*
@@ -132,12 +88,15 @@ static const char *pool_meaning(uint32_t code)
 	return NULL;
 }
 
-static const struct subtype *find_subtype(uint32_t code, uint64_t arg1)
+/* True when bugcheck CODE with ARG1 is a bad pool request only. */
+static bool bad_request(uint32_t code, uint64_t arg1)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(subtypes); i++)
-		if (subtypes[i].code == code && subtypes[i].arg1 == arg1)
-			return &subtypes[i];
-	return NULL;
+	if (code != 0xC2)
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(c2_bad_requests); i++)
+		if (c2_bad_requests[i] == arg1)
+			return true;
+	return false;
 }
 
 struct state {
@@ -175,38 +134,35 @@ static int add(struct state *s, int confidence, const char *fmt, ...)
 static int check_bugcheck(struct state *s)
 {
 	const struct bugcheck *b = &s->a->bugcheck;
-	uint32_t code = b->code & ~(uint32_t)0x10000000;
+	uint32_t code = bugcheck_base_code(b->code);
 	const char *meaning = pool_meaning(code);
-	const char *name = b->name != NULL ? b->name : bugcheck_name(code);
+	const char *name = b->name != NULL ? b->name
+					   : bugcheck_display_name(code);
+	const char *sub = bugcheck_arg_value_meaning(code, 1, b->args[0]);
 	char line[512];
 	int confidence = 85;
 
 	if (!b->present || meaning == NULL)
 		return DF_OK;
 	if (code == 0x19 || code == 0xC2) {
-		const struct subtype *st = find_subtype(code, b->args[0]);
-
-		if (st != NULL && !st->corruption)
+		if (bad_request(code, b->args[0]))
 			confidence = 60;
 		snprintf(line, sizeof(line),
 			 "bugcheck 0x%" PRIX32 " %s: %s; Arg1 0x%" PRIx64
 			 ": %s",
-			 code, name != NULL ? name : "", meaning, b->args[0],
-			 st != NULL ? st->text : "subtype not decoded");
+			 code, name, meaning, b->args[0],
+			 sub != NULL ? sub : "subtype not decoded");
 	} else if (code == 0x13A) {
-		uint64_t t = b->args[0];
-
 		snprintf(line, sizeof(line),
 			 "bugcheck 0x13A %s: %s; Arg1 0x%" PRIx64
 			 ": heap failure type %s, heap 0x%" PRIx64
 			 ", corrupt address 0x%" PRIx64,
-			 name != NULL ? name : "", meaning, t,
-			 t < ARRAY_SIZE(heap_failures) ? heap_failures[t]
-						       : "(unknown)",
-			 b->args[1], b->args[2]);
+			 name, meaning, b->args[0],
+			 sub != NULL ? sub : "(unknown)", b->args[1],
+			 b->args[2]);
 	} else {
 		snprintf(line, sizeof(line), "bugcheck 0x%" PRIX32 " %s: %s",
-			 code, name != NULL ? name : "", meaning);
+			 code, name, meaning);
 	}
 	return add(s, confidence, "%s", line);
 }
