@@ -127,20 +127,6 @@ static const struct {
 	const char *why;
 } known_gaps[] = {
 	/*
-	 * Part 53 (Blocked Thread) is a classification: a running thread, a
-	 * ready one, user-mode waits (mshtml worker 38 ticks, USERENV
-	 * NotificationThread 8 min on WaitForMultipleObjects), and kernel
-	 * waits (explorer's NtUserWaitMessage loop 21 min, RtlpWorkerThread
-	 * on KeRemoveQueue, RtlpTimerThread on KeDelayExecutionThread).
-	 * d_blocked_thread.c flags only locks and long calls to another
-	 * party (LPC/RPC, network, I/O, SendMessage); it counts a message
-	 * loop, worker and timer threads as passive and plain object waits
-	 * as unexplained, so none of the post's threads is flagged.
-	 */
-	{ "blocked-thread.txt", "blocked-thread", GAP_MISSED,
-	  "post 53 shows only running/ready/passive/plain waits; the "
-	  "detector flags locks and long calls, none here" },
-	/*
 	 * "Signaled Objects": the object with SignalState 1 is a process
 	 * (89237d88) found in MyService.exe's handle table; no thread in the
 	 * post waits on it. The only waited object dumped with dt

@@ -5,11 +5,13 @@
  * Analysis Patterns, part 53) sorts them: running threads, ready threads,
  * and waiting ones, the wait made from user mode or kernel mode. Many
  * waiters are passive: idle worker threads waiting on a queue
- * (KeRemoveQueue, WrQueue), timer threads, sleeping threads, an idle GUI
- * message loop (NtUserWaitMessage), RPC/LPC servers and sockets waiting
- * for the next request. Those are never flagged, nor are waits on plain
- * objects nothing more specific explains. A thread is blocked when it
- * waits
+ * (KeRemoveQueue, WrQueue), timer threads, sleeping threads, RPC/LPC
+ * servers and sockets waiting for the next request. Those are never
+ * flagged. Waits on plain objects nothing more specific explains, and GUI
+ * message waits (NtUserWaitMessage), are flagged only when very long
+ * (VERY_LONG_WAIT_*), at a low confidence: a UI thread idle for minutes
+ * is usual, one idle for hours in a hung application is the pattern the
+ * seed shows. A thread is blocked when it waits
  *   - for a lock: executive resource (ExpWaitForResource, WrResource),
  *     push lock (ExfAcquirePushLock*, WrPushLock), fast/guarded mutex or
  *     mutant, critical section (RtlEnterCriticalSection,
@@ -57,6 +59,13 @@
 #define CONF_LOCK 70
 #define CONF_LOCK_UNTIMED 65
 #define CONF_PARTY_LONG 70
+/*
+ * Plain object waits and GUI message waits are what most threads do most
+ * of the time; only a very long one is worth a look, and then weakly.
+ */
+#define VERY_LONG_WAIT_TICKS 19200 /* 300 s at the usual tick */
+#define VERY_LONG_WAIT_SECONDS 300.0
+#define CONF_VERY_LONG 45
 #define CONF_INFERRED 50
 
 enum kind {
@@ -73,19 +82,21 @@ enum kind {
 	K_NETWORK,
 	K_IO,
 	K_GUI_SEND,
+	K_GUI_WAIT,
 };
 
 enum flag_rule {
 	F_NEVER,
 	F_LOCK, /* flagged unless known to be short */
 	F_LONG, /* flagged when known to be long */
+	F_VERY_LONG, /* flagged, weakly, when known to be very long */
 };
 
 static const struct {
 	const char *name;
 	enum flag_rule flag;
 } kinds[] = {
-	[K_GENERIC] = { "object wait", F_NEVER },
+	[K_GENERIC] = { "object wait", F_VERY_LONG },
 	[K_PASSIVE] = { "passive wait", F_NEVER },
 	[K_SUSPENDED] = { "suspended", F_NEVER },
 	[K_RESOURCE] = { "executive resource (ERESOURCE)", F_LOCK },
@@ -101,6 +112,7 @@ static const struct {
 	[K_GUI_SEND] = { "GUI SendMessage (waiting for another thread's "
 			 "window procedure)",
 			 F_LONG },
+	[K_GUI_WAIT] = { "GUI message wait (NtUserWaitMessage)", F_VERY_LONG },
 };
 
 /* Frame rules, tried on each frame from the top. */
@@ -136,16 +148,16 @@ static const struct frame_rule frame_rules[] = {
 	{ "*", "ZwDelayExecution", K_PASSIVE, true, SLEEPING },
 	{ "kernel*", "Sleep*", K_PASSIVE, true, SLEEPING },
 	{ "*", "KiIdleLoop", K_PASSIVE, true, "idle loop" },
-	{ "win32k*", "xxxRealWaitMessageEx", K_PASSIVE, true, MSG_LOOP },
-	{ "win32k*", "xxxRealInternalGetMessage", K_PASSIVE, true, MSG_LOOP },
-	{ "win32k*", "xxxInternalGetMessage", K_PASSIVE, true, MSG_LOOP },
-	{ "*", "NtUserWaitMessage", K_PASSIVE, true, MSG_LOOP },
-	{ "*", "NtUserGetMessage", K_PASSIVE, true, MSG_LOOP },
-	{ "user32", "GetMessage*", K_PASSIVE, true, MSG_LOOP },
-	{ "user32", "WaitMessage", K_PASSIVE, true, MSG_LOOP },
-	{ "*", "NtUserMsgWaitForMultipleObjectsEx", K_PASSIVE, false,
+	{ "win32k*", "xxxRealWaitMessageEx", K_GUI_WAIT, true, MSG_LOOP },
+	{ "win32k*", "xxxRealInternalGetMessage", K_GUI_WAIT, true, MSG_LOOP },
+	{ "win32k*", "xxxInternalGetMessage", K_GUI_WAIT, true, MSG_LOOP },
+	{ "*", "NtUserWaitMessage", K_GUI_WAIT, true, MSG_LOOP },
+	{ "*", "NtUserGetMessage", K_GUI_WAIT, true, MSG_LOOP },
+	{ "user32", "GetMessage*", K_GUI_WAIT, true, MSG_LOOP },
+	{ "user32", "WaitMessage", K_GUI_WAIT, true, MSG_LOOP },
+	{ "*", "NtUserMsgWaitForMultipleObjectsEx", K_GUI_WAIT, false,
 	  MSG_LOOP },
-	{ "user32", "*MsgWaitForMultipleObjects*", K_PASSIVE, false,
+	{ "user32", "*MsgWaitForMultipleObjects*", K_GUI_WAIT, false,
 	  MSG_LOOP },
 	{ "*", "NtReplyWaitReceivePort*", K_PASSIVE, true, LPC_SERVER },
 	{ "*", "ZwReplyWaitReceivePort*", K_PASSIVE, true, LPC_SERVER },
@@ -628,6 +640,15 @@ static bool is_long(const struct state *s, const struct thread *t)
 	return t->wait_ticks >= LONG_WAIT_TICKS;
 }
 
+static bool is_very_long(const struct state *s, const struct thread *t)
+{
+	if (!t->has_wait_ticks)
+		return false;
+	if (s->ms_per_tick > 0)
+		return wait_seconds(s, t->wait_ticks) >= VERY_LONG_WAIT_SECONDS;
+	return t->wait_ticks >= VERY_LONG_WAIT_TICKS;
+}
+
 static bool is_short(const struct state *s, const struct thread *t)
 {
 	if (!t->has_wait_ticks)
@@ -657,6 +678,10 @@ static void decide(const struct state *s, const struct thread *t,
 		   is_long(s, t)) {
 		c->flagged = true;
 		c->conf = CONF_PARTY_LONG;
+	} else if (rule == F_VERY_LONG && c->c != C_WAIT_INFERRED &&
+		   is_very_long(s, t)) {
+		c->flagged = true;
+		c->conf = CONF_VERY_LONG;
 	}
 }
 
