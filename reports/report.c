@@ -249,10 +249,12 @@ static uint64_t rows_total(const struct rows *r)
 static const char *code_name(const char *key, bool bugcheck)
 {
 	unsigned long v = strtoul(key, NULL, 16);
-	const char *n = bugcheck ? bugcheck_name((uint32_t)v)
-				 : exception_name((uint32_t)v);
 
-	return n != NULL ? n : "(unknown)";
+	if (bugcheck)
+		return bugcheck_display_name((uint32_t)v);
+	const char *n = exception_name((uint32_t)v);
+
+	return n != NULL ? n : "unknown exception";
 }
 
 static const char *pattern_title(const char *id)

@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "bugcheck.h"
 #include "model.h"
 
 void text_put_safe(FILE *out, const char *s)
@@ -53,7 +54,8 @@ static void print_crash(FILE *out, const struct analysis *a)
 
 	if (b->present) {
 		fprintf(out, "  %-14s 0x%08X ", "bugcheck", b->code);
-		text_put_safe(out, b->name != NULL ? b->name : "(unknown)");
+		text_put_safe(out, b->name != NULL ? b->name
+						   : bugcheck_display_name(b->code));
 		fprintf(out, " {0x%" PRIx64 ", 0x%" PRIx64 ", 0x%" PRIx64
 			     ", 0x%" PRIx64 "}\n",
 			b->args[0], b->args[1], b->args[2], b->args[3]);

@@ -165,6 +165,11 @@ static void test_report__empty_store(void **state)
 
 	assert_non_null(strstr(txt, "  dumps              0\n"));
 	free(txt);
+	/* A code no table knows is shown, named as unknown, never dropped. */
+	put_dump(s, 77, "4444444444444444", 0x0BADC0DE, "x.sys");
+	txt = render(s, false, 10);
+	assert_non_null(strstr(txt, "0x0BADC0DE  unknown bugcheck"));
+	free(txt);
 	store_close(&s);
 	test_rmtree(dir);
 	free(dir);
