@@ -90,6 +90,72 @@ static bool from_field(struct analysis *a, const char *key, const char *why)
 	return true;
 }
 
+/* Bugchecks that report a damaged pool block (normalised codes). */
+static bool pool_bugcheck(const struct analysis *a)
+{
+	static const uint32_t codes[] = { 0x19, 0xC2, 0xC5, 0xDE, 0xD0, 0xD6,
+					  0xCD, 0xC6, 0xC1, 0xD5, 0xCC, 0x13A };
+	uint32_t c = a->bugcheck.code;
+
+	if (!a->bugcheck.present)
+		return false;
+	if ((c >> 28) == 1)
+		c &= 0x0FFFFFFF;
+	for (size_t i = 0; i < ARRAY_SIZE(codes); i++)
+		if (codes[i] == c)
+			return true;
+	return false;
+}
+
+/*
+ * !pool names the owner of a tag it knows: "Pooltag Ntfx : General
+ * Allocation, Binary : ntfs.sys". The first owner that is not the
+ * operating system's is the suspect for a corrupted pool block.
+ */
+static bool from_pool_tag(struct analysis *a)
+{
+	static const char key[] = ", Binary : ";
+	const char *p = a->text, *end = a->text + a->text_len;
+
+	if (p == NULL || !pool_bugcheck(a))
+		return false;
+	while (p < end) {
+		const char *hit = NULL;
+
+		for (const char *q = p; q + sizeof(key) - 1 <= end; q++)
+			if (memcmp(q, key, sizeof(key) - 1) == 0) {
+				hit = q;
+				break;
+			}
+		if (hit == NULL)
+			return false;
+		const char *o = hit + sizeof(key) - 1;
+		size_t n = 0;
+
+		while (o + n < end && n < BLAME_NAME_MAX &&
+		       o[n] > ' ' && o[n] != ',' && o[n] != ')')
+			n++;
+		p = o + n;
+		if (n == 0 || n >= BLAME_NAME_MAX)
+			continue;
+		char name[BLAME_NAME_MAX];
+
+		memcpy(name, o, n);
+		name[n] = '\0';
+		/* "nt!mm" names a kernel component: the kernel's own tag. */
+		char *bang = strchr(name, '!');
+
+		if (bang != NULL)
+			*bang = '\0';
+		if (blame_is_os_module(name))
+			continue;
+		a->blame_module = arena_strdup(a->arena, name);
+		a->blame_reason = "pool-tag-owner";
+		return a->blame_module != NULL;
+	}
+	return false;
+}
+
 static bool from_frames(struct analysis *a)
 {
 	const struct thread *t = model_crashing_thread(a);
@@ -120,7 +186,7 @@ void blame_pick(struct analysis *a)
 	if (from_field(a, "MODULE_NAME", "MODULE_NAME") ||
 	    from_field(a, "IMAGE_NAME", "IMAGE_NAME") ||
 	    from_field(a, "PROBABLY_CAUSED_BY", "probably-caused-by") ||
-	    from_frames(a))
+	    from_pool_tag(a) || from_frames(a))
 		return;
 	if (a->crash.has_address) {
 		const struct module *mod = model_module_at(a, a->crash.address);

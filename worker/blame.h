@@ -5,6 +5,9 @@
  *   1. MODULE_NAME stated by !analyze        reason "MODULE_NAME"
  *   2. IMAGE_NAME stated by !analyze         reason "IMAGE_NAME"
  *   3. "Probably caused by : X"              reason "probably-caused-by"
+ *   3a. for pool-corruption bugchecks, the owner !pool gives for the
+ *      block's tag ("Binary : x.sys"), unless it is the operating
+ *      system's                              reason "pool-tag-owner"
  *   4. first crashing-thread frame whose module is not an operating-system
  *      module (worker/data/os-modules.txt)   reason "first-non-os-frame"
  *   5. the top crashing-thread frame's module, when every frame is the

@@ -90,6 +90,40 @@ static void test_blame__crash_address_module_as_last_resort(void **state)
 	analysis_destroy(&a);
 }
 
+static void test_blame__pool_tag_owner(void **state)
+{
+	(void)state;
+	static const char log[] =
+		"*ffffa0012c0f1000 size: 2c0 previous size: 0 (Allocated) *AcNt\n"
+		"\t\tPooltag AcNt : Acme network buffers, Binary : acmenet.sys\n";
+	static const char os_log[] =
+		"\t\tPooltag MmSt : Mm section object prototype ptes, "
+		"Binary : nt!mm\n";
+	const char *mods[] = { "nt", "ndis" };
+	struct analysis *a = with_stack(mods, 2);
+
+	a->bugcheck.present = true;
+	a->bugcheck.code = 0x19;
+	a->text = log;
+	a->text_len = sizeof(log) - 1;
+	blame_pick(a);
+	assert_string_equal(a->blame_module, "acmenet.sys");
+	assert_string_equal(a->blame_reason, "pool-tag-owner");
+	/* The kernel's own tag blames nobody; the stack decides. */
+	a->text = os_log;
+	a->text_len = sizeof(os_log) - 1;
+	blame_pick(a);
+	assert_string_equal(a->blame_reason, "top-frame-os-only");
+	/* Not a pool bugcheck: the tag owner is not asked. */
+	a->text = log;
+	a->text_len = sizeof(log) - 1;
+	a->bugcheck.code = 0xD1;
+	blame_pick(a);
+	assert_string_equal(a->blame_reason, "top-frame-os-only");
+	a->text = NULL;
+	analysis_destroy(&a);
+}
+
 static void test_blame__os_module_list(void **state)
 {
 	(void)state;
@@ -121,6 +155,7 @@ int main(void)
 		cmocka_unit_test(test_blame__skips_operating_system_frames),
 		cmocka_unit_test(test_blame__os_only_stack_blames_top_frame),
 		cmocka_unit_test(test_blame__crash_address_module_as_last_resort),
+		cmocka_unit_test(test_blame__pool_tag_owner),
 		cmocka_unit_test(test_blame__os_module_list),
 		cmocka_unit_test(test_glob__wildcards_and_case),
 	};
