@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "glob.h"
 #include "model.h"
 
 /* Longest module stem the helpers compare; longer names never match. */
@@ -27,27 +28,7 @@
 /* Case-insensitive glob: '*' any run, '?' any one character. */
 static inline bool dmatch_glob(const char *pat, const char *s)
 {
-	const char *star = NULL, *retry = NULL;
-
-	while (*s) {
-		if (*pat == '*') {
-			star = pat++;
-			retry = s;
-		} else if (*pat == '?' ||
-			   (*pat && tolower((unsigned char)*pat) ==
-					    tolower((unsigned char)*s))) {
-			pat++;
-			s++;
-		} else if (star != NULL) {
-			pat = star + 1;
-			s = ++retry;
-		} else {
-			return false;
-		}
-	}
-	while (*pat == '*')
-		pat++;
-	return *pat == '\0';
+	return glob_match(pat, s);
 }
 
 /*
