@@ -20,6 +20,7 @@
 #include "df.h"
 #include "model.h"
 #include "registry.h"
+#include "testdetect.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -99,43 +100,6 @@ static void set_text(struct analysis *a, const char *text)
 	a->text_len = strlen(text);
 }
 
-/* Run detector ID on A; its finding, or NULL when it found nothing. */
-static const struct finding *detect(struct analysis *a, const char *id)
-{
-	const struct detector *d = detect_find(id);
-
-	assert_non_null(d);
-	assert_int_equal(d->run(a), DF_OK);
-	for (size_t i = 0; i < a->findings.n; i++)
-		if (strcmp(a->findings.v[i].pattern, id) == 0)
-			return &a->findings.v[i];
-	return NULL;
-}
-
-/* True when a line of F's evidence contains NEEDLE. */
-static bool evidence_has(const struct finding *f, const char *needle)
-{
-	for (size_t i = 0; i < f->evidence.n; i++)
-		if (strstr(f->evidence.v[i], needle) != NULL)
-			return true;
-	return false;
-}
-
-static void print_finding(const struct finding *f)
-{
-	printf("  %s (%d): %s\n", f->pattern, f->confidence, f->title);
-	for (size_t i = 0; i < f->evidence.n; i++)
-		printf("    - %s\n", f->evidence.v[i]);
-}
-
-#define assert_evidence(f, needle)                                             \
-	do {                                                                   \
-		if (!evidence_has((f), (needle))) {                            \
-			print_finding(f);                                      \
-			fail_msg("no evidence with \"%s\"", (needle));         \
-		}                                                              \
-	} while (0)
-
 static const char *const my_ids[] = {
 	"virtualized-system", "dynamic-memory-corruption", "heap-corruption",
 	"self-dump",	      "message-box",
@@ -183,7 +147,7 @@ static void test_virtualized__xen_system_info(void **state)
 	a->system.bios_vendor = "Xen";
 	a->system.system_manufacturer = "Xen";
 	a->system.system_product = "HVM domU";
-	const struct finding *f = detect(a, "virtualized-system");
+	const struct finding *f = test_detect(a, "virtualized-system");
 
 	assert_non_null(f);
 	assert_true(f->confidence >= 90);
@@ -201,7 +165,7 @@ static void test_virtualized__vmware_modules(void **state)
 	add_module(a, "ntoskrnl.exe", 0x80000000);
 	add_module(a, "vmhgfs.sys", 0x90000000);
 	add_module(a, "vmxnet3.sys", 0x90100000);
-	const struct finding *f = detect(a, "virtualized-system");
+	const struct finding *f = test_detect(a, "virtualized-system");
 
 	assert_non_null(f);
 	assert_non_null(strstr(f->title, "VMware"));
@@ -217,7 +181,7 @@ static void test_virtualized__hyperv_fields(void **state)
 	(void)state;
 	model_add_field(a, "SYSTEM_MANUFACTURER", "Microsoft Corporation");
 	model_add_field(a, "SYSTEM_PRODUCT_NAME", "Virtual Machine");
-	const struct finding *f = detect(a, "virtualized-system");
+	const struct finding *f = test_detect(a, "virtualized-system");
 
 	assert_non_null(f);
 	assert_non_null(strstr(f->title, "Hyper-V"));
@@ -231,7 +195,7 @@ static void test_virtualized__virtual_machine_key(void **state)
 
 	(void)state;
 	model_add_field(a, "VIRTUAL_MACHINE", "HyperV");
-	const struct finding *f = detect(a, "virtualized-system");
+	const struct finding *f = test_detect(a, "virtualized-system");
 
 	assert_non_null(f);
 	assert_evidence(f, "VIRTUAL_MACHINE: HyperV");
@@ -252,7 +216,7 @@ static void test_virtualized__machineid_text(void **state)
 
 	(void)state;
 	set_text(a, log);
-	const struct finding *f = detect(a, "virtualized-system");
+	const struct finding *f = test_detect(a, "virtualized-system");
 
 	assert_non_null(f);
 	assert_evidence(f, "!sysinfo machineid");
@@ -267,7 +231,7 @@ static void test_virtualized__other_hypervisors(void **state)
 
 	(void)state;
 	add_module(a, "VBoxGuest.sys", 0x90000000);
-	f = detect(a, "virtualized-system");
+	f = test_detect(a, "virtualized-system");
 	assert_non_null(f);
 	assert_non_null(strstr(f->title, "VirtualBox"));
 	analysis_destroy(&a);
@@ -275,14 +239,14 @@ static void test_virtualized__other_hypervisors(void **state)
 	a = analysis_new();
 	a->system.system_manufacturer = "QEMU";
 	a->system.system_product = "Standard PC (Q35 + ICH9, 2009)";
-	f = detect(a, "virtualized-system");
+	f = test_detect(a, "virtualized-system");
 	assert_non_null(f);
 	assert_non_null(strstr(f->title, "KVM/QEMU"));
 	analysis_destroy(&a);
 
 	a = analysis_new();
 	add_module(a, "viostor.sys", 0x90000000);
-	f = detect(a, "virtualized-system");
+	f = test_detect(a, "virtualized-system");
 	assert_non_null(f);
 	assert_evidence(f, "KVM/QEMU: driver viostor loaded");
 	analysis_destroy(&a);
@@ -299,7 +263,7 @@ static void test_virtualized__modules_on_stack(void **state)
 	(void)state;
 	add_thread(a, 1, stack, ARRAY_SIZE(stack));
 	a->crash.crashing_thread = 0;
-	const struct finding *f = detect(a, "virtualized-system");
+	const struct finding *f = test_detect(a, "virtualized-system");
 
 	assert_non_null(f);
 	assert_int_equal(f->evidence.n, 1); /* xenvbd once */
@@ -314,7 +278,7 @@ static void test_virtualized__host_ambiguous_driver(void **state)
 
 	(void)state;
 	add_module(a, "vmci.sys", 0x90000000);
-	const struct finding *f = detect(a, "virtualized-system");
+	const struct finding *f = test_detect(a, "virtualized-system");
 
 	assert_non_null(f);
 	assert_true(f->confidence < 90);
@@ -335,20 +299,20 @@ static void test_virtualized__physical_machine(void **state)
 	add_module(a, "VBoxDrv.sys", 0x91000000);
 	add_module(a, "vmx86.sys", 0x92000000);
 	add_module(a, "winhv.sys", 0x93000000);
-	assert_null(detect(a, "virtualized-system"));
+	assert_null(test_detect(a, "virtualized-system"));
 	analysis_destroy(&a);
 
 	a = analysis_new();
 	a->system.system_manufacturer = "Microsoft Corporation";
 	a->system.system_product = "Surface Pro 7";
-	assert_null(detect(a, "virtualized-system"));
+	assert_null(test_detect(a, "virtualized-system"));
 	analysis_destroy(&a);
 
 	/* A URL or a word in prose is not a machine ID line. */
 	a = analysis_new();
 	set_text(a, "# source: https://github.com/x/VmwareHardenedLoader\n"
 		    "Running on VMware is not supported.\n");
-	assert_null(detect(a, "virtualized-system"));
+	assert_null(test_detect(a, "virtualized-system"));
 	analysis_destroy(&a);
 }
 
@@ -365,7 +329,7 @@ static void test_dynmem__bad_pool_header_subtype(void **state)
 	a->bugcheck.args[1] = 0xa34583b8;
 	a->blame_module = "driver";
 	a->blame_reason = "MODULE_NAME in !analyze output";
-	const struct finding *f = detect(a, "dynamic-memory-corruption");
+	const struct finding *f = test_detect(a, "dynamic-memory-corruption");
 
 	assert_non_null(f);
 	assert_evidence(f, "BAD_POOL_HEADER");
@@ -382,7 +346,7 @@ static void test_dynmem__bad_pool_caller_double_free(void **state)
 	a->bugcheck.present = true;
 	a->bugcheck.code = 0xC2;
 	a->bugcheck.args[0] = 7;
-	const struct finding *f = detect(a, "dynamic-memory-corruption");
+	const struct finding *f = test_detect(a, "dynamic-memory-corruption");
 
 	assert_non_null(f);
 	assert_evidence(f, "attempt to free pool which was already freed");
@@ -394,7 +358,7 @@ static void test_dynmem__bad_pool_caller_double_free(void **state)
 	a->bugcheck.present = true;
 	a->bugcheck.code = 0xC2;
 	a->bugcheck.args[0] = 8;
-	f = detect(a, "dynamic-memory-corruption");
+	f = test_detect(a, "dynamic-memory-corruption");
 	assert_non_null(f);
 	assert_true(f->confidence < 80);
 	analysis_destroy(&a);
@@ -411,7 +375,7 @@ static void test_dynmem__other_pool_bugchecks(void **state)
 
 		a->bugcheck.present = true;
 		a->bugcheck.code = codes[i];
-		assert_non_null(detect(a, "dynamic-memory-corruption"));
+		assert_non_null(test_detect(a, "dynamic-memory-corruption"));
 		analysis_destroy(&a);
 	}
 }
@@ -425,7 +389,7 @@ static void test_dynmem__kernel_heap_type(void **state)
 	a->bugcheck.code = 0x13A;
 	a->bugcheck.args[0] = 0x12;
 	a->bugcheck.args[1] = 0xffffe2808c200140;
-	const struct finding *f = detect(a, "dynamic-memory-corruption");
+	const struct finding *f = test_detect(a, "dynamic-memory-corruption");
 
 	assert_non_null(f);
 	assert_evidence(f, "KERNEL_MODE_HEAP_CORRUPTION");
@@ -448,7 +412,7 @@ static void test_dynmem__pool_text(void **state)
 	a->bugcheck.present = true;
 	a->bugcheck.code = 0x1E;
 	set_text(a, log);
-	const struct finding *f = detect(a, "dynamic-memory-corruption");
+	const struct finding *f = test_detect(a, "dynamic-memory-corruption");
 
 	assert_non_null(f);
 	assert_evidence(f, "Pool page [ a3458000 ] is __inVALID.");
@@ -468,7 +432,7 @@ static void test_dynmem__not_pool(void **state)
 	a->bugcheck.present = true;
 	a->bugcheck.code = 0xD1;
 	set_text(a, log);
-	assert_null(detect(a, "dynamic-memory-corruption"));
+	assert_null(test_detect(a, "dynamic-memory-corruption"));
 	analysis_destroy(&a);
 
 	/* User-mode heap corruption is not kernel pool corruption. */
@@ -476,7 +440,7 @@ static void test_dynmem__not_pool(void **state)
 	a->crash.present = true;
 	a->crash.has_code = true;
 	a->crash.code = 0xC0000374;
-	assert_null(detect(a, "dynamic-memory-corruption"));
+	assert_null(test_detect(a, "dynamic-memory-corruption"));
 	analysis_destroy(&a);
 }
 
@@ -490,7 +454,7 @@ static void test_heap__status_heap_corruption(void **state)
 	a->crash.present = true;
 	a->crash.has_code = true;
 	a->crash.code = 0xC0000374;
-	const struct finding *f = detect(a, "heap-corruption");
+	const struct finding *f = test_detect(a, "heap-corruption");
 
 	assert_non_null(f);
 	assert_true(f->confidence >= 90);
@@ -512,7 +476,7 @@ static void test_heap__failure_frames(void **state)
 	(void)state;
 	add_thread(a, 0x4f40, stack, ARRAY_SIZE(stack));
 	a->crash.crashing_thread = 0;
-	const struct finding *f = detect(a, "heap-corruption");
+	const struct finding *f = test_detect(a, "heap-corruption");
 
 	assert_non_null(f);
 	assert_evidence(f, "thread 0 (id 0x4f40), the crashing thread: frame 1 "
@@ -532,7 +496,7 @@ static void test_heap__debug_output_text(void **state)
 
 	(void)state;
 	set_text(a, log);
-	const struct finding *f = detect(a, "heap-corruption");
+	const struct finding *f = test_detect(a, "heap-corruption");
 
 	assert_non_null(f);
 	assert_evidence(f, "Invalid address specified to RtlFreeHeap");
@@ -546,7 +510,7 @@ static void test_heap__bucket_field(void **state)
 	(void)state;
 	model_add_field(a, "FAILURE_BUCKET_ID",
 			"HEAP_CORRUPTION_c0000374_app.exe!Foo");
-	const struct finding *f = detect(a, "heap-corruption");
+	const struct finding *f = test_detect(a, "heap-corruption");
 
 	assert_non_null(f);
 	assert_evidence(f, "FAILURE_BUCKET_ID");
@@ -568,7 +532,7 @@ static void test_heap__negatives(void **state)
 	model_add_field(a, "FAILURE_BUCKET_ID",
 			"0x13A_12_DRV_HEAP_CORRUPTION");
 	set_text(a, "KERNEL_MODE_HEAP_CORRUPTION (13a)\n");
-	assert_null(detect(a, "heap-corruption"));
+	assert_null(test_detect(a, "heap-corruption"));
 	analysis_destroy(&a);
 
 	/* Heap calls on the stack of a plain access violation. */
@@ -579,7 +543,7 @@ static void test_heap__negatives(void **state)
 	add_thread(a, 1, stack, ARRAY_SIZE(stack));
 	a->crash.crashing_thread = 0;
 	set_text(a, "HEAP[0] = 1\nntdll!RtlFreeHeap+0x51\n");
-	assert_null(detect(a, "heap-corruption"));
+	assert_null(test_detect(a, "heap-corruption"));
 	analysis_destroy(&a);
 }
 
@@ -599,7 +563,7 @@ static void test_selfdump__minidumpwritedump_frame(void **state)
 	add_thread(a, 0x100, main_stack, ARRAY_SIZE(main_stack));
 	add_thread(a, 0xcb0, writer, ARRAY_SIZE(writer));
 	a->crash.crashing_thread = 0;
-	const struct finding *f = detect(a, "self-dump");
+	const struct finding *f = test_detect(a, "self-dump");
 
 	assert_non_null(f);
 	assert_evidence(f, "thread 1 (id 0xcb0): frame 1 "
@@ -621,7 +585,7 @@ static void test_selfdump__module_frames(void **state)
 
 	(void)state;
 	add_thread(a, 12152, scanned, ARRAY_SIZE(scanned));
-	f = detect(a, "self-dump");
+	f = test_detect(a, "self-dump");
 	assert_non_null(f);
 	assert_int_equal(f->confidence, 75);
 	assert_evidence(f, "frame 2 dbgcore.dll+0x6a80 (return address found "
@@ -630,7 +594,7 @@ static void test_selfdump__module_frames(void **state)
 
 	a = analysis_new();
 	add_thread(a, 7, inside, ARRAY_SIZE(inside));
-	f = detect(a, "self-dump");
+	f = test_detect(a, "self-dump");
 	assert_non_null(f);
 	assert_true(f->confidence >= 90);
 	assert_evidence(f, "instruction pointer");
@@ -650,7 +614,7 @@ static void test_selfdump__crash_handlers(void **state)
 
 	(void)state;
 	add_thread(a, 5, breakpad, ARRAY_SIZE(breakpad));
-	f = detect(a, "self-dump");
+	f = test_detect(a, "self-dump");
 	assert_non_null(f);
 	assert_evidence(f, "Breakpad");
 	analysis_destroy(&a);
@@ -659,7 +623,7 @@ static void test_selfdump__crash_handlers(void **state)
 	a = analysis_new();
 	a->has_dump_thread_id = true;
 	a->dump_thread_id = 5152;
-	f = detect(a, "self-dump");
+	f = test_detect(a, "self-dump");
 	assert_non_null(f);
 	assert_int_equal(f->confidence, 90);
 	assert_evidence(f, "dump written by Breakpad's in-process exception "
@@ -670,7 +634,7 @@ static void test_selfdump__crash_handlers(void **state)
 	a = analysis_new();
 	model_add_field(a, "BREAKPAD_DUMP_THREAD_ID", "5152");
 	a->dump_thread_id = 5152; /* without has_dump_thread_id: not valid */
-	assert_null(detect(a, "self-dump"));
+	assert_null(test_detect(a, "self-dump"));
 	analysis_destroy(&a);
 }
 
@@ -704,7 +668,7 @@ static void test_selfdump__own_frames(void **state)
 	t = add_thread(a, 0x2884, exc, ARRAY_SIZE(exc));
 	add_own_frames(a, t, scanned, ARRAY_SIZE(scanned));
 	a->crash.crashing_thread = 1;
-	f = detect(a, "self-dump");
+	f = test_detect(a, "self-dump");
 	assert_non_null(f);
 	assert_int_equal(f->confidence, 75);
 	assert_evidence(f, "thread 1 (id 0x2884), the crashing thread: walked "
@@ -718,7 +682,7 @@ static void test_selfdump__own_frames(void **state)
 	t = add_thread(a, 7, exc, ARRAY_SIZE(exc));
 	add_own_frames(a, t, inside, ARRAY_SIZE(inside));
 	a->crash.crashing_thread = 0;
-	f = detect(a, "self-dump");
+	f = test_detect(a, "self-dump");
 	assert_non_null(f);
 	assert_int_equal(f->confidence, 90);
 	assert_evidence(f, "own context (not the exception's), frame 0 "
@@ -729,7 +693,7 @@ static void test_selfdump__own_frames(void **state)
 	a = analysis_new();
 	t = add_thread(a, 7, exc, ARRAY_SIZE(exc));
 	add_own_frames(a, t, named, ARRAY_SIZE(named));
-	f = detect(a, "self-dump");
+	f = test_detect(a, "self-dump");
 	assert_non_null(f);
 	assert_int_equal(f->confidence, 95);
 	assert_evidence(f, "frame 1 dbgcore!MiniDumpWriteDump "
@@ -740,11 +704,11 @@ static void test_selfdump__own_frames(void **state)
 	a = analysis_new();
 	t = add_thread(a, 7, named, ARRAY_SIZE(named));
 	add_own_frames(a, t, named, ARRAY_SIZE(named));
-	f = detect(a, "self-dump");
+	f = test_detect(a, "self-dump");
 	assert_non_null(f);
 	assert_evidence(f, "thread 0 (id 0x7): frame 1 "
 			   "dbgcore!MiniDumpWriteDump");
-	assert_false(evidence_has(f, "own context"));
+	assert_false(test_evidence_has(f, "own context"));
 	analysis_destroy(&a);
 }
 
@@ -771,14 +735,14 @@ static void test_selfdump__own_frames_negatives(void **state)
 	t = add_thread(a, 1, exc, ARRAY_SIZE(exc));
 	add_own_frames(a, t, ordinary, ARRAY_SIZE(ordinary));
 	a->crash.crashing_thread = 0;
-	assert_null(detect(a, "self-dump"));
+	assert_null(test_detect(a, "self-dump"));
 	analysis_destroy(&a);
 
 	a = analysis_new();
 	t = add_thread(a, 1, exc, ARRAY_SIZE(exc));
 	add_own_frames(a, t, headers, ARRAY_SIZE(headers));
 	a->crash.crashing_thread = 0;
-	assert_null(detect(a, "self-dump"));
+	assert_null(test_detect(a, "self-dump"));
 	analysis_destroy(&a);
 }
 
@@ -803,7 +767,7 @@ static void test_selfdump__negatives(void **state)
 	add_thread(a, 1, idle, ARRAY_SIZE(idle));
 	add_thread(a, 2, other, ARRAY_SIZE(other));
 	set_text(a, "Loading Dump File [C:\\Windows\\Minidump\\x.dmp]\n");
-	assert_null(detect(a, "self-dump"));
+	assert_null(test_detect(a, "self-dump"));
 	analysis_destroy(&a);
 }
 
@@ -833,7 +797,7 @@ static void test_msgbox__frames_and_text(void **state)
 
 	t->process = "OUTLOOK.EXE";
 	set_text(a, log);
-	const struct finding *f = detect(a, "message-box");
+	const struct finding *f = test_detect(a, "message-box");
 
 	assert_non_null(f);
 	assert_evidence(f, "thread 0 (id 0x88b14da8) of OUTLOOK.EXE: frame 6 "
@@ -859,31 +823,11 @@ static void test_msgbox__negatives(void **state)
 	add_thread(a, 2, pump, ARRAY_SIZE(pump));
 	/* An import listing is not a stack. */
 	set_text(a, "app imports USER32.dll!MessageBoxA\n");
-	assert_null(detect(a, "message-box"));
+	assert_null(test_detect(a, "message-box"));
 	analysis_destroy(&a);
 }
 
 /* ---- the seed's own WinDbg output, through the debugger-log reader ------- */
-
-/* Run the pipeline on LOG; the caller destroys the result. */
-static struct analysis *analyze(const char *log)
-{
-	struct analysis *a = NULL;
-
-	assert_int_equal(analysis_run(&a, (const uint8_t *)log, strlen(log),
-				      NULL),
-			 DF_OK);
-	assert_non_null(a);
-	return a;
-}
-
-static const struct finding *found(const struct analysis *a, const char *id)
-{
-	for (size_t i = 0; i < a->findings.n; i++)
-		if (strcmp(a->findings.v[i].pattern, id) == 0)
-			return &a->findings.v[i];
-	return NULL;
-}
 
 /* Seed: "Memory Dumps from Xen-virtualized Windows". */
 static const char seed_xen[] =
@@ -1020,37 +964,37 @@ static void test_seed__through_the_log_reader(void **state)
 	const struct finding *f;
 
 	(void)state;
-	a = analyze(seed_xen);
-	f = found(a, "virtualized-system");
+	a = test_analyze(seed_xen);
+	f = test_found(a, "virtualized-system");
 	assert_non_null(f);
 	assert_non_null(strstr(f->title, "Xen"));
-	assert_null(found(a, "self-dump"));
+	assert_null(test_found(a, "self-dump"));
 	analysis_destroy(&a);
 
-	a = analyze(seed_pool);
-	f = found(a, "dynamic-memory-corruption");
+	a = test_analyze(seed_pool);
+	f = test_found(a, "dynamic-memory-corruption");
 	assert_non_null(f);
 	assert_evidence(f, "a pool block header size is corrupt");
 	assert_evidence(f, "is __inVALID");
 	assert_evidence(f, "suspect module: driver");
-	assert_null(found(a, "heap-corruption"));
-	assert_null(found(a, "virtualized-system"));
+	assert_null(test_found(a, "heap-corruption"));
+	assert_null(test_found(a, "virtualized-system"));
 	analysis_destroy(&a);
 
-	a = analyze(seed_self_dump);
-	f = found(a, "self-dump");
+	a = test_analyze(seed_self_dump);
+	f = test_found(a, "self-dump");
 	assert_non_null(f);
 	assert_evidence(f, "MiniDumpWriteDump");
-	assert_null(found(a, "heap-corruption"));
-	assert_null(found(a, "message-box"));
+	assert_null(test_found(a, "heap-corruption"));
+	assert_null(test_found(a, "message-box"));
 	analysis_destroy(&a);
 
-	a = analyze(seed_message_box);
-	f = found(a, "message-box");
+	a = test_analyze(seed_message_box);
+	f = test_found(a, "message-box");
 	assert_non_null(f);
 	assert_evidence(f, "MessageBoxA");
 	assert_evidence(f, "Cannot contact database, Retry");
-	assert_null(found(a, "self-dump"));
+	assert_null(test_found(a, "self-dump"));
 	analysis_destroy(&a);
 }
 

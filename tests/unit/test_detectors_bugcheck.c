@@ -23,6 +23,7 @@
 #include "df.h"
 #include "model.h"
 #include "registry.h"
+#include "testdetect.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -98,19 +99,6 @@ static void set_text(struct analysis *a, const char *text)
 	a->text_len = strlen(text);
 }
 
-/* Run detector ID on A; its finding, or NULL when it found nothing. */
-static const struct finding *detect(struct analysis *a, const char *id)
-{
-	const struct detector *d = detect_find(id);
-
-	assert_non_null(d);
-	assert_int_equal(d->run(a), DF_OK);
-	for (size_t i = 0; i < a->findings.n; i++)
-		if (strcmp(a->findings.v[i].pattern, id) == 0)
-			return &a->findings.v[i];
-	return NULL;
-}
-
 /* A fresh model with bugcheck CODE and parameters: ID's finding or NULL. */
 static bool fires_on_bugcheck(const char *id, uint32_t code, uint64_t a1,
 			      uint64_t a2)
@@ -119,52 +107,9 @@ static bool fires_on_bugcheck(const char *id, uint32_t code, uint64_t a1,
 	bool hit;
 
 	set_bugcheck(a, code, a1, a2, 0, 0);
-	hit = detect(a, id) != NULL;
+	hit = test_detect(a, id) != NULL;
 	analysis_destroy(&a);
 	return hit;
-}
-
-static bool evidence_has(const struct finding *f, const char *needle)
-{
-	for (size_t i = 0; i < f->evidence.n; i++)
-		if (strstr(f->evidence.v[i], needle) != NULL)
-			return true;
-	return false;
-}
-
-static void print_finding(const struct finding *f)
-{
-	printf("  %s (%d): %s\n", f->pattern, f->confidence, f->title);
-	for (size_t i = 0; i < f->evidence.n; i++)
-		printf("    - %s\n", f->evidence.v[i]);
-}
-
-#define assert_evidence(f, needle)                                             \
-	do {                                                                   \
-		if (!evidence_has((f), (needle))) {                            \
-			print_finding(f);                                      \
-			fail_msg("no evidence with \"%s\"", (needle));         \
-		}                                                              \
-	} while (0)
-
-/* Run the pipeline on LOG; the caller destroys the result. */
-static struct analysis *analyze(const char *log)
-{
-	struct analysis *a = NULL;
-
-	assert_int_equal(analysis_run(&a, (const uint8_t *)log, strlen(log),
-				      NULL),
-			 DF_OK);
-	assert_non_null(a);
-	return a;
-}
-
-static const struct finding *found(const struct analysis *a, const char *id)
-{
-	for (size_t i = 0; i < a->findings.n; i++)
-		if (strcmp(a->findings.v[i].pattern, id) == 0)
-			return &a->findings.v[i];
-	return NULL;
 }
 
 /* ---- the registry -------------------------------------------------------- */
@@ -179,7 +124,7 @@ static void test_bcdet__registry_and_empty_model(void **state)
 		assert_non_null(d);
 		assert_string_equal(d->id, my_ids[i]);
 		assert_non_null(d->title);
-		assert_null(detect(a, my_ids[i]));
+		assert_null(test_detect(a, my_ids[i]));
 		assert_int_equal(a->findings.n, 0);
 		analysis_destroy(&a);
 	}
@@ -195,7 +140,7 @@ static void test_hw__whea(void **state)
 	(void)state;
 	set_bugcheck(a, 0x124, 0x0, 0xffffe00012345018, 0xbe000000,
 		     0x800400);
-	f = detect(a, "hardware-error");
+	f = test_detect(a, "hardware-error");
 	assert_non_null(f);
 	assert_true(f->confidence >= 90);
 	assert_evidence(f, "bugcheck 0x124 WHEA_UNCORRECTABLE_ERROR");
@@ -227,7 +172,7 @@ static void test_hw__clock_watchdog_less_sure(void **state)
 
 	(void)state;
 	set_bugcheck(a, 0x101, 0x18, 0, 0xffffd000a1c00180, 2);
-	f = detect(a, "hardware-error");
+	f = test_detect(a, "hardware-error");
 	assert_non_null(f);
 	assert_true(f->confidence < 80);
 	assert_evidence(f, "PRCB of the unresponsive processor");
@@ -247,7 +192,7 @@ static void test_hw__frames_and_errrec(void **state)
 
 	(void)state;
 	add_thread(a, 1, mce, ARRAY_SIZE(mce));
-	f = detect(a, "hardware-error");
+	f = test_detect(a, "hardware-error");
 	assert_non_null(f);
 	assert_evidence(f, "nt!KxMcheckAbort");
 	assert_evidence(f, "PSHED!PshedBugCheckSystem");
@@ -258,7 +203,7 @@ static void test_hw__frames_and_errrec(void **state)
 		    "===============================================\n"
 		    "Common Platform Error Record @ ffffe00012345018\n"
 		    "-----------------------------------------------\n");
-	f = detect(a, "hardware-error");
+	f = test_detect(a, "hardware-error");
 	assert_non_null(f);
 	assert_evidence(f, "Common Platform Error Record @ ffffe00012345018");
 	analysis_destroy(&a);
@@ -282,7 +227,7 @@ static void test_hw__negatives(void **state)
 	/* The words alone, as a help text says them, are no hardware. */
 	set_text(a, "Check that the hardware is not at fault (machine "
 		    "check, memory).\n");
-	assert_null(detect(a, "hardware-error"));
+	assert_null(test_detect(a, "hardware-error"));
 	analysis_destroy(&a);
 }
 
@@ -295,7 +240,7 @@ static void test_manual__codes(void **state)
 
 	(void)state;
 	set_bugcheck(a, 0xE2, 0, 0, 0, 0);
-	f = detect(a, "manual-crash");
+	f = test_detect(a, "manual-crash");
 	assert_non_null(f);
 	assert_true(f->confidence >= 90);
 	assert_evidence(f, "MANUALLY_INITIATED_CRASH");
@@ -305,7 +250,7 @@ static void test_manual__codes(void **state)
 
 	a = analysis_new();
 	set_bugcheck(a, 0x1C8, 7000, 0xfffff80012345678, 0, 0);
-	f = detect(a, "manual-crash");
+	f = test_detect(a, "manual-crash");
 	assert_non_null(f);
 	assert_evidence(f, "MANUALLY_INITIATED_POWER_BUTTON_HOLD");
 	assert_evidence(f, "Arg1 0x1b58: time the power button was held");
@@ -330,7 +275,7 @@ static void test_manual__keyboard_frames(void **state)
 
 	(void)state;
 	add_thread(a, 1, usb, ARRAY_SIZE(usb));
-	f = detect(a, "manual-crash");
+	f = test_detect(a, "manual-crash");
 	assert_non_null(f);
 	assert_evidence(f, "kbdhid!KbdHidProcessCrashDump");
 	assert_evidence(f, "USB (HID) keyboard");
@@ -338,7 +283,7 @@ static void test_manual__keyboard_frames(void **state)
 
 	a = analysis_new();
 	add_thread(a, 1, ps2, ARRAY_SIZE(ps2));
-	f = detect(a, "manual-crash");
+	f = test_detect(a, "manual-crash");
 	assert_non_null(f);
 	assert_evidence(f, "PS/2 keyboard");
 	analysis_destroy(&a);
@@ -358,11 +303,11 @@ static void test_manual__notmyfault(void **state)
 	(void)state;
 	set_bugcheck(a, 0xD1, 0xffff9b08ed297010, 2, 0, 0xfffff8027d7612d0);
 	add_thread(a, 1, stack, ARRAY_SIZE(stack));
-	f = detect(a, "manual-crash");
+	f = test_detect(a, "manual-crash");
 	assert_non_null(f);
 	assert_true(f->confidence < 90);
 	assert_evidence(f, "NotMyFault");
-	assert_non_null(detect(a, "irql-violation"));
+	assert_non_null(test_detect(a, "irql-violation"));
 	analysis_destroy(&a);
 }
 
@@ -377,7 +322,7 @@ static void test_manual__negatives(void **state)
 	a = analysis_new();
 	set_text(a, "The crash was not manually initiated; the keyboard "
 		    "driver kbdhid.sys was loaded.\n");
-	assert_null(detect(a, "manual-crash"));
+	assert_null(test_detect(a, "manual-crash"));
 	analysis_destroy(&a);
 }
 
@@ -393,7 +338,7 @@ static void test_verifier__c4(void **state)
 		     1);
 	a->blame_module = "netdrv.sys";
 	a->blame_reason = "MODULE_NAME in !analyze output";
-	f = detect(a, "driver-verifier");
+	f = test_detect(a, "driver-verifier");
 	assert_non_null(f);
 	assert_true(f->confidence >= 90);
 	assert_evidence(f, "DRIVER_VERIFIER_DETECTED_VIOLATION");
@@ -405,7 +350,7 @@ static void test_verifier__c4(void **state)
 	/* 0xC4/0x91 is raised without the verifier too. */
 	a = analysis_new();
 	set_bugcheck(a, 0xC4, 0x91, 2, 0x18e9b60, 0);
-	f = detect(a, "driver-verifier");
+	f = test_detect(a, "driver-verifier");
 	assert_non_null(f);
 	assert_true(f->confidence <= 60);
 	analysis_destroy(&a);
@@ -435,7 +380,7 @@ static void test_verifier__frames_and_fields(void **state)
 
 	(void)state;
 	add_thread(a, 1, stack, ARRAY_SIZE(stack));
-	f = detect(a, "driver-verifier");
+	f = test_detect(a, "driver-verifier");
 	assert_non_null(f);
 	assert_true(f->confidence >= 90);
 	assert_evidence(f, "nt!VerifierBugCheckIfAppropriate");
@@ -447,7 +392,7 @@ static void test_verifier__frames_and_fields(void **state)
 					 "dt nt!_MI_VERIFIER_DRIVER_ENTRY "
 					 "ffffd407b3ccbee0"),
 			 DF_OK);
-	f = detect(a, "driver-verifier");
+	f = test_detect(a, "driver-verifier");
 	assert_non_null(f);
 	assert_evidence(f, "_MI_VERIFIER_DRIVER_ENTRY");
 	analysis_destroy(&a);
@@ -469,7 +414,7 @@ static void test_verifier__negatives(void **state)
 		    "   +0x600 VerifierContext      : (null)\n");
 	assert_int_equal(model_add_field(a, "APPLICATION_VERIFIER_FLAGS", "0"),
 			 DF_OK);
-	assert_null(detect(a, "driver-verifier"));
+	assert_null(test_detect(a, "driver-verifier"));
 	analysis_destroy(&a);
 
 	assert_false(fires_on_bugcheck("driver-verifier", 0xD1, 0x20, 2));
@@ -486,7 +431,7 @@ static void test_irql__d1_and_a(void **state)
 	(void)state;
 	set_bugcheck(a, 0xD1, 0xfffff803712e5000, 2, 8, 0xfffff803712e5000);
 	assert_int_equal(model_add_field(a, "CURRENT_IRQL", "2"), DF_OK);
-	f = detect(a, "irql-violation");
+	f = test_detect(a, "irql-violation");
 	assert_non_null(f);
 	assert_true(f->confidence >= 90);
 	assert_evidence(f, "DRIVER_IRQL_NOT_LESS_OR_EQUAL");
@@ -497,7 +442,7 @@ static void test_irql__d1_and_a(void **state)
 
 	a = analysis_new();
 	set_bugcheck(a, 0xA, 0x20, 2, 0, 0xfffff8030f6c15a4);
-	f = detect(a, "irql-violation");
+	f = test_detect(a, "irql-violation");
 	assert_non_null(f);
 	assert_evidence(f, "Arg3 0x0: read");
 	assert_evidence(f, "NULL pointer");
@@ -545,7 +490,7 @@ static void test_irql__code_from_stack_arguments(void **state)
 
 	(void)state;
 	set_text(a, x64);
-	f = detect(a, "irql-violation");
+	f = test_detect(a, "irql-violation");
 	assert_non_null(f);
 	assert_true(f->confidence < 90);
 	assert_evidence(f, "from the arguments of nt!KeBugCheckEx");
@@ -555,7 +500,7 @@ static void test_irql__code_from_stack_arguments(void **state)
 
 	a = analysis_new();
 	set_text(a, x86);
-	f = detect(a, "irql-violation");
+	f = test_detect(a, "irql-violation");
 	assert_non_null(f);
 	assert_evidence(f, "bugcheck 0xD1");
 	assert_evidence(f, "Arg2 0x2: IRQL 2");
@@ -564,7 +509,7 @@ static void test_irql__code_from_stack_arguments(void **state)
 	/* kv with frame numbers ("kn"): the arguments follow the ":". */
 	a = analysis_new();
 	set_text(a, kn);
-	f = detect(a, "irql-violation");
+	f = test_detect(a, "irql-violation");
 	assert_non_null(f);
 	assert_evidence(f, "Arg1 0x10: memory address referenced");
 	assert_evidence(f, "Arg3 0x1: write");
@@ -594,22 +539,22 @@ static void test_irql__negatives(void **state)
 	a = analysis_new();
 	set_bugcheck(a, 0x50, 0xffffffffffffffe8, 0, 0xfffff802c8497c2f, 0);
 	assert_int_equal(model_add_field(a, "CURRENT_IRQL", "2"), DF_OK);
-	assert_null(detect(a, "irql-violation"));
+	assert_null(test_detect(a, "irql-violation"));
 	analysis_destroy(&a);
 	/* A stack without arguments, or with a code that is none. */
 	a = analysis_new();
 	set_text(a, no_args);
-	assert_null(detect(a, "irql-violation"));
+	assert_null(test_detect(a, "irql-violation"));
 	analysis_destroy(&a);
 	a = analysis_new();
 	set_text(a, not_a_code);
-	assert_null(detect(a, "irql-violation"));
+	assert_null(test_detect(a, "irql-violation"));
 	analysis_destroy(&a);
 	/* The reader's bugcheck wins over the stack's arguments. */
 	a = analysis_new();
 	set_bugcheck(a, 0x50, 0x47, 0, 0, 0);
 	set_text(a, stack_a);
-	assert_null(detect(a, "irql-violation"));
+	assert_null(test_detect(a, "irql-violation"));
 	analysis_destroy(&a);
 }
 
@@ -629,7 +574,7 @@ static void test_uke__exception_named(void **state)
 	m->end = m->base + m->size - 1;
 	set_bugcheck(a, 0x1000007E, 0xffffffffc0000005, 0xfffff8076624f3d4,
 		     0xffffa1088a4aebf8, 0xffffa1088a4ae410);
-	f = detect(a, "unhandled-kernel-exception");
+	f = test_detect(a, "unhandled-kernel-exception");
 	assert_non_null(f);
 	assert_true(f->confidence >= 90);
 	assert_evidence(f, "bugcheck 0x1000007E "
@@ -641,7 +586,7 @@ static void test_uke__exception_named(void **state)
 
 	a = analysis_new();
 	set_bugcheck(a, 0x1E, 0xffffffffc0000096, 0xfffff80373680000, 0, 0);
-	f = detect(a, "unhandled-kernel-exception");
+	f = test_detect(a, "unhandled-kernel-exception");
 	assert_non_null(f);
 	assert_evidence(f, "EXCEPTION_PRIV_INSTRUCTION");
 	analysis_destroy(&a);
@@ -660,7 +605,7 @@ static void test_uke__ntstatus_text(void **state)
 					 "(NTSTATUS) 0xc0000420 - An "
 					 "assertion failure has occurred."),
 			 DF_OK);
-	f = detect(a, "unhandled-kernel-exception");
+	f = test_detect(a, "unhandled-kernel-exception");
 	assert_non_null(f);
 	assert_evidence(f, "exception 0xC0000420 was not handled: (NTSTATUS) "
 			   "0xc0000420 - An assertion failure");
@@ -688,7 +633,7 @@ static void test_uke__last_chance_handler_frames(void **state)
 
 	(void)state;
 	add_thread(a, 1, fatal, ARRAY_SIZE(fatal));
-	f = detect(a, "unhandled-kernel-exception");
+	f = test_detect(a, "unhandled-kernel-exception");
 	assert_non_null(f);
 	assert_evidence(f, "nt!KiFatalExceptionHandler");
 	analysis_destroy(&a);
@@ -696,7 +641,7 @@ static void test_uke__last_chance_handler_frames(void **state)
 	/* Without nt!KeBugCheckEx on the same stack it proves nothing. */
 	a = analysis_new();
 	add_thread(a, 1, handled, ARRAY_SIZE(handled));
-	assert_null(detect(a, "unhandled-kernel-exception"));
+	assert_null(test_detect(a, "unhandled-kernel-exception"));
 	analysis_destroy(&a);
 }
 
@@ -714,7 +659,7 @@ static void test_uke__negatives(void **state)
 	/* A user-mode access violation is no kernel matter. */
 	a = analysis_new();
 	set_crash(a, 0xC0000005);
-	assert_null(detect(a, "unhandled-kernel-exception"));
+	assert_null(test_detect(a, "unhandled-kernel-exception"));
 	analysis_destroy(&a);
 }
 
@@ -734,7 +679,7 @@ static void test_stack__user_mode(void **state)
 	a->system.os = "Windows NT";
 	set_crash(a, 0xC00000FD);
 	a->crash.crashing_thread = 0;
-	f = detect(a, "stack-overflow");
+	f = test_detect(a, "stack-overflow");
 	assert_non_null(f);
 	assert_true(f->confidence >= 90);
 	assert_evidence(f, "exception 0xC00000FD EXCEPTION_STACK_OVERFLOW");
@@ -750,7 +695,7 @@ static void test_stack__kernel_double_fault(void **state)
 	(void)state;
 	set_bugcheck(a, 0x1000007F, 8, 0xffff8180e4c8de50,
 		     0xfffffe0c4ff40fd0, 0xfffff8016160b390);
-	f = detect(a, "stack-overflow");
+	f = test_detect(a, "stack-overflow");
 	assert_non_null(f);
 	assert_true(f->confidence < 90); /* hardware can double-fault too */
 	assert_evidence(f, "UNEXPECTED_KERNEL_MODE_TRAP_M");
@@ -771,7 +716,7 @@ static void test_stack__debugger_text(void **state)
 		    "chance)\n"
 		    "First chance exceptions are reported before any "
 		    "exception handling.\n");
-	f = detect(a, "stack-overflow");
+	f = test_detect(a, "stack-overflow");
 	assert_non_null(f);
 	assert_evidence(f, "(1a2c.1f34): Stack overflow - code c00000fd");
 	analysis_destroy(&a);
@@ -781,7 +726,7 @@ static void test_stack__debugger_text(void **state)
 					 "STACK_OVERFLOW_c00000fd_app.exe!"
 					 "recurse"),
 			 DF_OK);
-	assert_non_null(detect(a, "stack-overflow"));
+	assert_non_null(test_detect(a, "stack-overflow"));
 	analysis_destroy(&a);
 }
 
@@ -801,7 +746,7 @@ static void test_stack__negatives(void **state)
 		    "number in the\n"
 		    "BugCheck params is the number of the trap (8 = double "
 		    "fault, etc)\n");
-	assert_null(detect(a, "stack-overflow"));
+	assert_null(test_detect(a, "stack-overflow"));
 	analysis_destroy(&a);
 	/* Recursion alone is not an overflow. */
 	a = analysis_new();
@@ -810,13 +755,13 @@ static void test_stack__negatives(void **state)
 	add_thread(a, 1, specs, ARRAY_SIZE(specs));
 	set_crash(a, 0xC0000005);
 	a->crash.crashing_thread = 0;
-	assert_null(detect(a, "stack-overflow"));
+	assert_null(test_detect(a, "stack-overflow"));
 	analysis_destroy(&a);
 	/* A Linux dump's code is a signal number, never a Windows code. */
 	a = analysis_new();
 	a->system.os = "Linux";
 	set_crash(a, 0xC00000FD);
-	assert_null(detect(a, "stack-overflow"));
+	assert_null(test_detect(a, "stack-overflow"));
 	analysis_destroy(&a);
 }
 
@@ -1021,11 +966,11 @@ static void test_bcdet__table_through_the_reader(void **state)
 		printf(" %-8s", abbrev[k]);
 	printf("\n");
 	for (size_t i = 0; i < ARRAY_SIZE(examples); i++) {
-		struct analysis *a = analyze(examples[i].text);
+		struct analysis *a = test_analyze(examples[i].text);
 
 		printf("  %-28s", examples[i].name);
 		for (size_t k = 0; k < ARRAY_SIZE(my_ids); k++) {
-			bool got = found(a, my_ids[k]) != NULL;
+			bool got = test_found(a, my_ids[k]) != NULL;
 
 			printf(" %-8s", got == examples[i].want[k]
 						? (got ? "found" : "-")
@@ -1046,15 +991,15 @@ static void test_bcdet__composed_evidence(void **state)
 	const struct finding *f;
 
 	(void)state;
-	a = analyze(composed_e2);
-	f = found(a, "manual-crash");
+	a = test_analyze(composed_e2);
+	f = test_found(a, "manual-crash");
 	assert_non_null(f);
 	assert_evidence(f, "MANUALLY_INITIATED_CRASH");
 	assert_evidence(f, "The user manually initiated this crash dump.");
 	analysis_destroy(&a);
 
-	a = analyze(composed_1e);
-	f = found(a, "unhandled-kernel-exception");
+	a = test_analyze(composed_1e);
+	f = test_found(a, "unhandled-kernel-exception");
 	assert_non_null(f);
 	assert_evidence(f, "EXCEPTION_ILLEGAL_INSTRUCTION");
 	analysis_destroy(&a);

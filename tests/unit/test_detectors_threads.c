@@ -22,6 +22,7 @@
 #include "df.h"
 #include "model.h"
 #include "registry.h"
+#include "testdetect.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -141,63 +142,10 @@ static void set_text(struct analysis *a, const char *text)
 	a->text_len = strlen(text);
 }
 
-static const struct finding *found(const struct analysis *a, const char *id)
-{
-	for (size_t i = 0; i < a->findings.n; i++)
-		if (strcmp(a->findings.v[i].pattern, id) == 0)
-			return &a->findings.v[i];
-	return NULL;
-}
-
-/* Run detector ID on A; its finding, or NULL when it found nothing. */
-static const struct finding *detect(struct analysis *a, const char *id)
-{
-	const struct detector *d = detect_find(id);
-
-	assert_non_null(d);
-	assert_int_equal(d->run(a), DF_OK);
-	return found(a, id);
-}
-
-/* Run the pipeline on LOG; the caller destroys the result. */
-static struct analysis *analyze(const char *log)
-{
-	struct analysis *a = NULL;
-
-	assert_int_equal(analysis_run(&a, (const uint8_t *)log, strlen(log),
-				      NULL),
-			 DF_OK);
-	assert_non_null(a);
-	return a;
-}
-
-static bool evidence_has(const struct finding *f, const char *needle)
-{
-	for (size_t i = 0; i < f->evidence.n; i++)
-		if (strstr(f->evidence.v[i], needle) != NULL)
-			return true;
-	return false;
-}
-
-static void print_finding(const struct finding *f)
-{
-	printf("  %s (%d): %s\n", f->pattern, f->confidence, f->title);
-	for (size_t i = 0; i < f->evidence.n; i++)
-		printf("    - %s\n", f->evidence.v[i]);
-}
-
-#define assert_evidence(f, needle)                                             \
-	do {                                                                   \
-		if (!evidence_has((f), (needle))) {                            \
-			print_finding(f);                                      \
-			fail_msg("no evidence with \"%s\"", (needle));         \
-		}                                                              \
-	} while (0)
-
 #define assert_no_evidence(f, needle)                                          \
 	do {                                                                   \
-		if (evidence_has((f), (needle))) {                             \
-			print_finding(f);                                      \
+		if (test_evidence_has((f), (needle))) {                             \
+			test_print_finding(f);                                      \
 			fail_msg("unexpected evidence \"%s\"", (needle));      \
 		}                                                              \
 	} while (0)
@@ -281,7 +229,7 @@ static void test_zombie__process_listing(void **state)
 	add_zombie(a, "cmd.exe", 0x6ee8, 0x37c);
 	add_zombie(a, "IEXPLORE.EXE", 0x6b48, 0x3654);
 
-	const struct finding *f = detect(a, "zombie-processes");
+	const struct finding *f = test_detect(a, "zombie-processes");
 
 	assert_non_null(f);
 	assert_true(f->confidence >= 80);
@@ -307,7 +255,7 @@ static void test_zombie__vm_table(void **state)
 	add_process(a, "cmd.exe", 0x6d7c, 0, -1, -1, 0, false);
 	add_process(a, "AcroRd32.exe", 0x68dc, 0, -1, -1, 0, false);
 
-	const struct finding *f = detect(a, "zombie-processes");
+	const struct finding *f = test_detect(a, "zombie-processes");
 
 	assert_non_null(f);
 	assert_int_equal(f->confidence, 70);
@@ -331,12 +279,12 @@ static void test_zombie__negatives(void **state)
 	add_process(a, "tiny.exe", 0x700, 0x588, 10, 2, 0, false);
 	/* The Idle process has no memory, threads or table of its own. */
 	add_process(a, "Idle", 0, 0, 0, 0, 0, true);
-	assert_null(detect(a, "zombie-processes"));
+	assert_null(test_detect(a, "zombie-processes"));
 
 	/* mex's count of a handful, alone: everyday Windows 10. */
 	set_text(a, "Warning! Zombie process(es) detected (not displayed). "
 		    "Count: 5 [zombie report]\n");
-	assert_null(detect(a, "zombie-processes"));
+	assert_null(test_detect(a, "zombie-processes"));
 	analysis_destroy(&a);
 }
 
@@ -349,7 +297,7 @@ static void test_zombie__mex_count(void **state)
 	set_text(a, "0: kd> !tl -t\n"
 		    "Warning! Zombie process(es) detected (not displayed). "
 		    "Count: 140 [zombie report]\n");
-	f = detect(a, "zombie-processes");
+	f = test_detect(a, "zombie-processes");
 	assert_non_null(f);
 	assert_true(f->confidence < 50);
 	assert_evidence(f, "mex counts 140 zombie processes");
@@ -362,7 +310,7 @@ static void test_zombie__mex_count(void **state)
 	add_zombie(a, "cmd.exe", 0x6ee8, 0x37c);
 	set_text(a, "Warning! Zombie process(es) detected (not displayed). "
 		    "Count: 5 [zombie report]\n");
-	f = detect(a, "zombie-processes");
+	f = test_detect(a, "zombie-processes");
 	assert_non_null(f);
 	assert_true(f->confidence >= 80);
 	assert_evidence(f, "mex counts 5 zombie processes");
@@ -380,7 +328,7 @@ static void test_handles__process_count(void **state)
 	add_process(a, "leaky.exe", 0x1a2c, 0x2d0, 48213, 9, 9000, false);
 	add_process(a, "svchost.exe", 0x588, 0x2d0, 12000, 40, 900, false);
 
-	const struct finding *f = detect(a, "handle-leak");
+	const struct finding *f = test_detect(a, "handle-leak");
 
 	assert_non_null(f);
 	assert_true(f->confidence >= 70);
@@ -405,7 +353,7 @@ static void test_handles__process_handles_and_zombies(void **state)
 	add_handles(a, "File", 90);
 	add_handles(a, "(unknown)", 20000);
 
-	const struct finding *f = detect(a, "handle-leak");
+	const struct finding *f = test_detect(a, "handle-leak");
 
 	assert_non_null(f);
 	assert_evidence(f, "4200 Process handles "
@@ -422,13 +370,13 @@ static void test_handles__process_handles_and_zombies(void **state)
 	add_zombie(a, "cmd.exe", 0x650, 0);
 	add_zombie(a, "cmd.exe", 0x2130, 0);
 	add_zombie(a, "cmd.exe", 0x6ee8, 0);
-	f = detect(a, "handle-leak");
+	f = test_detect(a, "handle-leak");
 	assert_non_null(f);
 	assert_int_equal(f->confidence, 85);
 	assert_evidence(f, "leaked process handles and 3 zombie processes: "
 			   "see zombie-processes");
 	/* zombie-processes runs later in the table and links back. */
-	f = detect(a, "zombie-processes");
+	f = test_detect(a, "zombie-processes");
 	assert_non_null(f);
 	assert_evidence(f, "see handle-leak");
 	analysis_destroy(&a);
@@ -445,7 +393,7 @@ static void test_handles__zombie_parent(void **state)
 	add_zombie(a, "cmd.exe", 0x2130, 0x37c);
 	add_process(a, "cmd.exe", 0x6ee8, 0, -1, -1, 0, false);
 
-	const struct finding *f = detect(a, "handle-leak");
+	const struct finding *f = test_detect(a, "handle-leak");
 
 	assert_non_null(f);
 	assert_int_equal(f->confidence, 60);
@@ -470,19 +418,19 @@ static void test_handles__negatives(void **state)
 	add_handles(a, "Key", 4999);
 	add_process(a, "System", 4, 0, 9999, 120, 7, false);
 	add_process(a, "lsass.exe", 0x30c, 0x268, 1800, 10, 1500, false);
-	assert_null(detect(a, "handle-leak"));
+	assert_null(test_detect(a, "handle-leak"));
 
 	/* Zombies with different parents do not point at one holder. */
 	add_zombie(a, "cmd.exe", 0x650, 0x37c);
 	add_zombie(a, "a.exe", 0x654, 0x380);
 	add_zombie(a, "b.exe", 0x658, 0x384);
-	assert_null(detect(a, "handle-leak"));
+	assert_null(test_detect(a, "handle-leak"));
 	analysis_destroy(&a);
 
 	/* Unknown types never count alone. */
 	a = analysis_new();
 	add_handles(a, "(unknown)", 9000);
-	assert_null(detect(a, "handle-leak"));
+	assert_null(test_detect(a, "handle-leak"));
 	analysis_destroy(&a);
 }
 
@@ -499,7 +447,7 @@ static void test_blocked__critical_section(void **state)
 		   "UserMode", 1132797, objs, critsec_stack,
 		   N(critsec_stack));
 
-	const struct finding *f = detect(a, "blocked-thread");
+	const struct finding *f = test_detect(a, "blocked-thread");
 
 	assert_non_null(f);
 	assert_int_equal(f->confidence, 80);
@@ -531,7 +479,7 @@ static void test_blocked__resource_without_time(void **state)
 	add_thread(a, 0x13c0, "System", "RUNNING", NULL, NULL, -1, NULL,
 		   resource_stack, N(resource_stack));
 
-	const struct finding *f = detect(a, "blocked-thread");
+	const struct finding *f = test_detect(a, "blocked-thread");
 
 	assert_non_null(f);
 	assert_int_equal(f->confidence, 65);
@@ -561,7 +509,7 @@ static void test_blocked__reason_and_mutant(void **state)
 	add_thread(a, 0x1a4, "app.exe", "WAIT", "UserRequest", "UserMode",
 		   9000, mutant, generic_stack, N(generic_stack));
 
-	const struct finding *f = detect(a, "blocked-thread");
+	const struct finding *f = test_detect(a, "blocked-thread");
 
 	assert_non_null(f);
 	assert_evidence(f, "blocked on: push lock (by its wait reason)");
@@ -623,7 +571,7 @@ static void test_blocked__calls_need_long_waits(void **state)
 		   NULL, send, N(send));
 	add_thread(a, 4, "app.exe", "WAIT", "Executive", "KernelMode", 10,
 		   NULL, file, N(file));
-	assert_null(detect(a, "blocked-thread"));
+	assert_null(test_detect(a, "blocked-thread"));
 	analysis_destroy(&a);
 
 	a = analysis_new();
@@ -636,7 +584,7 @@ static void test_blocked__calls_need_long_waits(void **state)
 	add_thread(a, 4, "app.exe", "WAIT", "Executive", "KernelMode", 5000,
 		   NULL, file, N(file));
 
-	const struct finding *f = detect(a, "blocked-thread");
+	const struct finding *f = test_detect(a, "blocked-thread");
 
 	assert_non_null(f);
 	assert_int_equal(f->confidence, 70);
@@ -725,7 +673,7 @@ static void test_blocked__passive_and_normal(void **state)
 		   resource_stack, N(resource_stack));
 	add_thread(a, 12, "app.exe", "WAIT", "Suspended", "KernelMode",
 		   900000, NULL, NULL, 0);
-	assert_null(detect(a, "blocked-thread"));
+	assert_null(test_detect(a, "blocked-thread"));
 	analysis_destroy(&a);
 }
 
@@ -743,7 +691,7 @@ static void test_blocked__very_long_plain_waits(void **state)
 	(void)state;
 	add_thread(a, 3, "explorer.exe", "WAIT", "Unknown", "UserMode",
 		   80646, NULL, gui, N(gui));
-	const struct finding *f = detect(a, "blocked-thread");
+	const struct finding *f = test_detect(a, "blocked-thread");
 
 	assert_non_null(f);
 	assert_int_equal(f->confidence, 45);
@@ -753,7 +701,7 @@ static void test_blocked__very_long_plain_waits(void **state)
 	a = analysis_new();
 	add_thread(a, 3, "explorer.exe", "WAIT", "Unknown", "UserMode", 9000,
 		   NULL, gui, N(gui));
-	assert_null(detect(a, "blocked-thread"));
+	assert_null(test_detect(a, "blocked-thread"));
 	analysis_destroy(&a);
 }
 
@@ -778,7 +726,7 @@ static void test_blocked__minidump_threads(void **state)
 	a->crash.present = true;
 	a->crash.crashing_thread = 1;
 
-	const struct finding *f = detect(a, "blocked-thread");
+	const struct finding *f = test_detect(a, "blocked-thread");
 
 	assert_non_null(f);
 	assert_int_equal(f->confidence, 50);
@@ -793,7 +741,7 @@ static void test_blocked__minidump_threads(void **state)
 	add_thread(a, 0x10, NULL, NULL, NULL, NULL, -1, NULL, cs, N(cs));
 	a->crash.present = true;
 	a->crash.crashing_thread = 0;
-	assert_null(detect(a, "blocked-thread"));
+	assert_null(test_detect(a, "blocked-thread"));
 	analysis_destroy(&a);
 }
 
@@ -814,7 +762,7 @@ static void test_blocked__seconds_from_tick_length(void **state)
 	add_thread(a, 1, "app.exe", "WAIT", "WrLpcReply", "UserMode", 700,
 		   NULL, rpc, N(rpc));
 
-	const struct finding *f = detect(a, "blocked-thread");
+	const struct finding *f = test_detect(a, "blocked-thread");
 
 	assert_non_null(f);
 	assert_evidence(f, "waited 700 ticks, about 70 s");
@@ -825,7 +773,7 @@ static void test_blocked__seconds_from_tick_length(void **state)
 	a = analysis_new();
 	add_thread(a, 1, "app.exe", "WAIT", "WrLpcReply", "UserMode", 700,
 		   NULL, rpc, N(rpc));
-	assert_null(detect(a, "blocked-thread"));
+	assert_null(test_detect(a, "blocked-thread"));
 	analysis_destroy(&a);
 }
 
@@ -850,7 +798,7 @@ static void test_signaled__waits_on_signaled(void **state)
 	add_thread(a, 0x5ea8, "svchost.exe", "WAIT", "UserRequest",
 		   "UserMode", 1132797, one, NULL, 0);
 
-	const struct finding *f = detect(a, "signaled-object-wait");
+	const struct finding *f = test_detect(a, "signaled-object-wait");
 
 	assert_non_null(f);
 	assert_int_equal(f->confidence, 75);
@@ -866,7 +814,7 @@ static void test_signaled__waits_on_signaled(void **state)
 	add_dispatcher(a, 0xa34d9940, "SynchronizationEvent", true, 0);
 	add_thread(a, 0x1e88, "IEXPLORE.EXE", "WAIT", NULL, NULL, -1, two,
 		   NULL, 0);
-	f = detect(a, "signaled-object-wait");
+	f = test_detect(a, "signaled-object-wait");
 	assert_non_null(f);
 	assert_int_equal(f->confidence, 50);
 	assert_evidence(f, "WaitAll");
@@ -878,7 +826,7 @@ static void test_signaled__waits_on_signaled(void **state)
 		       1);
 	add_thread(a, 0x3304, "System", "WAIT", "WrResource", NULL, -1, wide,
 		   NULL, 0);
-	f = detect(a, "signaled-object-wait");
+	f = test_detect(a, "signaled-object-wait");
 	assert_non_null(f);
 	assert_evidence(f, "type SynchronizationEvent");
 	analysis_destroy(&a);
@@ -908,7 +856,7 @@ static void test_signaled__negatives(void **state)
 		   0);
 	/* An owned mutant: SignalState 0 or below. */
 	add_dispatcher(a, 0x8a1b2c30, "Mutant", true, -1);
-	assert_null(detect(a, "signaled-object-wait"));
+	assert_null(test_detect(a, "signaled-object-wait"));
 	analysis_destroy(&a);
 
 	/* A signaled object nobody waits on (the seed's exited process). */
@@ -916,7 +864,7 @@ static void test_signaled__negatives(void **state)
 	add_dispatcher(a, 0x89237d88, "Process", true, 1);
 	add_thread(a, 0x1e88, "IEXPLORE.EXE", "WAIT", NULL, NULL, 38, obj,
 		   NULL, 0);
-	assert_null(detect(a, "signaled-object-wait"));
+	assert_null(test_detect(a, "signaled-object-wait"));
 	analysis_destroy(&a);
 }
 
@@ -953,7 +901,7 @@ static const char seed_dt_process[] =
 
 static void test_dbglog_dispatchers__seed_dt(void **state)
 {
-	struct analysis *a = analyze(seed_dt_process);
+	struct analysis *a = test_analyze(seed_dt_process);
 	const struct dispatcher *d;
 
 	(void)state;
@@ -1006,7 +954,7 @@ static void test_dbglog_dispatchers__layouts(void **state)
 		"      +0x004 SignalState      : 0n1\n"
 		"1: kd> r\n"
 		"   +0x004 SignalState      : 0n1\n";
-	struct analysis *a = analyze(x64);
+	struct analysis *a = test_analyze(x64);
 	const struct dispatcher *d;
 
 	(void)state;
@@ -1063,7 +1011,7 @@ static void test_dbglog_dispatchers__object_and_repeats(void **state)
 		"Object: 89237d88  Type: (8ad84900) Process\n"
 		"    ObjectHeader: 89237d70 (old version)\n"
 		"        HandleCount: 1  PointerCount: 2\n";
-	struct analysis *a = analyze(log);
+	struct analysis *a = test_analyze(log);
 	const struct dispatcher *d;
 
 	(void)state;
@@ -1077,7 +1025,7 @@ static void test_dbglog_dispatchers__object_and_repeats(void **state)
 	assert_string_equal(a->handle_types.v[0].type, "Process");
 	analysis_destroy(&a);
 
-	a = analyze("3: kd> !object a301cad8\n"
+	a = test_analyze("3: kd> !object a301cad8\n"
 		    "Object: a301cad8  Type: (a59a0720) Event\n");
 	d = dispatcher(a, 0xa301cad8);
 	assert_non_null(d);
@@ -1420,11 +1368,11 @@ static const char seed_network[] =
 /* Pattern x seed example: which of my ids each example shows. */
 static void test_seed__zombies_and_handle_leak(void **state)
 {
-	struct analysis *a = analyze(seed_zombies);
+	struct analysis *a = test_analyze(seed_zombies);
 	const struct finding *f;
 
 	(void)state;
-	f = found(a, "zombie-processes");
+	f = test_found(a, "zombie-processes");
 	assert_non_null(f);
 	assert_evidence(f, "6 zombie processes");
 	assert_evidence(f, "2 with ObjectTable 00000000, 2 with no active "
@@ -1432,25 +1380,25 @@ static void test_seed__zombies_and_handle_leak(void **state)
 	assert_evidence(f, "cmd.exe x4, IEXPLORE.EXE x1, AcroRd32.exe x1");
 	assert_evidence(f, "ParentCid 037c (MyService.exe, 500 handles)");
 	assert_evidence(f, "see handle-leak");
-	f = found(a, "handle-leak");
+	f = test_found(a, "handle-leak");
 	assert_non_null(f);
 	assert_evidence(f, "children of 037c MyService.exe, which holds 500 "
 			   "handles");
 	assert_evidence(f, "see zombie-processes");
 	assert_evidence(f, "top handle types: Process 2, KeyedEvent 1");
-	assert_null(found(a, "blocked-thread"));
-	assert_null(found(a, "signaled-object-wait"));
+	assert_null(test_found(a, "blocked-thread"));
+	assert_null(test_found(a, "signaled-object-wait"));
 	analysis_destroy(&a);
 }
 
 static void test_seed__signaled_objects(void **state)
 {
-	struct analysis *a = analyze(seed_signaled);
+	struct analysis *a = test_analyze(seed_signaled);
 	const struct finding *f;
 
 	(void)state;
 	/* The svchost thread waits on a critical section for 4:54:59. */
-	f = found(a, "blocked-thread");
+	f = test_found(a, "blocked-thread");
 	assert_non_null(f);
 	assert_evidence(f, "of svchost.exe: waiting from user mode (Unknown), "
 			   "blocked on: critical section (frame 7 "
@@ -1459,9 +1407,9 @@ static void test_seed__signaled_objects(void **state)
 	assert_no_evidence(f, "IEXPLORE.EXE");
 	/* The IEXPLORE thread's event has SignalState 0: a normal wait. */
 	assert_int_equal(a->dispatchers.n, 1);
-	assert_null(found(a, "signaled-object-wait"));
-	assert_null(found(a, "zombie-processes"));
-	assert_null(found(a, "handle-leak"));
+	assert_null(test_found(a, "signaled-object-wait"));
+	assert_null(test_found(a, "zombie-processes"));
+	assert_null(test_found(a, "handle-leak"));
 	analysis_destroy(&a);
 }
 
@@ -1485,8 +1433,8 @@ static void test_seed__signaled_object_wait_composed(void **state)
 	assert_non_null(p);
 	p[strlen(needle) - 1] = '1';
 
-	struct analysis *a = analyze(log);
-	const struct finding *f = found(a, "signaled-object-wait");
+	struct analysis *a = test_analyze(log);
+	const struct finding *f = test_found(a, "signaled-object-wait");
 
 	assert_non_null(f);
 	/* The other object (the wait's timeout timer) is not shown. */
@@ -1501,7 +1449,7 @@ static void test_seed__signaled_object_wait_composed(void **state)
 
 static void test_seed__blocked_thread_classes(void **state)
 {
-	struct analysis *a = analyze(seed_part53);
+	struct analysis *a = test_analyze(seed_part53);
 
 	(void)state;
 	/*
@@ -1510,14 +1458,14 @@ static void test_seed__blocked_thread_classes(void **state)
 	 * long waits, flagged weakly.
 	 */
 	assert_true(a->threads.n >= 7);
-	const struct finding *weak = found(a, "blocked-thread");
+	const struct finding *weak = test_found(a, "blocked-thread");
 
 	assert_non_null(weak);
 	assert_int_equal(weak->confidence, 45);
 	assert_evidence(weak, "GUI message loop");
-	assert_null(found(a, "signaled-object-wait"));
-	assert_null(found(a, "zombie-processes"));
-	assert_null(found(a, "handle-leak"));
+	assert_null(test_found(a, "signaled-object-wait"));
+	assert_null(test_found(a, "zombie-processes"));
+	assert_null(test_found(a, "handle-leak"));
 	analysis_destroy(&a);
 
 	/* With the svchost thread of "Signaled Objects": its classes. */
@@ -1527,9 +1475,9 @@ static void test_seed__blocked_thread_classes(void **state)
 	assert_non_null(log);
 	memcpy(log, seed_part53, n1);
 	memcpy(log + n1, seed_signaled, n2 + 1);
-	a = analyze(log);
+	a = test_analyze(log);
 
-	const struct finding *f = found(a, "blocked-thread");
+	const struct finding *f = test_found(a, "blocked-thread");
 
 	assert_non_null(f);
 	assert_evidence(f, "9 threads: 1 running, 2 ready, 6 waiting from "
@@ -1542,8 +1490,8 @@ static void test_seed__blocked_thread_classes(void **state)
 
 static void test_seed__blocked_on_the_network(void **state)
 {
-	struct analysis *a = analyze(seed_network);
-	const struct finding *f = found(a, "blocked-thread");
+	struct analysis *a = test_analyze(seed_network);
+	const struct finding *f = test_found(a, "blocked-thread");
 
 	(void)state;
 	assert_non_null(f);
@@ -1551,9 +1499,9 @@ static void test_seed__blocked_on_the_network(void **state)
 			   "(UserRequest), blocked on: network (frame 9 "
 			   "RPCRT4!WS_Open)");
 	assert_evidence(f, "waited 8515 ticks, about 133 s");
-	assert_null(found(a, "signaled-object-wait"));
-	assert_null(found(a, "zombie-processes"));
-	assert_null(found(a, "handle-leak"));
+	assert_null(test_found(a, "signaled-object-wait"));
+	assert_null(test_found(a, "zombie-processes"));
+	assert_null(test_found(a, "handle-leak"));
 	analysis_destroy(&a);
 }
 

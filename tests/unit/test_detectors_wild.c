@@ -22,6 +22,7 @@
 #include "dmatch.h"
 #include "model.h"
 #include "registry.h"
+#include "testdetect.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -123,52 +124,11 @@ static void set_bugcheck(struct analysis *a, uint32_t code, uint64_t a1,
 	a->bugcheck.args[3] = a4;
 }
 
-static const struct finding *found(const struct analysis *a, const char *id)
-{
-	for (size_t i = 0; i < a->findings.n; i++)
-		if (strcmp(a->findings.v[i].pattern, id) == 0)
-			return &a->findings.v[i];
-	return NULL;
-}
-
-/* Run detector ID on A; its finding, or NULL when it found nothing. */
-static const struct finding *detect(struct analysis *a, const char *id)
-{
-	const struct detector *d = detect_find(id);
-
-	assert_non_null(d);
-	assert_int_equal(d->run(a), DF_OK);
-	return found(a, id);
-}
-
-static bool evidence_has(const struct finding *f, const char *needle)
-{
-	for (size_t i = 0; i < f->evidence.n; i++)
-		if (strstr(f->evidence.v[i], needle) != NULL)
-			return true;
-	return false;
-}
-
-static void print_finding(const struct finding *f)
-{
-	printf("  %s (%d): %s\n", f->pattern, f->confidence, f->title);
-	for (size_t i = 0; i < f->evidence.n; i++)
-		printf("    - %s\n", f->evidence.v[i]);
-}
-
-#define assert_evidence(f, needle)                                     \
-	do {                                                           \
-		if (!evidence_has((f), (needle))) {                    \
-			print_finding(f);                              \
-			fail_msg("no evidence with \"%s\"", (needle)); \
-		}                                                      \
-	} while (0)
-
 #define assert_not_found(a, id)                                \
 	do {                                                   \
-		const struct finding *nf_ = detect((a), (id)); \
+		const struct finding *nf_ = test_detect((a), (id)); \
 		if (nf_ != NULL) {                             \
-			print_finding(nf_);                    \
+			test_print_finding(nf_);                    \
 			fail_msg("%s found", (id));            \
 		}                                              \
 	} while (0)
@@ -257,7 +217,7 @@ static void test_wildptr__crash_address_ascii(void **state)
 	(void)state;
 	add_module(a, "crashme.exe", 0xd60000, 0x20000);
 	set_crash(a, "EXCEPTION_ACCESS_VIOLATION_READ", 0xd6a6cd, 0x41414141);
-	const struct finding *f = detect(a, "wild-pointer");
+	const struct finding *f = test_detect(a, "wild-pointer");
 
 	assert_non_null(f);
 	assert_int_equal(f->confidence, 90);
@@ -275,7 +235,7 @@ static void test_wildptr__instruction_pointer_text(void **state)
 	(void)state;
 	set_crash(a, "EXCEPTION_ACCESS_VIOLATION_EXEC", 0x65747379735c5357,
 		  0x65747379735c5357);
-	f = detect(a, "wild-pointer");
+	f = test_detect(a, "wild-pointer");
 	assert_non_null(f);
 	assert_evidence(f, "instruction pointer 0x65747379735c5357 (exception) "
 			   "is ASCII text: \"WS\\syste\" in memory order "
@@ -286,7 +246,7 @@ static void test_wildptr__instruction_pointer_text(void **state)
 	a = analysis_new();
 	model_add_field(a, "FAILED_INSTRUCTION_ADDRESS",
 			"0045004c`00490046 ??              ???");
-	f = detect(a, "wild-pointer");
+	f = test_detect(a, "wild-pointer");
 	assert_non_null(f);
 	assert_evidence(f, "(FAILED_INSTRUCTION_ADDRESS) is UTF-16 text: "
 			   "\"FILE\" in memory order (.formats Chars: "
@@ -301,7 +261,7 @@ static void test_wildptr__bugcheck_arguments(void **state)
 
 	(void)state;
 	set_bugcheck(a, 0xD1, 0x6c6c642e6e69616d, 2, 0, 0xfffff8061a3b14f2);
-	f = detect(a, "wild-pointer");
+	f = test_detect(a, "wild-pointer");
 	assert_non_null(f);
 	assert_evidence(f, "data address 0x6c6c642e6e69616d (bugcheck 0xD1 "
 			   "Arg1, memory referenced) is ASCII text: "
@@ -310,7 +270,7 @@ static void test_wildptr__bugcheck_arguments(void **state)
 
 	a = analysis_new();
 	set_bugcheck(a, 0x1000008E, 0xC0000005, 0x41424344, 0xb1e4f9a8, 0);
-	f = detect(a, "wild-pointer");
+	f = test_detect(a, "wild-pointer");
 	assert_non_null(f);
 	assert_evidence(f, "instruction pointer 0x41424344 (bugcheck "
 			   "0x1000008E Arg2, address of the exception)");
@@ -341,7 +301,7 @@ static void test_wildptr__log_text(void **state)
 
 	(void)state;
 	set_text(a, operand);
-	f = detect(a, "wild-pointer");
+	f = test_detect(a, "wild-pointer");
 	assert_non_null(f);
 	assert_evidence(f, "data address 0x4141414141414139 (memory operand "
 			   "of the faulting instruction) is ASCII text: "
@@ -350,7 +310,7 @@ static void test_wildptr__log_text(void **state)
 
 	a = analysis_new();
 	set_text(a, record);
-	f = detect(a, "wild-pointer");
+	f = test_detect(a, "wild-pointer");
 	assert_non_null(f);
 	assert_evidence(f, "0x5a5a5a5a (exception record) is ASCII text: "
 			   "\"ZZZZ\"");
@@ -364,7 +324,7 @@ static void test_wildptr__ip_on_heap(void **state)
 
 	(void)state;
 	model_add_field(a, "IP_ON_HEAP", "000001f3ef330000");
-	const struct finding *f = detect(a, "wild-pointer");
+	const struct finding *f = test_detect(a, "wild-pointer");
 
 	assert_non_null(f);
 	assert_int_equal(f->confidence, 70);
@@ -411,7 +371,7 @@ static void test_wildcode__ip_on_stack_and_fc(void **state)
 
 	(void)state;
 	model_add_field(a, "IP_ON_STACK", "+e11ffa8");
-	f = detect(a, "wild-code");
+	f = test_detect(a, "wild-code");
 	assert_non_null(f);
 	assert_int_equal(f->confidence, 90);
 	assert_evidence(f, "IP_ON_STACK: +e11ffa8");
@@ -419,7 +379,7 @@ static void test_wildcode__ip_on_stack_and_fc(void **state)
 
 	a = analysis_new();
 	set_bugcheck(a, 0xFC, 0xfffff88002fd4000, 0x8000000062b0e863, 0, 0);
-	f = detect(a, "wild-code");
+	f = test_detect(a, "wild-code");
 	assert_non_null(f);
 	assert_evidence(f,
 			"ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY: execution at "
@@ -445,7 +405,7 @@ static void test_wildcode__minidump_ip(void **state)
 	t->stack_size = 0xd78;
 	a->crash.crashing_thread = 0;
 	set_crash(a, "EXCEPTION_ACCESS_VIOLATION_EXEC", 0x3df944, 0x3df944);
-	f = detect(a, "wild-code");
+	f = test_detect(a, "wild-code");
 	assert_non_null(f);
 	assert_int_equal(f->confidence, 90);
 	assert_evidence(f, "instruction pointer 0x3df944 lies in the stack of "
@@ -460,7 +420,7 @@ static void test_wildcode__minidump_ip(void **state)
 	add_module(a, "app.exe", 0x400000, 0x20000);
 	add_module(a, "plugin.dll", 0x10000000, 0x10000)->unloaded = true;
 	set_crash(a, "EXCEPTION_ACCESS_VIOLATION_EXEC", 0x10001234, 0x10001234);
-	f = detect(a, "wild-code");
+	f = test_detect(a, "wild-code");
 	assert_non_null(f);
 	assert_evidence(f, "lies in plugin.dll, a module that was unloaded");
 	analysis_destroy(&a);
@@ -481,7 +441,7 @@ static void test_wildcode__execute_fault_and_text(void **state)
 
 	(void)state;
 	model_add_field(a, "EXECUTE_ADDRESS", "1f3ef330000");
-	f = detect(a, "wild-code");
+	f = test_detect(a, "wild-code");
 	assert_non_null(f);
 	assert_evidence(f, "execute access violation at 0x1f3ef330000 "
 			   "(EXECUTE_ADDRESS)");
@@ -490,7 +450,7 @@ static void test_wildcode__execute_fault_and_text(void **state)
 	a = analysis_new();
 	set_text(a, "Attempt to execute non-executable address "
 		    "000001f3ef330000\n");
-	f = detect(a, "wild-code");
+	f = test_detect(a, "wild-code");
 	assert_non_null(f);
 	assert_evidence(f, "exception record: \"Attempt to execute "
 			   "non-executable address 1f3ef330000\"");
@@ -498,7 +458,7 @@ static void test_wildcode__execute_fault_and_text(void **state)
 
 	a = analysis_new();
 	set_text(a, listing);
-	f = detect(a, "wild-code");
+	f = test_detect(a, "wild-code");
 	assert_non_null(f);
 	assert_evidence(f, "frame 0 of a stack listing: \"WARNING: Frame IP "
 			   "not in any known module.");
@@ -583,7 +543,7 @@ static void test_incorrect__debugger_warnings(void **state)
 
 	(void)state;
 	set_text(a, log);
-	const struct finding *f = detect(a, "incorrect-stack-trace");
+	const struct finding *f = test_detect(a, "incorrect-stack-trace");
 
 	assert_non_null(f);
 	assert_int_equal(f->confidence, 80);
@@ -610,7 +570,7 @@ static void test_incorrect__frames_outside_modules(void **state)
 	(void)state;
 	add_thread(a, 0, crashing, ARRAY_SIZE(crashing));
 	a->crash.crashing_thread = 0;
-	f = detect(a, "incorrect-stack-trace");
+	f = test_detect(a, "incorrect-stack-trace");
 	assert_non_null(f);
 	assert_int_equal(f->confidence, 85);
 	assert_evidence(f, "thread 0, the crashing thread: 2 frames outside "
@@ -622,7 +582,7 @@ static void test_incorrect__frames_outside_modules(void **state)
 	/* Another thread: less confidence. */
 	a = analysis_new();
 	add_thread(a, 0x1afc, other, ARRAY_SIZE(other));
-	f = detect(a, "incorrect-stack-trace");
+	f = test_detect(a, "incorrect-stack-trace");
 	assert_non_null(f);
 	assert_int_equal(f->confidence, 65);
 	assert_evidence(f, "thread 0 (id 0x1afc): 2 frames outside every "
@@ -645,7 +605,7 @@ static void test_incorrect__scanned_and_empty(void **state)
 	(void)state;
 	add_thread(a, 1, scanned, ARRAY_SIZE(scanned));
 	a->crash.crashing_thread = 0;
-	f = detect(a, "incorrect-stack-trace");
+	f = test_detect(a, "incorrect-stack-trace");
 	assert_non_null(f);
 	assert_int_equal(f->confidence, 50);
 	assert_evidence(f, "frames 1-3 found only by scanning");
@@ -664,14 +624,14 @@ static void test_incorrect__scanned_and_empty(void **state)
 	add_thread(a, 0, NULL, 0);
 	a->crash.crashing_thread = 0;
 	set_crash(a, "EXCEPTION_ACCESS_VIOLATION", 0, 0);
-	f = detect(a, "incorrect-stack-trace");
+	f = test_detect(a, "incorrect-stack-trace");
 	assert_non_null(f);
 	assert_evidence(f, "the crashing thread's stack is empty");
 	analysis_destroy(&a);
 
 	a = analysis_new();
 	model_add_field(a, "FRAME_ONE_INVALID", "1");
-	f = detect(a, "incorrect-stack-trace");
+	f = test_detect(a, "incorrect-stack-trace");
 	assert_non_null(f);
 	assert_evidence(f, "FRAME_ONE_INVALID");
 	analysis_destroy(&a);
@@ -748,7 +708,7 @@ static void test_truncated__reader_errors(void **state)
 			"ThreadList stream (type 3) at offset 0x1000 starts "
 			"past the end of the file (76 bytes)");
 	model_add_error(a, DF_EFORMAT, false, 0, "not what it claims");
-	f = detect(a, "truncated-dump");
+	f = test_detect(a, "truncated-dump");
 	assert_non_null(f);
 	assert_int_equal(f->confidence, 90);
 	assert_int_equal(f->evidence.n, 1);
@@ -761,7 +721,7 @@ static void test_truncated__reader_errors(void **state)
 	for (int i = 0; i < 5; i++)
 		model_add_error(a, DF_ETRUNC, true, 0x200 + (uint64_t)i,
 				"MiscInfo stream is %d bytes, needs 24", i);
-	f = detect(a, "truncated-dump");
+	f = test_detect(a, "truncated-dump");
 	assert_non_null(f);
 	assert_int_equal(f->confidence, 75);
 	assert_evidence(f, "MiscInfo stream is 0 bytes, needs 24 (offset "
@@ -783,7 +743,7 @@ static void test_truncated__debugger_text(void **state)
 
 	(void)state;
 	set_text(a, log);
-	f = detect(a, "truncated-dump");
+	f = test_detect(a, "truncated-dump");
 	assert_non_null(f);
 	assert_evidence(f, "debugger: \"WARNING: Dump file has been "
 			   "truncated.  Data may be missing.\"");
@@ -791,7 +751,7 @@ static void test_truncated__debugger_text(void **state)
 
 	a = analysis_new();
 	model_add_field(a, "DUMP_FILE_ATTRIBUTES", "0x1004");
-	f = detect(a, "truncated-dump");
+	f = test_detect(a, "truncated-dump");
 	assert_non_null(f);
 	assert_evidence(f, "DUMP_FILE_ATTRIBUTES 0x1004: bit 2, "
 			   "InsufficientDumpfileSize");
@@ -834,7 +794,7 @@ static void test_truncated__minidump_bytes(void **state)
 	assert_int_equal(analysis_run(&a, dump, sizeof(dump), NULL), DF_OK);
 	assert_int_equal(a->format, FORMAT_MINIDUMP);
 
-	const struct finding *f = found(a, "truncated-dump");
+	const struct finding *f = test_found(a, "truncated-dump");
 
 	if (f == NULL)
 		fail_msg("no truncated-dump (%zu errors)", a->errors.n);
@@ -856,10 +816,10 @@ static void test_registry__quality_lowers_confidence(void **state)
 			"SystemInfo stream (type 7) at offset 0x38 is cut by "
 			"the end of the file: 20 of 56 bytes");
 	assert_int_equal(detect_run_all(a), DF_OK);
-	f = found(a, "truncated-dump");
+	f = test_found(a, "truncated-dump");
 	assert_non_null(f);
 	assert_int_equal(f->confidence, 90); /* its own stays */
-	f = found(a, "self-dump");
+	f = test_found(a, "self-dump");
 	assert_non_null(f);
 	assert_int_equal(f->confidence, 54);
 	analysis_destroy(&a);
@@ -869,8 +829,8 @@ static void test_registry__quality_lowers_confidence(void **state)
 	assert_non_null(model_add_finding(a, "some-pattern", "Some", 1));
 	model_add_field(a, "FRAME_ONE_INVALID", "1");
 	assert_int_equal(detect_run_all(a), DF_OK);
-	assert_non_null(found(a, "incorrect-stack-trace"));
-	assert_int_equal(found(a, "some-pattern")->confidence, 1);
+	assert_non_null(test_found(a, "incorrect-stack-trace"));
+	assert_int_equal(test_found(a, "some-pattern")->confidence, 1);
 	analysis_destroy(&a);
 
 	/* A sound dump keeps its confidences. */
@@ -878,7 +838,7 @@ static void test_registry__quality_lowers_confidence(void **state)
 	a->has_dump_thread_id = true;
 	a->dump_thread_id = 5152;
 	assert_int_equal(detect_run_all(a), DF_OK);
-	assert_int_equal(found(a, "self-dump")->confidence, 90);
+	assert_int_equal(test_found(a, "self-dump")->confidence, 90);
 	analysis_destroy(&a);
 }
 
@@ -1030,17 +990,6 @@ static const struct {
 	  false, true },
 };
 
-static struct analysis *analyze(const char *log)
-{
-	struct analysis *a = NULL;
-
-	assert_int_equal(
-		analysis_run(&a, (const uint8_t *)log, strlen(log), NULL),
-		DF_OK);
-	assert_non_null(a);
-	return a;
-}
-
 static void test_seed__table(void **state)
 {
 	unsigned bad = 0;
@@ -1049,7 +998,7 @@ static void test_seed__table(void **state)
 	printf("  %-30s %-13s %-10s %-22s %s\n", "example", "wild-pointer",
 	       "wild-code", "incorrect-stack-trace", "truncated-dump");
 	for (size_t i = 0; i < ARRAY_SIZE(seed_table); i++) {
-		struct analysis *a = analyze(seed_table[i].text);
+		struct analysis *a = test_analyze(seed_table[i].text);
 		const bool want[] = { seed_table[i].wild_pointer,
 				      seed_table[i].wild_code,
 				      seed_table[i].incorrect,
@@ -1058,7 +1007,7 @@ static void test_seed__table(void **state)
 
 		printf("  %-30s", seed_table[i].name);
 		for (size_t k = 0; k < ARRAY_SIZE(my_ids); k++) {
-			bool got = found(a, my_ids[k]) != NULL;
+			bool got = test_found(a, my_ids[k]) != NULL;
 
 			printf(" %-*s", width[k],
 			       got == want[k]
@@ -1080,8 +1029,8 @@ static void test_seed__evidence(void **state)
 	const struct finding *f;
 
 	(void)state;
-	a = analyze(seed_wild_ascii);
-	f = found(a, "wild-pointer");
+	a = test_analyze(seed_wild_ascii);
+	f = test_found(a, "wild-pointer");
 	assert_non_null(f);
 	assert_evidence(f, "0x65747379735c5357");
 	assert_evidence(f, "\"WS\\syste\" in memory order (.formats Chars: "
@@ -1089,39 +1038,39 @@ static void test_seed__evidence(void **state)
 	assert_evidence(f, "IP_ON_HEAP");
 	analysis_destroy(&a);
 
-	a = analyze(seed_wild_unicode);
-	f = found(a, "wild-pointer");
+	a = test_analyze(seed_wild_unicode);
+	f = test_found(a, "wild-pointer");
 	assert_non_null(f);
 	assert_evidence(f, "UTF-16 text: \"FILE\" in memory order (.formats "
 			   "Chars: .E.L.I.F)");
 	analysis_destroy(&a);
 
-	a = analyze(seed_wild_code);
-	f = found(a, "wild-code");
+	a = test_analyze(seed_wild_code);
+	f = test_found(a, "wild-code");
 	assert_non_null(f);
 	assert_evidence(f, "IP_ON_STACK: +e11ffa8");
 	assert_false(a->signature_low_trust);
 	analysis_destroy(&a);
 
 	/* The pool example: its warning makes the dump doubtful. */
-	a = analyze(seed_pool);
-	f = found(a, "incorrect-stack-trace");
+	a = test_analyze(seed_pool);
+	f = test_found(a, "incorrect-stack-trace");
 	assert_non_null(f);
 	assert_evidence(f, "Stack unwind information not available");
 	assert_true(a->signature_low_trust);
-	f = found(a, "dynamic-memory-corruption");
+	f = test_found(a, "dynamic-memory-corruption");
 	if (f != NULL)
 		assert_true(f->confidence <= 60);
 	analysis_destroy(&a);
 
-	a = analyze(seed_self_dump);
-	f = found(a, "incorrect-stack-trace");
+	a = test_analyze(seed_self_dump);
+	f = test_found(a, "incorrect-stack-trace");
 	assert_non_null(f);
 	assert_evidence(f, "Frame IP not in any known module");
 	analysis_destroy(&a);
 
-	a = analyze(composed_truncated);
-	f = found(a, "truncated-dump");
+	a = test_analyze(composed_truncated);
+	f = test_found(a, "truncated-dump");
 	assert_non_null(f);
 	assert_evidence(f, "Dump file has been truncated");
 	analysis_destroy(&a);
