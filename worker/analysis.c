@@ -8,24 +8,17 @@
 #include "dbglog.h"
 #include "df.h"
 #include "diag.h"
+#include "kdump.h"
 #include "mapfile.h"
 #include "minidump.h"
 #include "registry.h"
 #include "signature.h"
 
-/* Kernel dump headers start with "PAGE" then "DUMP" or "DU64". */
-static bool kernel_dump_probe(const uint8_t *data, size_t len)
-{
-	return len >= 8 && memcmp(data, "PAGE", 4) == 0 &&
-	       (memcmp(data + 4, "DUMP", 4) == 0 ||
-		memcmp(data + 4, "DU64", 4) == 0);
-}
-
 enum model_format analysis_detect_format(const uint8_t *data, size_t len)
 {
 	if (minidump_probe(data, len))
 		return FORMAT_MINIDUMP;
-	if (kernel_dump_probe(data, len))
+	if (kdump_probe(data, len))
 		return FORMAT_KERNEL_DUMP;
 	if (dbglog_probe(data, len))
 		return FORMAT_DEBUGGER_LOG;
@@ -43,9 +36,7 @@ static void read_by_format(struct analysis *a, const uint8_t *data, size_t len)
 		dbglog_read(a, data, len);
 		break;
 	case FORMAT_KERNEL_DUMP:
-		model_add_error(a, DF_EUNSUPPORTED, false, 0,
-				"kernel memory dumps are recognised but not "
-				"read yet");
+		kdump_read(a, data, len);
 		break;
 	case FORMAT_UNKNOWN:
 		model_add_error(a, DF_EFORMAT, true, 0,
