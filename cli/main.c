@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -32,10 +33,12 @@
 #include "log.h"
 #include "report.h"
 #include "store.h"
+#include "symbols.h"
 #include "worker.h"
 
 #define DEFAULT_STORE "dumpfleet-store"
 #define DEFAULT_TIMEOUT_MS 30000
+#define MAX_SYMBOL_DIRS 64
 
 /*
  * Set by SIGINT/SIGTERM. A signal handler can reach nothing else, so this
@@ -81,29 +84,94 @@ static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return true;
 }
 
+/* Symbol roots given with --symbols DIR (repeatable). */
+struct symdirs {
+	const char *v[MAX_SYMBOL_DIRS];
+	size_t n;
+};
+
+/* Add DIR; false (with a message) when it is no folder or too many. */
+static bool add_symbol_dir(struct symdirs *sd, const char *cmd, const char *dir)
+{
+	struct stat st;
+
+	if (sd->n >= MAX_SYMBOL_DIRS) {
+		fprintf(stderr, "dumpfleet %s: more than %d --symbols\n", cmd,
+			MAX_SYMBOL_DIRS);
+		return false;
+	}
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "dumpfleet %s: --symbols %s: not a folder\n",
+			cmd, dir);
+		return false;
+	}
+	sd->v[sd->n++] = dir;
+	return true;
+}
+
 /* ---- analyze ------------------------------------------------------------- */
 
 static const char analyze_help[] =
-	"Usage: dumpfleet analyze [--json] FILE...\n"
+	"Usage: dumpfleet analyze [--json] [--symbols DIR]... FILE...\n"
 	"Analyse crash dumps and debugger logs locally, without a store.\n\n"
-	"  -j, --json    one JSON object per file (one per line)\n"
-	"  -h, --help    show this help\n\n"
+	"  -j, --json         one JSON object per file (one per line)\n"
+	"      --symbols DIR  Breakpad symbol store (DIR/NAME.pdb/ID/NAME.sym)\n"
+	"                     naming frames; repeat to search several\n"
+	"  -h, --help         show this help\n\n"
 	"Exit status: 0 nothing found, 1 findings or errors in the data,\n"
 	"2 usage error, 3 system error.\n";
+
+static void print_analysis(struct analysis *a, const char *path, bool json)
+{
+	if (json) {
+		json_t *j = analysis_to_json(a, path);
+
+		json_dumpf(j, stdout, JSON_COMPACT);
+		fputc('\n', stdout);
+		json_decref(j);
+	} else {
+		analysis_print_text(stdout, a, path);
+	}
+}
+
+static int analyze_files(char **files, int n, bool json, struct symstore *syms)
+{
+	int status = DF_EXIT_OK;
+
+	for (int i = 0; i < n; i++) {
+		struct analysis *a = NULL;
+
+		if (analysis_run_file_with(&a, files[i], NULL, syms) != DF_OK) {
+			fprintf(stderr, "dumpfleet analyze: out of memory\n");
+			return DF_EXIT_SYSTEM;
+		}
+		print_analysis(a, files[i], json);
+		if (a->errors.n > 0 || a->findings.n > 0)
+			status = DF_EXIT_FINDINGS;
+		analysis_destroy(&a);
+	}
+	return status;
+}
 
 static int cmd_analyze(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "symbols", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct symdirs sd = { { NULL }, 0 };
 	bool json = false;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
 		if (c == 'j')
 			json = true;
+		else if (c == 'S' && !add_symbol_dir(&sd, "analyze", optarg))
+			return DF_EXIT_USAGE;
+		else if (c == 'S')
+			continue;
 		else if (c == 'h')
 			return fputs(analyze_help, stdout), DF_EXIT_OK;
 		else
@@ -111,28 +179,15 @@ static int cmd_analyze(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return usage_error("analyze", "no FILE given");
-	int status = DF_EXIT_OK;
+	struct symstore *syms = NULL;
 
-	for (int i = optind; i < argc; i++) {
-		struct analysis *a = NULL;
-
-		if (analysis_run_file(&a, argv[i], NULL) != DF_OK) {
-			fprintf(stderr, "dumpfleet analyze: out of memory\n");
-			return DF_EXIT_SYSTEM;
-		}
-		if (json) {
-			json_t *j = analysis_to_json(a, argv[i]);
-
-			json_dumpf(j, stdout, JSON_COMPACT);
-			fputc('\n', stdout);
-			json_decref(j);
-		} else {
-			analysis_print_text(stdout, a, argv[i]);
-		}
-		if (a->errors.n > 0 || a->findings.n > 0)
-			status = DF_EXIT_FINDINGS;
-		analysis_destroy(&a);
+	if (sd.n > 0 && (syms = symstore_new(sd.v, sd.n)) == NULL) {
+		fprintf(stderr, "dumpfleet analyze: out of memory\n");
+		return DF_EXIT_SYSTEM;
 	}
+	int status = analyze_files(argv + optind, argc - optind, json, syms);
+
+	symstore_destroy(&syms);
 	return status;
 }
 
@@ -271,13 +326,15 @@ static void *worker_main(void *arg)
 
 static const char run_help[] =
 	"Usage: dumpfleet run [--workers N] [--store DIR] [--batch TAG]\n"
-	"                     [--format text|json] PATH...\n"
+	"                     [--format text|json] [--symbols DIR]... PATH...\n"
 	"Start a broker and N workers on this machine, analyse every file\n"
 	"under PATH, store the results and print the report.\n\n"
 	"  -w, --workers N       worker slots (default: number of cores)\n"
 	"  -s, --store DIR       the store (default: " DEFAULT_STORE ")\n"
 	"  -b, --batch TAG       customer or case tag for these jobs\n"
 	"  -f, --format FORMAT   report as text (default) or json\n"
+	"      --symbols DIR     Breakpad symbol store naming frames\n"
+	"                        (DIR/NAME.pdb/ID/NAME.sym); repeatable\n"
 	"  -h, --help            show this help\n";
 
 struct run_cfg {
@@ -285,6 +342,7 @@ struct run_cfg {
 	const char *batch;
 	unsigned long workers;
 	bool json;
+	struct symdirs syms;
 };
 
 static int run_pipeline(const struct run_cfg *cfg, char *const *paths,
@@ -351,6 +409,8 @@ static int run_pipeline(const struct run_cfg *cfg, char *const *paths,
 	wo.zmq_ctx = ctx;
 	wo.stop = &halt;
 	wo.name = "local";
+	wo.symbol_dirs = cfg->syms.v;
+	wo.nsymbol_dirs = cfg->syms.n;
 	bool workers_up = bd.endpoint[0] != '\0' &&
 			  pthread_create(&wth, NULL, worker_main, &wo) == 0;
 
@@ -395,10 +455,11 @@ static int cmd_run(int argc, char **argv)
 		{ "store", required_argument, NULL, 's' },
 		{ "batch", required_argument, NULL, 'b' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "symbols", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run_cfg cfg = { DEFAULT_STORE, "", 0, false };
+	struct run_cfg cfg = { DEFAULT_STORE, "", 0, false, { { NULL }, 0 } };
 	int c;
 
 	while ((c = getopt_long(argc, argv, "w:s:b:f:h", opts, NULL)) != -1) {
@@ -410,6 +471,10 @@ static int cmd_run(int argc, char **argv)
 		else if (c == 'b')
 			cfg.batch = optarg;
 		else if (c == 'f' && parse_format(optarg, &cfg.json))
+			continue;
+		else if (c == 'S' && !add_symbol_dir(&cfg.syms, "run", optarg))
+			return DF_EXIT_USAGE;
+		else if (c == 'S')
 			continue;
 		else if (c == 'h')
 			return fputs(run_help, stdout), DF_EXIT_OK;
@@ -498,10 +563,13 @@ static int cmd_broker(int argc, char **argv)
 
 static const char worker_help[] =
 	"Usage: dumpfleet worker --connect ENDPOINT [--slots N]\n"
+	"                        [--symbols DIR]...\n"
 	"Analyse jobs from a broker until stopped (SIGTERM).\n\n"
 	"  -c, --connect ENDPOINT  the broker, e.g. tcp://broker:5555\n"
 	"  -n, --slots N           parallel analyses (default: cores)\n"
 	"      --heartbeat-ms N    heartbeat interval (default 1000)\n"
+	"      --symbols DIR       Breakpad symbol store naming frames\n"
+	"                          (DIR/NAME.pdb/ID/NAME.sym); repeatable\n"
 	"  -h, --help              show this help\n";
 
 static int cmd_worker(int argc, char **argv)
@@ -510,10 +578,12 @@ static int cmd_worker(int argc, char **argv)
 		{ "connect", required_argument, NULL, 'c' },
 		{ "slots", required_argument, NULL, 'n' },
 		{ "heartbeat-ms", required_argument, NULL, 'H' },
+		{ "symbols", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct worker_opts wo;
+	struct symdirs sd = { { NULL }, 0 };
 	unsigned long v;
 	char name[128], host[64] = "host";
 	int c;
@@ -526,6 +596,10 @@ static int cmd_worker(int argc, char **argv)
 			wo.slots = (unsigned)v;
 		else if (c == 'H' && parse_uint(optarg, 3600000, &v) && v)
 			wo.heartbeat_ms = (uint32_t)v;
+		else if (c == 'S' && !add_symbol_dir(&sd, "worker", optarg))
+			return DF_EXIT_USAGE;
+		else if (c == 'S')
+			continue;
 		else if (c == 'h')
 			return fputs(worker_help, stdout), DF_EXIT_OK;
 		else
@@ -536,6 +610,8 @@ static int cmd_worker(int argc, char **argv)
 	gethostname(host, sizeof(host) - 1);
 	snprintf(name, sizeof(name), "%s:%ld", host, (long)getpid());
 	wo.name = name;
+	wo.symbol_dirs = sd.v;
+	wo.nsymbol_dirs = sd.n;
 	wo.zmq_ctx = zmq_ctx_new();
 	wo.stop = &stop_flag;
 	int rc = worker_run(&wo);

@@ -13,6 +13,7 @@
 #include "minidump.h"
 #include "registry.h"
 #include "signature.h"
+#include "symbols.h"
 
 enum model_format analysis_detect_format(const uint8_t *data, size_t len)
 {
@@ -56,8 +57,22 @@ static void name_codes(struct analysis *a)
 		a->crash.type = exception_name(a->crash.code);
 }
 
+/* Name frames from SYMS; a failure is recorded, not fatal. */
+static void symbolize(struct analysis *a, struct symstore *syms)
+{
+	if (syms != NULL && symstore_symbolize(syms, a) == DF_ENOMEM)
+		model_add_error(a, DF_ENOMEM, false, 0,
+				"no memory for symbol names");
+}
+
 int analysis_run(struct analysis **out, const uint8_t *data, size_t len,
 		 const struct sigrules *rules)
+{
+	return analysis_run_with(out, data, len, rules, NULL);
+}
+
+int analysis_run_with(struct analysis **out, const uint8_t *data, size_t len,
+		      const struct sigrules *rules, struct symstore *syms)
 {
 	struct analysis *a = analysis_new();
 
@@ -67,6 +82,7 @@ int analysis_run(struct analysis **out, const uint8_t *data, size_t len,
 	a->size = len;
 	hash_sha256(data, len, a->content_hash);
 	read_by_format(a, data, len);
+	symbolize(a, syms);
 	name_codes(a);
 	blame_pick(a);
 	detect_run_all(a);
@@ -91,6 +107,13 @@ int analysis_run(struct analysis **out, const uint8_t *data, size_t len,
 int analysis_run_file(struct analysis **out, const char *path,
 		      const struct sigrules *rules)
 {
+	return analysis_run_file_with(out, path, rules, NULL);
+}
+
+int analysis_run_file_with(struct analysis **out, const char *path,
+			   const struct sigrules *rules,
+			   struct symstore *syms)
+{
 	struct mapfile m;
 	struct diag d;
 
@@ -104,7 +127,7 @@ int analysis_run_file(struct analysis **out, const char *path,
 		model_add_error(a, d.code, false, 0, "%s", d.msg);
 		return DF_OK;
 	}
-	int rc = analysis_run(out, m.data, m.len, rules);
+	int rc = analysis_run_with(out, m.data, m.len, rules, syms);
 
 	mapfile_close(&m);
 	return rc;

@@ -15,6 +15,7 @@
 #include "model.h"
 
 struct sigrules;
+struct symstore;
 
 /*
  * Analyse LEN bytes at DATA into a fresh *OUT (caller destroys it with
@@ -30,6 +31,17 @@ int analysis_run(struct analysis **out, const uint8_t *data, size_t len,
  */
 int analysis_run_file(struct analysis **out, const char *path,
 		      const struct sigrules *rules);
+
+/*
+ * As analysis_run() and analysis_run_file(), naming frames from the symbol
+ * store SYMS (may be NULL: no symbols) right after the reader, so that the
+ * blame, the detectors and the signature see function names.
+ */
+int analysis_run_with(struct analysis **out, const uint8_t *data, size_t len,
+		      const struct sigrules *rules, struct symstore *syms);
+int analysis_run_file_with(struct analysis **out, const char *path,
+			   const struct sigrules *rules,
+			   struct symstore *syms);
 
 /* Detect the format of DATA by its content. */
 enum model_format analysis_detect_format(const uint8_t *data, size_t len);

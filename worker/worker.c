@@ -13,6 +13,7 @@
 #include "log.h"
 #include "record.h"
 #include "signature.h"
+#include "symbols.h"
 #include "wire.h"
 
 #define WORKER_PREFETCH 1
@@ -22,6 +23,7 @@ struct slot {
 	unsigned index;
 	char name[128];
 	const struct sigrules *rules;
+	struct symstore *syms;    /* shared by every slot, or NULL */
 	pthread_t thread;
 	bool started;
 };
@@ -74,7 +76,7 @@ static int run_job(struct slot *s, void *sock, const Dumpfleet__V1__JobAssign *j
 	Dumpfleet__V1__JobResult res = DUMPFLEET__V1__JOB_RESULT__INIT;
 	wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
 	uint64_t t0 = wire_now_ms();
-	int rc = analysis_run_file(&a, j->path, s->rules);
+	int rc = analysis_run_file_with(&a, j->path, s->rules, s->syms);
 
 	if (rc != DF_OK)
 		return rc;
@@ -188,10 +190,15 @@ int worker_run(const struct worker_opts *o)
 {
 	struct sigrules *rules = sigrules_default();
 	struct slot *slots = calloc(o->slots, sizeof(*slots));
+	struct symstore *syms = NULL;
 	unsigned started = 0;
 
-	if (rules == NULL || slots == NULL) {
+	if (o->nsymbol_dirs > 0)
+		syms = symstore_new(o->symbol_dirs, o->nsymbol_dirs);
+	if (rules == NULL || slots == NULL ||
+	    (o->nsymbol_dirs > 0 && syms == NULL)) {
 		sigrules_destroy(&rules);
+		symstore_destroy(&syms);
 		free(slots);
 		return DF_ENOMEM;
 	}
@@ -201,6 +208,7 @@ int worker_run(const struct worker_opts *o)
 		s->opts = o;
 		s->index = i;
 		s->rules = rules;
+		s->syms = syms;
 		snprintf(s->name, sizeof(s->name), "%s:%u", o->name, i);
 		if (pthread_create(&s->thread, NULL, slot_main, s) == 0) {
 			s->started = true;
@@ -212,5 +220,6 @@ int worker_run(const struct worker_opts *o)
 			pthread_join(slots[i].thread, NULL);
 	free(slots);
 	sigrules_destroy(&rules);
+	symstore_destroy(&syms);
 	return started > 0 ? DF_OK : DF_ENOMEM;
 }

@@ -12,6 +12,7 @@
 #define WORKER_WORKER_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct worker_opts {
@@ -22,6 +23,9 @@ struct worker_opts {
 	uint32_t heartbeat_ms;    /* heartbeat interval */
 	uint32_t liveness;        /* missed heartbeats before reconnecting */
 	atomic_bool *stop;        /* set to true to make the slots exit */
+	/* Breakpad symbol roots (--symbols); the slots share one cache. */
+	const char *const *symbol_dirs;
+	size_t nsymbol_dirs;
 };
 
 /* Defaults: heartbeat 1000 ms, liveness 5, slots = online CPUs. */
