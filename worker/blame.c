@@ -115,10 +115,11 @@ static bool pool_bugcheck(const struct analysis *a)
 static bool from_pool_tag(struct analysis *a)
 {
 	static const char key[] = ", Binary : ";
+
+	if (a->text == NULL || !pool_bugcheck(a))
+		return false;
 	const char *p = a->text, *end = a->text + a->text_len;
 
-	if (p == NULL || !pool_bugcheck(a))
-		return false;
 	while (p < end) {
 		const char *hit = NULL;
 
