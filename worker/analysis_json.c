@@ -183,18 +183,33 @@ static json_t *system_json(const struct analysis *a)
 	return o;
 }
 
+/*
+ * Kernel dumps have no exception: their crash_info is the crashing
+ * processor's instruction pointer (the faulting instruction when the
+ * dump's context is the faulting one), as the reader records it.
+ */
+static bool kernel_crash(const struct analysis *a)
+{
+	return a->format == FORMAT_KERNEL_DUMP && !a->crash.present &&
+	       a->crash.has_ip;
+}
+
 static json_t *crash_json(const struct analysis *a, int w)
 {
 	const struct crash *c = &a->crash;
+	bool kernel = kernel_crash(a);
 
-	if (!c->present)
+	if (!c->present && !kernel)
 		return json_null();
 	json_t *o = json_object();
 
 	json_object_set_new(o, "type", jstr(c->type));
 	json_object_set_new(o, "code", jhex_opt(c->has_code, c->code, 8));
-	json_object_set_new(o, "address",
-			    jhex_opt(c->has_address, c->address, w));
+	if (kernel)
+		json_object_set_new(o, "address", jhex(c->ip, w));
+	else
+		json_object_set_new(o, "address",
+				    jhex_opt(c->has_address, c->address, w));
 	json_object_set_new(o, "instruction", jhex_opt(c->has_ip, c->ip, w));
 	json_object_set_new(o, "crashing_thread",
 			    c->crashing_thread >= 0
@@ -297,6 +312,9 @@ json_t *analysis_to_json(const struct analysis *a, const char *source)
 			    json_string(model_format_name(a->format)));
 	if (a->format_detail != NULL)
 		json_object_set_new(o, "format_detail", jstr(a->format_detail));
+	if (a->format == FORMAT_KERNEL_DUMP)
+		json_object_set_new(o, "dump_type",
+				    jstr(model_field(a, "DUMP_TYPE")));
 	hash_hex(a->content_hash, HASH_LEN, hex);
 	json_object_set_new(o, "sha256", json_string(hex));
 	json_object_set_new(o, "size", json_integer((json_int_t)a->size));

@@ -71,6 +71,103 @@ static void print_crash(FILE *out, const struct analysis *a)
 	}
 }
 
+/* ---- kernel dumps: a BlueScreenView-like row ----------------------------- */
+
+/* Unix seconds T as "YYYY-MM-DD hh:mm:ss UTC" (proleptic Gregorian). */
+static void put_utc(FILE *out, uint64_t t)
+{
+	int64_t z = (int64_t)(t / 86400) + 719468;
+	unsigned sec = (unsigned)(t % 86400);
+	int64_t era = z / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	unsigned day = doy - (153 * mp + 2) / 5 + 1;
+	unsigned month = mp < 10 ? mp + 3 : mp - 9;
+	int64_t year = (int64_t)yoe + era * 400 + (month <= 2);
+
+	fprintf(out, "%04" PRId64 "-%02u-%02u %02u:%02u:%02u UTC", year, month,
+		day, sec / 3600, sec / 60 % 60, sec % 60);
+}
+
+static int hex_width(const struct analysis *a)
+{
+	const char *arch = a->system.cpu_arch;
+
+	return arch != NULL && (strcmp(arch, "x86") == 0 ||
+				strcmp(arch, "arm") == 0)
+		       ? 8
+		       : 16;
+}
+
+/* "driver.sys+0x1d4b" for ADDR, or the bare address outside drivers. */
+static void put_code_addr(FILE *out, const struct analysis *a, uint64_t addr)
+{
+	const struct module *m = model_module_at(a, addr);
+
+	if (m != NULL && m->filename != NULL && !m->unloaded) {
+		text_put_safe(out, m->filename);
+		fprintf(out, "+0x%" PRIx64, addr - m->base);
+	} else {
+		fprintf(out, "0x%0*" PRIx64, hex_width(a), addr);
+	}
+}
+
+/*
+ * One row as BlueScreenView lists a crash: dump file, crash time, bugcheck
+ * name and code, the four parameters, the driver it was caused by and the
+ * crash address in it, processors, OS version and build, architecture.
+ * Two spaces between the columns, "-" for what the dump does not say.
+ */
+static void print_kernel_row(FILE *out, const struct analysis *a,
+			     const char *source)
+{
+	const struct bugcheck *b = &a->bugcheck;
+	const char *release = model_field(a, "OS_RELEASE");
+	int w = hex_width(a);
+
+	text_put_safe(out, source != NULL ? source : "(input)");
+	fputs("  ", out);
+	if (a->crash_time != 0)
+		put_utc(out, a->crash_time);
+	else
+		fputc('-', out);
+	fputs("  ", out);
+	if (b->present) {
+		text_put_safe(out, b->name != NULL
+					   ? b->name
+					   : bugcheck_display_name(b->code));
+		fprintf(out, "  0x%08X", b->code);
+		for (int i = 0; i < 4; i++)
+			fprintf(out, "  0x%0*" PRIx64, w, b->args[i]);
+	} else {
+		fputs("-  -  -  -  -  -", out);
+	}
+	fputs("  ", out);
+	text_put_safe(out, a->blame_module);
+	fputs("  ", out);
+	if (a->crash.has_ip)
+		put_code_addr(out, a, a->crash.ip);
+	else
+		fputc('-', out);
+	if (a->system.cpu_count != 0)
+		fprintf(out, "  %u %s", a->system.cpu_count,
+			a->system.cpu_count == 1 ? "processor" : "processors");
+	else
+		fputs("  -", out);
+	fputs("  ", out);
+	if (release != NULL) {
+		text_put_safe(out, release);
+		fputc(' ', out);
+	}
+	text_put_safe(out, a->system.os_ver);
+	if (a->system.build != 0)
+		fprintf(out, " build %u", a->system.build);
+	fputs("  ", out);
+	text_put_safe(out, a->system.cpu_arch);
+}
+
 static void print_findings(FILE *out, const struct analysis *a)
 {
 	for (size_t i = 0; i < a->findings.n; i++) {
@@ -94,7 +191,10 @@ void analysis_print_text(FILE *out, const struct analysis *a,
 {
 	char os[256];
 
-	text_put_safe(out, source != NULL ? source : "(input)");
+	if (a->format == FORMAT_KERNEL_DUMP)
+		print_kernel_row(out, a, source);
+	else
+		text_put_safe(out, source != NULL ? source : "(input)");
 	fprintf(out, "\n  %-14s %s", "format", model_format_name(a->format));
 	if (a->format_detail != NULL) {
 		fputs(" (", out);
@@ -111,6 +211,13 @@ void analysis_print_text(FILE *out, const struct analysis *a,
 	if (a->process_name != NULL)
 		label(out, "process", a->process_name);
 	print_crash(out, a);
+	if (a->format == FORMAT_KERNEL_DUMP && !a->crash.present &&
+	    a->crash.has_ip) {
+		fprintf(out, "  %-14s instruction 0x%" PRIx64 " (", "crash",
+			a->crash.ip);
+		put_code_addr(out, a, a->crash.ip);
+		fputs(")\n", out);
+	}
 	if (a->blame_module != NULL)
 		label(out, "blame", a->blame_module);
 	if (a->signature != NULL) {
