@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # Set up, build and run every test (unit, corpus when ../shared is present,
-# end-to-end). With --sanitize, the same in an ASan+UBSan build.
+# end-to-end). With --sanitize, the same in an ASan+UBSan build; with
+# --clang, the same built by clang with ASan+UBSan.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=$here/build
 extra=()
-if [ "${1:-}" = "--sanitize" ]; then
+case "${1:-}" in
+--sanitize | --clang)
 	build=$here/build-asan
 	extra=(-DDF_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug)
+	if [ "$1" = --clang ]; then
+		build=$here/build-clang
+		extra+=(-DCMAKE_C_COMPILER=clang)
+	fi
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-fi
+	;;
+esac
 "$here/scripts/setup.sh" "$build" "${extra[@]}"
 cd "$build"
 ctest --output-on-failure -j"$(nproc)"
