@@ -13,6 +13,7 @@ case "${1:-}" in
 	if [ "$1" = --clang ]; then
 		build=$here/build-clang
 		extra+=(-DCMAKE_C_COMPILER=clang)
+		export DF_EXTRA_PACKAGES=clang
 	fi
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
