@@ -1,6 +1,7 @@
 #include "model.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -199,8 +200,60 @@ const struct thread *model_crashing_thread(const struct analysis *a)
 	return &a->threads.v[i];
 }
 
+static int range_cmp(const void *x, const void *y)
+{
+	const struct module_range *p = x, *q = y;
+
+	if (p->base != q->base)
+		return p->base < q->base ? -1 : 1;
+	return p->index < q->index ? -1 : p->index > q->index;
+}
+
+int model_index_modules(struct analysis *a)
+{
+	size_t n = a->modules.n;
+	struct module_range *v = arena_alloc(a->arena, (n ? n : 1) * sizeof(*v));
+	size_t k = 0;
+
+	a->mod_index = NULL;
+	a->mod_index_n = 0;
+	a->mod_indexed = SIZE_MAX;
+	if (v == NULL)
+		return DF_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct module *m = &a->modules.v[i];
+
+		if (!m->unloaded && m->end >= m->base)
+			v[k++] = (struct module_range){ m->base, m->end, i };
+	}
+	qsort(v, k, sizeof(*v), range_cmp);
+	a->mod_index = v;
+	a->mod_index_n = k;
+	a->mod_indexed = n;
+	return DF_OK;
+}
+
+static const struct module *indexed_at(const struct analysis *a, uint64_t addr)
+{
+	size_t lo = 0, hi = a->mod_index_n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (a->mod_index[mid].base <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || addr > a->mod_index[lo - 1].end)
+		return NULL;
+	return &a->modules.v[a->mod_index[lo - 1].index];
+}
+
 const struct module *model_module_at(const struct analysis *a, uint64_t addr)
 {
+	if (a->mod_index != NULL && a->mod_indexed == a->modules.n)
+		return indexed_at(a, addr);
 	for (size_t i = 0; i < a->modules.n; i++) {
 		const struct module *m = &a->modules.v[i];
 

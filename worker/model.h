@@ -178,6 +178,12 @@ struct model_error {
 	const char *message;
 };
 
+/* A loaded module's range, in the sorted index model_index_modules builds. */
+struct module_range {
+	uint64_t base, end;
+	size_t index; /* into modules */
+};
+
 struct analysis {
 	struct arena *arena;
 	enum model_format format;
@@ -201,6 +207,10 @@ struct analysis {
 
 	DF_VEC(struct thread) threads;
 	DF_VEC(struct module) modules;
+	/* Sorted loaded-module ranges; valid while modules.n == mod_indexed. */
+	struct module_range *mod_index;
+	size_t mod_index_n;
+	size_t mod_indexed;
 	DF_VEC(struct process) processes;
 	DF_VEC(struct handle_type) handle_types;
 	DF_VEC(struct dispatcher) dispatchers;
@@ -286,7 +296,18 @@ bool model_has_finding(const struct analysis *a, const char *pattern);
 /* The crashing thread, or NULL when unknown. */
 const struct thread *model_crashing_thread(const struct analysis *a);
 
-/* The module containing ADDR, or NULL. */
+/*
+ * Sort the loaded modules by base so that model_module_at() is a binary
+ * search; readers call it once their module list is complete. Adding a
+ * module afterwards makes lookups linear again until the next call.
+ * DF_OK or DF_ENOMEM (lookups then stay linear).
+ */
+int model_index_modules(struct analysis *a);
+
+/*
+ * The loaded module containing ADDR, or NULL. With an index, the one with
+ * the highest base at or below ADDR; without, the first in list order.
+ */
 const struct module *model_module_at(const struct analysis *a, uint64_t addr);
 
 /* Case-insensitive lookup of a module by base name (with or without ext). */

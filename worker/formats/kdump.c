@@ -252,11 +252,6 @@ static const struct {
 
 /* ---- parse state --------------------------------------------------------- */
 
-struct kd_modrange {
-	uint64_t base, end;
-	size_t index; /* into a->modules */
-};
-
 struct kd_regs {
 	uint64_t ip, sp, fp;
 	unsigned psize;
@@ -276,8 +271,6 @@ struct kd {
 	uint64_t tv[TF_COUNT]; /* triage header, when has_triage */
 	bool has_triage;
 
-	struct kd_modrange *mods;
-	size_t nmods;
 };
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -1041,51 +1034,6 @@ static struct kd_regs read_context(struct kd *k, uint64_t off)
 	return r;
 }
 
-static int modrange_cmp(const void *x, const void *y)
-{
-	const struct kd_modrange *p = x, *q = y;
-
-	if (p->base != q->base)
-		return p->base < q->base ? -1 : 1;
-	return 0;
-}
-
-/* Sorted ranges of the loaded drivers, for address lookups. */
-static void build_module_index(struct kd *k)
-{
-	size_t n = k->a->modules.n;
-
-	k->mods = arena_alloc(k->a->arena, (n ? n : 1) * sizeof(*k->mods));
-	if (k->mods == NULL)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		const struct module *mod = &k->a->modules.v[i];
-
-		if (!mod->unloaded)
-			k->mods[k->nmods++] = (struct kd_modrange){
-				mod->base, mod->end, i
-			};
-	}
-	qsort(k->mods, k->nmods, sizeof(*k->mods), modrange_cmp);
-}
-
-static const struct module *module_for(const struct kd *k, uint64_t addr)
-{
-	size_t lo = 0, hi = k->nmods;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (k->mods[mid].base <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0 || addr > k->mods[lo - 1].end)
-		return NULL;
-	return &k->a->modules.v[k->mods[lo - 1].index];
-}
-
 /* Append a frame at ADDR; callers are reported at the call (ADDR - 1). */
 static bool add_frame(struct kd *k, struct thread *t, uint64_t addr,
 		      enum frame_trust trust)
@@ -1099,7 +1047,7 @@ static bool add_frame(struct kd *k, struct thread *t, uint64_t addr,
 	/* As minidump.c: a return address points past the call. */
 	if (trust != TRUST_CONTEXT && addr > 0)
 		addr--;
-	const struct module *mod = module_for(k, addr);
+	const struct module *mod = model_module_at(k->a, addr);
 
 	f->address = addr;
 	f->has_address = true;
@@ -1165,7 +1113,7 @@ static void scan_stack(struct kd *k, struct thread *t, struct kd_regs r)
 
 		if (!value_at(&st, at, r.psize, &v))
 			break;
-		if (v % r.insn_align == 0 && module_for(k, v) != NULL &&
+		if (v % r.insn_align == 0 && model_module_at(k->a, v) != NULL &&
 		    !add_frame(k, t, v, TRUST_SCAN))
 			break;
 	}
@@ -1226,7 +1174,7 @@ static void read_crashing_thread(struct kd *k)
 	k->a->crash.crashing_thread = (long)(k->a->threads.n - 1);
 	k->a->crash.ip = r.ip;
 	k->a->crash.has_ip = true;
-	build_module_index(k);
+	model_index_modules(k->a);
 	add_frame(k, t, r.ip, TRUST_CONTEXT);
 	if (k->has_triage)
 		scan_stack(k, t, r);

@@ -166,12 +166,6 @@ struct md_regs {
 	bool ok;
 };
 
-/* A loaded module range for address lookups. */
-struct md_modrange {
-	uint64_t base, end;
-	size_t index; /* into a->modules */
-};
-
 struct md {
 	struct analysis *a;
 	struct reader file;
@@ -201,8 +195,6 @@ struct md {
 	struct md_range *mem;
 	size_t nmem, memcap;
 
-	struct md_modrange *mods;
-	size_t nmods;
 	uint64_t scan_budget;
 };
 
@@ -1886,52 +1878,6 @@ static void read_proc_status(struct md *m, const struct reader *s)
 
 /* ---- stack walking ------------------------------------------------------- */
 
-static int modrange_cmp(const void *x, const void *y)
-{
-	const struct md_modrange *p = x, *q = y;
-
-	if (p->base != q->base)
-		return p->base < q->base ? -1 : 1;
-	return 0;
-}
-
-/* Sorted ranges of the loaded modules, for address lookups. */
-static void build_module_index(struct md *m)
-{
-	size_t n = m->a->modules.n;
-
-	m->mods = arena_alloc(m->a->arena, (n ? n : 1) * sizeof(*m->mods));
-	if (m->mods == NULL)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		const struct module *mod = &m->a->modules.v[i];
-
-		if (!mod->unloaded)
-			m->mods[m->nmods++] = (struct md_modrange){
-				mod->base, mod->end, i
-			};
-	}
-	qsort(m->mods, m->nmods, sizeof(*m->mods), modrange_cmp);
-}
-
-/* The loaded module holding ADDR, or NULL. */
-static const struct module *module_for(const struct md *m, uint64_t addr)
-{
-	size_t lo = 0, hi = m->nmods;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (m->mods[mid].base <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0 || addr > m->mods[lo - 1].end)
-		return NULL;
-	return &m->a->modules.v[m->mods[lo - 1].index];
-}
-
 /*
  * Where a walk puts its frames: the thread's `frames`, or its `own_frames`
  * (the walk from its own saved context when `frames` start at the
@@ -1967,7 +1913,7 @@ static bool add_frame(struct md *m, const struct md_walk *w, uint64_t addr,
 	 */
 	if (trust != TRUST_CONTEXT && addr > 0)
 		addr--;
-	const struct module *mod = module_for(m, addr);
+	const struct module *mod = model_module_at(m->a, addr);
 
 	f->address = addr;
 	f->has_address = true;
@@ -2052,7 +1998,7 @@ static bool walk_frame_pointers(struct md *m, const struct md_walk *w,
 			break;
 		if (ret == 0 && walk_count(w) > 1)
 			return true; /* a zero return address ends the stack */
-		if (module_for(m, ret) == NULL ||
+		if (model_module_at(m->a, ret) == NULL ||
 		    !add_frame(m, w, ret, TRUST_FRAME_POINTER))
 			break;
 		*resume = fp + 2 * (uint64_t)psize;
@@ -2083,7 +2029,8 @@ static void scan_stack(struct md *m, const struct md_walk *w,
 
 		if (!stack_word(st, at, psize, &v))
 			break;
-		if (module_for(m, v) != NULL && !add_frame(m, w, v, TRUST_SCAN))
+		if (model_module_at(m->a, v) != NULL &&
+		    !add_frame(m, w, v, TRUST_SCAN))
 			break;
 	}
 }
@@ -2129,7 +2076,7 @@ static void finish_threads(struct md *m)
 	struct md_regs own = { 0, 0, 0, false };
 	size_t own_index = 0;
 
-	build_module_index(m);
+	model_index_modules(m->a);
 	m->scan_budget = WALK_SCAN_BUDGET;
 	for (size_t i = 0; i < m->nraw && i < m->a->threads.n; i++) {
 		struct thread *t = &m->a->threads.v[i];
