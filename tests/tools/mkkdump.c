@@ -23,67 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "outbuf.h"
+
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-
-/* ---- output buffer ------------------------------------------------------ */
-
-struct out {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static void grow(struct out *o, size_t n)
-{
-	if (o->len + n <= o->cap)
-		return;
-	size_t cap = o->cap ? o->cap : 16384;
-
-	while (cap < o->len + n)
-		cap *= 2;
-	uint8_t *p = realloc(o->p, cap);
-
-	if (p == NULL) {
-		fprintf(stderr, "mkkdump: out of memory\n");
-		exit(3);
-	}
-	memset(p + o->cap, 0, cap - o->cap);
-	o->p = p;
-	o->cap = cap;
-}
-
-/* Reserve N zero bytes at the end; returns their offset. */
-static uint32_t reserve(struct out *o, size_t n)
-{
-	grow(o, n);
-	size_t at = o->len;
-
-	o->len += n;
-	return (uint32_t)at;
-}
-
-static void align(struct out *o, size_t a)
-{
-	while (o->len % a)
-		reserve(o, 1);
-}
-
-static void set16(struct out *o, size_t at, uint16_t v)
-{
-	o->p[at] = (uint8_t)v;
-	o->p[at + 1] = (uint8_t)(v >> 8);
-}
-
-static void set32(struct out *o, size_t at, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		o->p[at + (size_t)i] = (uint8_t)(v >> (8 * i));
-}
-
-static void set64(struct out *o, size_t at, uint64_t v)
-{
-	set32(o, at, (uint32_t)v);
-	set32(o, at + 4, (uint32_t)(v >> 32));
-}
 
 /* ---- what a dump holds --------------------------------------------------- */
 
@@ -265,40 +207,40 @@ static uint64_t stack_noise(const struct kind *k, uint32_t *seed)
 /* ---- parts --------------------------------------------------------------- */
 
 /* The AMD64 CONTEXT (1.24) at AT. */
-static void put_context(struct out *o, size_t at, const struct kind *k)
+static void put_context(struct outbuf *o, size_t at, const struct kind *k)
 {
 	uint32_t seed = k->seed ^ 0xC0u;
 
-	set32(o, at + 0x30, 0x0010000B); /* CONTEXT_FULL (AMD64) */
-	set32(o, at + 0x34, 0x1F80);     /* MxCsr */
-	set16(o, at + 0x38, 0x10);       /* SegCs */
-	set16(o, at + 0x3A, 0x2B);
-	set16(o, at + 0x3C, 0x2B);
-	set16(o, at + 0x3E, 0x53);
-	set16(o, at + 0x40, 0x2B);
-	set16(o, at + 0x42, 0x18);       /* SegSs */
-	set32(o, at + 0x44, 0x00040282); /* EFlags */
+	outbuf_set32(o, at + 0x30, 0x0010000B); /* CONTEXT_FULL (AMD64) */
+	outbuf_set32(o, at + 0x34, 0x1F80);     /* MxCsr */
+	outbuf_set16(o, at + 0x38, 0x10);       /* SegCs */
+	outbuf_set16(o, at + 0x3A, 0x2B);
+	outbuf_set16(o, at + 0x3C, 0x2B);
+	outbuf_set16(o, at + 0x3E, 0x53);
+	outbuf_set16(o, at + 0x40, 0x2B);
+	outbuf_set16(o, at + 0x42, 0x18);       /* SegSs */
+	outbuf_set32(o, at + 0x44, 0x00040282); /* EFlags */
 	for (size_t r = 0x78; r < 0x98; r += 8) /* Rax..Rbx */
-		set64(o, at + r, stack_noise(k, &seed));
-	set64(o, at + 0x98, k->rsp);
-	set64(o, at + 0xA0, k->rsp + 0x80); /* Rbp */
+		outbuf_set64(o, at + r, stack_noise(k, &seed));
+	outbuf_set64(o, at + 0x98, k->rsp);
+	outbuf_set64(o, at + 0xA0, k->rsp + 0x80); /* Rbp */
 	for (size_t r = 0xA8; r < 0xF8; r += 8) /* Rsi..R15 */
-		set64(o, at + r, stack_noise(k, &seed));
-	set64(o, at + 0xF8, addr_of(k, k->ip));
-	set16(o, at + 0x100, 0x027F); /* FltSave.ControlWord */
-	set32(o, at + 0x118, 0x1F80); /* FltSave.MxCsr */
+		outbuf_set64(o, at + r, stack_noise(k, &seed));
+	outbuf_set64(o, at + 0xF8, addr_of(k, k->ip));
+	outbuf_set16(o, at + 0x100, 0x027F); /* FltSave.ControlWord */
+	outbuf_set32(o, at + 0x118, 0x1F80); /* FltSave.MxCsr */
 }
 
 /* EXCEPTION_RECORD64 for the bugcheck: the code and the faulting IP. */
-static void put_exception(struct out *o, size_t at, const struct kind *k)
+static void put_exception(struct outbuf *o, size_t at, const struct kind *k)
 {
-	set32(o, at, k->bugcheck == 0xD1 ? 0xC0000005u : 0x80000003u);
-	set64(o, at + 0x10, addr_of(k, k->ip));
+	outbuf_set32(o, at, k->bugcheck == 0xD1 ? 0xC0000005u : 0x80000003u);
+	outbuf_set64(o, at + 0x10, addr_of(k, k->ip));
 }
 
-static uint32_t put_stack(struct out *o, const struct kind *k)
+static uint32_t put_stack(struct outbuf *o, const struct kind *k)
 {
-	uint32_t at = reserve(o, STACK_SIZE);
+	uint32_t at = outbuf_reserve(o, STACK_SIZE);
 	uint32_t seed = k->seed;
 	size_t nret = nret_of(k), slot = 0;
 
@@ -310,25 +252,25 @@ static uint32_t put_stack(struct out *o, const struct kind *k)
 			v = addr_of(k, k->ret[slot++]);
 		else
 			v = stack_noise(k, &seed);
-		set64(o, at + 8 * w, v);
+		outbuf_set64(o, at + 8 * w, v);
 	}
 	return at;
 }
 
 /* The string pool: one DUMP_STRING per driver, 8-aligned; offsets out. */
-static uint32_t put_pool(struct out *o, const struct kind *k, uint32_t *name)
+static uint32_t put_pool(struct outbuf *o, const struct kind *k, uint32_t *name)
 {
 	uint32_t start = (uint32_t)o->len;
 
 	for (size_t i = 0; i < ndrv_of(k); i++) {
 		const char *s = k->drv[i].path;
 		size_t n = strlen(s);
-		uint32_t at = reserve(o, 4 + 2 * n + 2);
+		uint32_t at = outbuf_reserve(o, 4 + 2 * n + 2);
 
-		set32(o, at, (uint32_t)n); /* UTF-16 units */
+		outbuf_set32(o, at, (uint32_t)n); /* UTF-16 units */
 		for (size_t c = 0; c < n; c++)
-			set16(o, at + 4 + 2 * c, (uint8_t)s[c]);
-		align(o, 8);
+			outbuf_set16(o, at + 4 + 2 * c, (uint8_t)s[c]);
+		outbuf_align(o, 8);
 		name[i] = at;
 	}
 	return (uint32_t)o->len - start;
@@ -342,7 +284,7 @@ static const char *base_name(const char *path)
 }
 
 /* DUMP_DRIVER_ENTRY64: name offset, pad, KLDR_DATA_TABLE_ENTRY64 (2.14). */
-static void put_driver(struct out *o, size_t at, const struct kind *k,
+static void put_driver(struct outbuf *o, size_t at, const struct kind *k,
 		       size_t i, uint32_t name)
 {
 	const struct drv *d = &k->drv[i];
@@ -351,103 +293,103 @@ static void put_driver(struct out *o, size_t at, const struct kind *k,
 	size_t full = strlen(d->path), base = strlen(base_name(d->path));
 	size_t e = at + 8;
 
-	set32(o, at, name);
-	set64(o, e + 0x00, links + 0xA0);        /* InLoadOrderLinks */
-	set64(o, e + 0x08, links - 0xA0);
-	set64(o, e + 0x30, d->base);             /* DllBase */
-	set64(o, e + 0x38, d->base + 0x1000 + (d->size / 4 & ~0xFFFu));
-	set32(o, e + 0x40, d->size);             /* SizeOfImage */
-	set16(o, e + 0x48, (uint16_t)(2 * full)); /* FullDllName */
-	set16(o, e + 0x4A, (uint16_t)(2 * full + 2));
-	set64(o, e + 0x50, strings);
-	set16(o, e + 0x58, (uint16_t)(2 * base)); /* BaseDllName */
-	set16(o, e + 0x5A, (uint16_t)(2 * base + 2));
-	set64(o, e + 0x60, strings + 2 * (full - base));
-	set32(o, e + 0x68, 0x49104000);          /* Flags */
-	set16(o, e + 0x6C, 1);                   /* LoadCount */
-	set32(o, e + 0x9C, d->stamp);            /* TimeDateStamp */
+	outbuf_set32(o, at, name);
+	outbuf_set64(o, e + 0x00, links + 0xA0);        /* InLoadOrderLinks */
+	outbuf_set64(o, e + 0x08, links - 0xA0);
+	outbuf_set64(o, e + 0x30, d->base);             /* DllBase */
+	outbuf_set64(o, e + 0x38, d->base + 0x1000 + (d->size / 4 & ~0xFFFu));
+	outbuf_set32(o, e + 0x40, d->size);             /* SizeOfImage */
+	outbuf_set16(o, e + 0x48, (uint16_t)(2 * full)); /* FullDllName */
+	outbuf_set16(o, e + 0x4A, (uint16_t)(2 * full + 2));
+	outbuf_set64(o, e + 0x50, strings);
+	outbuf_set16(o, e + 0x58, (uint16_t)(2 * base)); /* BaseDllName */
+	outbuf_set16(o, e + 0x5A, (uint16_t)(2 * base + 2));
+	outbuf_set64(o, e + 0x60, strings + 2 * (full - base));
+	outbuf_set32(o, e + 0x68, 0x49104000);          /* Flags */
+	outbuf_set16(o, e + 0x6C, 1);                   /* LoadCount */
+	outbuf_set32(o, e + 0x9C, d->stamp);            /* TimeDateStamp */
 }
 
 /* ---- the dump ------------------------------------------------------------ */
 
-static void write_header(struct out *o, const struct kind *k)
+static void write_header(struct outbuf *o, const struct kind *k)
 {
 	const struct drv *nt = &k->drv[0];
 
 	for (size_t at = 0; at < HDR_SIZE; at += 4)
-		set32(o, at, PAGE_FILL);
+		outbuf_set32(o, at, PAGE_FILL);
 	memcpy(o->p, "PAGEDU64", 8);
-	set32(o, 0x0008, 0x0F);                 /* MajorVersion: free build */
-	set32(o, 0x000C, k->build);             /* MinorVersion */
-	set64(o, 0x0010, 0x1AD000);             /* DirectoryTableBase */
-	set64(o, 0x0018, UINT64_C(0xffffc80000000000)); /* PfnDataBase */
-	set64(o, 0x0020, nt->base + 0xC2A2D0);  /* PsLoadedModuleList */
-	set64(o, 0x0028, nt->base + 0xC1E3B0);  /* PsActiveProcessHead */
-	set32(o, 0x0030, 0x8664);               /* MachineImageType */
-	set32(o, 0x0034, k->nproc);
-	set32(o, 0x0038, k->bugcheck);
-	set32(o, 0x003C, 0);
+	outbuf_set32(o, 0x0008, 0x0F);                 /* MajorVersion: free build */
+	outbuf_set32(o, 0x000C, k->build);             /* MinorVersion */
+	outbuf_set64(o, 0x0010, 0x1AD000);             /* DirectoryTableBase */
+	outbuf_set64(o, 0x0018, UINT64_C(0xffffc80000000000)); /* PfnDataBase */
+	outbuf_set64(o, 0x0020, nt->base + 0xC2A2D0);  /* PsLoadedModuleList */
+	outbuf_set64(o, 0x0028, nt->base + 0xC1E3B0);  /* PsActiveProcessHead */
+	outbuf_set32(o, 0x0030, 0x8664);               /* MachineImageType */
+	outbuf_set32(o, 0x0034, k->nproc);
+	outbuf_set32(o, 0x0038, k->bugcheck);
+	outbuf_set32(o, 0x003C, 0);
 	for (int i = 0; i < 4; i++)
-		set64(o, 0x0040 + 8 * (size_t)i, k->param[i]);
-	set64(o, 0x0080, nt->base + 0xC00B20);  /* KdDebuggerDataBlock */
+		outbuf_set64(o, 0x0040 + 8 * (size_t)i, k->param[i]);
+	outbuf_set64(o, 0x0080, nt->base + 0xC00B20);  /* KdDebuggerDataBlock */
 	memset(o->p + 0x0348, 0, 3000);
 	put_context(o, 0x0348, k);
 	memset(o->p + 0x0F00, 0, EXCEPTION_SIZE);
 	put_exception(o, 0x0F00, k);
-	set32(o, 0x0F98, 4);                    /* DumpType: triage */
-	set32(o, 0x0F9C, 0);
-	set64(o, 0x0FA8, k->filetime);          /* SystemTime */
-	set64(o, 0x1030, k->uptime);            /* SystemUpTime */
-	set32(o, 0x1038, MINIDUMP_FIELDS);
-	set32(o, 0x103C, 0);                    /* SecondaryDataState */
-	set32(o, 0x1040, 1);                    /* ProductType: WinNt */
-	set32(o, 0x1044, 0x110);                /* SuiteMask */
+	outbuf_set32(o, 0x0F98, 4);                    /* DumpType: triage */
+	outbuf_set32(o, 0x0F9C, 0);
+	outbuf_set64(o, 0x0FA8, k->filetime);          /* SystemTime */
+	outbuf_set64(o, 0x1030, k->uptime);            /* SystemUpTime */
+	outbuf_set32(o, 0x1038, MINIDUMP_FIELDS);
+	outbuf_set32(o, 0x103C, 0);                    /* SecondaryDataState */
+	outbuf_set32(o, 0x1040, 1);                    /* ProductType: WinNt */
+	outbuf_set32(o, 0x1044, 0x110);                /* SuiteMask */
 }
 
-static void write_dump(struct out *o, const struct kind *k)
+static void write_dump(struct outbuf *o, const struct kind *k)
 {
 	uint32_t name[MAX_DRV];
 	size_t ndrv = ndrv_of(k);
 
-	reserve(o, HDR_SIZE);
+	outbuf_reserve(o, HDR_SIZE);
 	write_header(o, k);
-	uint32_t tri = reserve(o, TRIAGE_SIZE);
-	uint32_t ctx = reserve(o, CONTEXT_SIZE);
+	uint32_t tri = outbuf_reserve(o, TRIAGE_SIZE);
+	uint32_t ctx = outbuf_reserve(o, CONTEXT_SIZE);
 
 	put_context(o, ctx, k);
-	uint32_t exc = reserve(o, EXCEPTION_SIZE);
+	uint32_t exc = outbuf_reserve(o, EXCEPTION_SIZE);
 
 	put_exception(o, exc, k);
-	align(o, 16);
-	uint32_t proc = reserve(o, EPROCESS_SIZE);
+	outbuf_align(o, 16);
+	uint32_t proc = outbuf_reserve(o, EPROCESS_SIZE);
 
 	memcpy(o->p + proc + IMAGE_NAME_OFF, k->process, strlen(k->process));
 	uint32_t stack = put_stack(o, k);
-	uint32_t list = reserve(o, DRV_STRIDE * ndrv);
+	uint32_t list = outbuf_reserve(o, DRV_STRIDE * ndrv);
 	uint32_t pool = (uint32_t)o->len;
 	uint32_t pool_size = put_pool(o, k, name);
 
 	for (size_t i = 0; i < ndrv; i++)
 		put_driver(o, list + DRV_STRIDE * i, k, i, name[i]);
-	uint32_t valid = reserve(o, 4);
+	uint32_t valid = outbuf_reserve(o, 4);
 
 	memcpy(o->p + valid, "TRGD", 4);
-	set64(o, 0x0FA0, o->len); /* RequiredDumpSpace */
+	outbuf_set64(o, 0x0FA0, o->len); /* RequiredDumpSpace */
 
-	set32(o, tri + 0x00, 0);                /* ServicePackBuild */
-	set32(o, tri + 0x04, (uint32_t)o->len); /* SizeOfDump */
-	set32(o, tri + 0x08, valid);
-	set32(o, tri + 0x0C, ctx);
-	set32(o, tri + 0x10, exc);
-	set32(o, tri + 0x20, proc);
-	set32(o, tri + 0x28, stack);
-	set32(o, tri + 0x2C, STACK_SIZE);
-	set32(o, tri + 0x30, list);
-	set32(o, tri + 0x34, (uint32_t)ndrv);
-	set32(o, tri + 0x38, pool);
-	set32(o, tri + 0x3C, pool_size);
-	set32(o, tri + 0x44, 0);                /* TriageOptions */
-	set64(o, tri + 0x48, k->rsp);           /* TopOfStack */
+	outbuf_set32(o, tri + 0x00, 0);                /* ServicePackBuild */
+	outbuf_set32(o, tri + 0x04, (uint32_t)o->len); /* SizeOfDump */
+	outbuf_set32(o, tri + 0x08, valid);
+	outbuf_set32(o, tri + 0x0C, ctx);
+	outbuf_set32(o, tri + 0x10, exc);
+	outbuf_set32(o, tri + 0x20, proc);
+	outbuf_set32(o, tri + 0x28, stack);
+	outbuf_set32(o, tri + 0x2C, STACK_SIZE);
+	outbuf_set32(o, tri + 0x30, list);
+	outbuf_set32(o, tri + 0x34, (uint32_t)ndrv);
+	outbuf_set32(o, tri + 0x38, pool);
+	outbuf_set32(o, tri + 0x3C, pool_size);
+	outbuf_set32(o, tri + 0x44, 0);                /* TriageOptions */
+	outbuf_set64(o, tri + 0x48, k->rsp);           /* TopOfStack */
 }
 
 /* ---- main ---------------------------------------------------------------- */
@@ -495,7 +437,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	struct out o = { NULL, 0, 0 };
+	struct outbuf o = { NULL, 0, 0 };
 
 	write_dump(&o, k);
 	FILE *f = fopen(path, "wb");

@@ -18,79 +18,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "outbuf.h"
+
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-/* ---- output buffer ------------------------------------------------------ */
-
-struct out {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static void grow(struct out *o, size_t n)
-{
-	if (o->len + n <= o->cap)
-		return;
-	size_t cap = o->cap ? o->cap : 4096;
-
-	while (cap < o->len + n)
-		cap *= 2;
-	uint8_t *p = realloc(o->p, cap);
-
-	if (p == NULL) {
-		fprintf(stderr, "mkminidump: out of memory\n");
-		exit(3);
-	}
-	memset(p + o->cap, 0, cap - o->cap);
-	o->p = p;
-	o->cap = cap;
-}
-
-/* Reserve N zero bytes at the end; returns their offset. */
-static uint32_t reserve(struct out *o, size_t n)
-{
-	grow(o, n);
-	size_t at = o->len;
-
-	o->len += n;
-	return (uint32_t)at;
-}
-
-static void align4(struct out *o)
-{
-	while (o->len % 4)
-		reserve(o, 1);
-}
-
-static void set16(struct out *o, size_t at, uint16_t v)
-{
-	o->p[at] = (uint8_t)v;
-	o->p[at + 1] = (uint8_t)(v >> 8);
-}
-
-static void set32(struct out *o, size_t at, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		o->p[at + (size_t)i] = (uint8_t)(v >> (8 * i));
-}
-
-static void set64(struct out *o, size_t at, uint64_t v)
-{
-	set32(o, at, (uint32_t)v);
-	set32(o, at + 4, (uint32_t)(v >> 32));
-}
-
 /* A MINIDUMP_STRING (UTF-16LE of an ASCII S) at the end; returns its RVA. */
-static uint32_t put_string(struct out *o, const char *s)
+static uint32_t put_string(struct outbuf *o, const char *s)
 {
 	size_t n = strlen(s);
 
-	align4(o);
-	uint32_t at = reserve(o, 4 + 2 * n + 2);
+	outbuf_align(o, 4);
+	uint32_t at = outbuf_reserve(o, 4 + 2 * n + 2);
 
-	set32(o, at, (uint32_t)(2 * n));
+	outbuf_set32(o, at, (uint32_t)(2 * n));
 	for (size_t i = 0; i < n; i++)
-		set16(o, at + 4 + 2 * i, (uint8_t)s[i]);
+		outbuf_set16(o, at + 4 + 2 * i, (uint8_t)s[i]);
 	return at;
 }
 
@@ -331,7 +273,7 @@ static uint64_t addr_of(const struct kind *k, struct addr a)
 #define NSTREAMS_MAX 12
 
 struct dump {
-	struct out o;
+	struct outbuf o;
 	const struct kind *k;
 	uint32_t ndir;
 	uint32_t dir_at;
@@ -346,132 +288,132 @@ struct dump {
 /* Start directory entry TYPE for a stream of SIZE bytes at the end. */
 static uint32_t begin_stream(struct dump *d, uint32_t type, size_t size)
 {
-	align4(&d->o);
-	uint32_t at = reserve(&d->o, size);
+	outbuf_align(&d->o, 4);
+	uint32_t at = outbuf_reserve(&d->o, size);
 	uint32_t e = d->dir_at + 12 * d->ndir++;
 
-	set32(&d->o, e, type);
-	set32(&d->o, e + 4, (uint32_t)size);
-	set32(&d->o, e + 8, at);
+	outbuf_set32(&d->o, e, type);
+	outbuf_set32(&d->o, e + 4, (uint32_t)size);
+	outbuf_set32(&d->o, e + 8, at);
 	return at;
 }
 
 static void write_system_info(struct dump *d)
 {
-	struct out *o = &d->o;
+	struct outbuf *o = &d->o;
 	bool x86 = d->k->arch == X86;
 	uint32_t at = begin_stream(d, 7, 56);
 
-	set16(o, at, x86 ? 0 : 9);     /* ProcessorArchitecture */
-	set16(o, at + 2, 6);           /* family */
-	set16(o, at + 4, 0x9E0A);      /* model 158, stepping 10 */
+	outbuf_set16(o, at, x86 ? 0 : 9);     /* ProcessorArchitecture */
+	outbuf_set16(o, at + 2, 6);           /* family */
+	outbuf_set16(o, at + 4, 0x9E0A);      /* model 158, stepping 10 */
 	o->p[at + 6] = 8;              /* processors */
 	o->p[at + 7] = 1;              /* workstation */
-	set32(o, at + 8, 10);
-	set32(o, at + 12, 0);
-	set32(o, at + 16, 19045);
-	set32(o, at + 20, 2);          /* VER_PLATFORM_WIN32_NT */
-	set16(o, at + 0x1C, 0x0100);   /* SINGLEUSERTS */
+	outbuf_set32(o, at + 8, 10);
+	outbuf_set32(o, at + 12, 0);
+	outbuf_set32(o, at + 16, 19045);
+	outbuf_set32(o, at + 20, 2);          /* VER_PLATFORM_WIN32_NT */
+	outbuf_set16(o, at + 0x1C, 0x0100);   /* SINGLEUSERTS */
 	memcpy(o->p + at + 0x20, "GenuineIntel", 12);
-	set32(o, at + 0x2C, 0x000906EA);
-	set32(o, at + 0x30, 0xBFEBFBFF);
+	outbuf_set32(o, at + 0x2C, 0x000906EA);
+	outbuf_set32(o, at + 0x30, 0xBFEBFBFF);
 	uint32_t csd = put_string(o, "");
 
-	set32(o, at + 0x18, csd);
+	outbuf_set32(o, at + 0x18, csd);
 }
 
 static void write_misc_info(struct dump *d)
 {
-	struct out *o = &d->o;
+	struct outbuf *o = &d->o;
 	uint32_t at = begin_stream(d, 15, 24);
 
-	set32(o, at, 24);
-	set32(o, at + 4, 0x3); /* PROCESS_ID | PROCESS_TIMES */
-	set32(o, at + 8, d->k->pid);
-	set32(o, at + 12, d->k->create_time);
-	set32(o, at + 16, 2);
-	set32(o, at + 20, 1);
+	outbuf_set32(o, at, 24);
+	outbuf_set32(o, at + 4, 0x3); /* PROCESS_ID | PROCESS_TIMES */
+	outbuf_set32(o, at + 8, d->k->pid);
+	outbuf_set32(o, at + 12, d->k->create_time);
+	outbuf_set32(o, at + 16, 2);
+	outbuf_set32(o, at + 20, 1);
 }
 
 /* RSDS record for M: GUID from a hash of the PDB name, age 1. */
-static uint32_t put_cv(struct out *o, const struct mod *m)
+static uint32_t put_cv(struct outbuf *o, const struct mod *m)
 {
 	size_t n = strlen(m->pdb);
 	uint32_t h = 2166136261u;
 
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ (uint8_t)m->pdb[i]) * 16777619u;
-	align4(o);
-	uint32_t at = reserve(o, 24 + n + 1);
+	outbuf_align(o, 4);
+	uint32_t at = outbuf_reserve(o, 24 + n + 1);
 
 	memcpy(o->p + at, "RSDS", 4);
 	for (int i = 0; i < 16; i++) {
 		h = h * 1103515245u + 12345u;
 		o->p[at + 4 + (size_t)i] = (uint8_t)(h >> 16);
 	}
-	set32(o, at + 20, 1);
+	outbuf_set32(o, at + 20, 1);
 	memcpy(o->p + at + 24, m->pdb, n);
 	return at;
 }
 
-static void write_module(struct out *o, uint32_t at, const struct mod *m)
+static void write_module(struct outbuf *o, uint32_t at, const struct mod *m)
 {
-	set64(o, at, m->base);
-	set32(o, at + 8, m->size);
-	set32(o, at + 12, m->stamp ^ 0x5A5A5A5Au); /* checksum */
-	set32(o, at + 16, m->stamp);
+	outbuf_set64(o, at, m->base);
+	outbuf_set32(o, at + 8, m->size);
+	outbuf_set32(o, at + 12, m->stamp ^ 0x5A5A5A5Au); /* checksum */
+	outbuf_set32(o, at + 16, m->stamp);
 	if (m->ver[0] || m->ver[1] || m->ver[2] || m->ver[3]) {
 		uint32_t v = at + 0x18;
 
-		set32(o, v, 0xFEEF04BD);
-		set32(o, v + 4, 0x00010000);
-		set32(o, v + 8, (uint32_t)m->ver[0] << 16 | m->ver[1]);
-		set32(o, v + 12, (uint32_t)m->ver[2] << 16 | m->ver[3]);
-		set32(o, v + 16, (uint32_t)m->ver[0] << 16 | m->ver[1]);
-		set32(o, v + 20, (uint32_t)m->ver[2] << 16 | m->ver[3]);
-		set32(o, v + 24, 0x3F);
-		set32(o, v + 32, 0x40004);
-		set32(o, v + 36, strstr(m->path, ".exe") ? 1 : 2);
+		outbuf_set32(o, v, 0xFEEF04BD);
+		outbuf_set32(o, v + 4, 0x00010000);
+		outbuf_set32(o, v + 8, (uint32_t)m->ver[0] << 16 | m->ver[1]);
+		outbuf_set32(o, v + 12, (uint32_t)m->ver[2] << 16 | m->ver[3]);
+		outbuf_set32(o, v + 16, (uint32_t)m->ver[0] << 16 | m->ver[1]);
+		outbuf_set32(o, v + 20, (uint32_t)m->ver[2] << 16 | m->ver[3]);
+		outbuf_set32(o, v + 24, 0x3F);
+		outbuf_set32(o, v + 32, 0x40004);
+		outbuf_set32(o, v + 36, strstr(m->path, ".exe") ? 1 : 2);
 	}
 	uint32_t name = put_string(o, m->path);
 
-	set32(o, at + 0x14, name);
+	outbuf_set32(o, at + 0x14, name);
 	if (m->pdb != NULL) {
 		uint32_t cv = put_cv(o, m);
 
-		set32(o, at + 0x4C, (uint32_t)(24 + strlen(m->pdb) + 1));
-		set32(o, at + 0x50, cv);
+		outbuf_set32(o, at + 0x4C, (uint32_t)(24 + strlen(m->pdb) + 1));
+		outbuf_set32(o, at + 0x50, cv);
 	}
 }
 
 static void write_module_list(struct dump *d)
 {
-	struct out *o = &d->o;
+	struct outbuf *o = &d->o;
 	size_t n = d->k->nmods;
 	uint32_t at = begin_stream(d, 4, 4 + 108 * n);
 
-	set32(o, at, (uint32_t)n);
+	outbuf_set32(o, at, (uint32_t)n);
 	for (size_t i = 0; i < n; i++)
 		write_module(o, at + 4 + 108 * (uint32_t)i, &d->k->mods[i]);
 }
 
 static void write_unloaded_list(struct dump *d)
 {
-	struct out *o = &d->o;
+	struct outbuf *o = &d->o;
 	size_t n = d->k->nunloaded;
 	uint32_t at = begin_stream(d, 14, 12 + 24 * n);
 
-	set32(o, at, 12);
-	set32(o, at + 4, 24);
-	set32(o, at + 8, (uint32_t)n);
+	outbuf_set32(o, at, 12);
+	outbuf_set32(o, at + 4, 24);
+	outbuf_set32(o, at + 8, (uint32_t)n);
 	for (size_t i = 0; i < n; i++) {
 		const struct mod *m = &d->k->unloaded[i];
 		uint32_t e = at + 12 + 24 * (uint32_t)i;
 
-		set64(o, e, m->base);
-		set32(o, e + 8, m->size);
-		set32(o, e + 16, m->stamp);
-		set32(o, e + 20, put_string(o, m->path));
+		outbuf_set64(o, e, m->base);
+		outbuf_set32(o, e + 8, m->size);
+		outbuf_set32(o, e + 16, m->stamp);
+		outbuf_set32(o, e + 20, put_string(o, m->path));
 	}
 }
 
@@ -577,8 +519,8 @@ static void write_stacks(struct dump *d)
 		else
 			size = layout_amd64(d, t, buf, &seed);
 		d->ip[t] = addr_of(d->k, d->k->thrs[t].ip);
-		align4(&d->o);
-		d->stack_rva[t] = reserve(&d->o, size);
+		outbuf_align(&d->o, 4);
+		d->stack_rva[t] = outbuf_reserve(&d->o, size);
 		d->stack_size[t] = size;
 		memcpy(d->o.p + d->stack_rva[t], buf, size);
 	}
@@ -589,53 +531,53 @@ static void write_stacks(struct dump *d)
 static uint32_t put_context_x86(struct dump *d, uint64_t ip, uint64_t sp,
 				uint64_t fp, uint32_t *seed)
 {
-	struct out *o = &d->o;
+	struct outbuf *o = &d->o;
 
-	align4(o);
-	uint32_t at = reserve(o, 716);
+	outbuf_align(o, 4);
+	uint32_t at = outbuf_reserve(o, 716);
 
-	set32(o, at, 0x0001003F); /* CONTEXT_i386 | CONTEXT_ALL */
-	set32(o, at + 0x8C, 0x2B);  /* gs */
-	set32(o, at + 0x90, 0x53);  /* fs */
-	set32(o, at + 0x94, 0x2B);  /* es */
-	set32(o, at + 0x98, 0x2B);  /* ds */
+	outbuf_set32(o, at, 0x0001003F); /* CONTEXT_i386 | CONTEXT_ALL */
+	outbuf_set32(o, at + 0x8C, 0x2B);  /* gs */
+	outbuf_set32(o, at + 0x90, 0x53);  /* fs */
+	outbuf_set32(o, at + 0x94, 0x2B);  /* es */
+	outbuf_set32(o, at + 0x98, 0x2B);  /* ds */
 	for (uint32_t r = 0x9C; r <= 0xB0; r += 4) /* edi..eax */
-		set32(o, at + r, next_noise(seed));
-	set32(o, at + 0xB4, (uint32_t)fp);
-	set32(o, at + 0xB8, (uint32_t)ip);
-	set32(o, at + 0xBC, 0x23);  /* cs */
-	set32(o, at + 0xC0, 0x10246);
-	set32(o, at + 0xC4, (uint32_t)sp);
-	set32(o, at + 0xC8, 0x2B);  /* ss */
-	set32(o, at + 0xCC + 0x18, 0x1F80); /* MXCSR in the FXSAVE image */
+		outbuf_set32(o, at + r, next_noise(seed));
+	outbuf_set32(o, at + 0xB4, (uint32_t)fp);
+	outbuf_set32(o, at + 0xB8, (uint32_t)ip);
+	outbuf_set32(o, at + 0xBC, 0x23);  /* cs */
+	outbuf_set32(o, at + 0xC0, 0x10246);
+	outbuf_set32(o, at + 0xC4, (uint32_t)sp);
+	outbuf_set32(o, at + 0xC8, 0x2B);  /* ss */
+	outbuf_set32(o, at + 0xCC + 0x18, 0x1F80); /* MXCSR in the FXSAVE image */
 	return at;
 }
 
 static uint32_t put_context_amd64(struct dump *d, uint64_t ip, uint64_t sp,
 				  uint64_t fp, uint32_t *seed)
 {
-	struct out *o = &d->o;
+	struct outbuf *o = &d->o;
 
-	align4(o);
+	outbuf_align(o, 4);
 	while (o->len % 16)
-		reserve(o, 1);
-	uint32_t at = reserve(o, 1232);
+		outbuf_reserve(o, 1);
+	uint32_t at = outbuf_reserve(o, 1232);
 
-	set32(o, at + 0x30, 0x0010001F); /* CONTEXT_AMD64 | CONTEXT_ALL */
-	set32(o, at + 0x34, 0x1F80);
-	set16(o, at + 0x38, 0x33);
-	set16(o, at + 0x3A, 0x2B);
-	set16(o, at + 0x3C, 0x2B);
-	set16(o, at + 0x3E, 0x53);
-	set16(o, at + 0x40, 0x2B);
-	set16(o, at + 0x42, 0x2B);
-	set32(o, at + 0x44, 0x10246);
+	outbuf_set32(o, at + 0x30, 0x0010001F); /* CONTEXT_AMD64 | CONTEXT_ALL */
+	outbuf_set32(o, at + 0x34, 0x1F80);
+	outbuf_set16(o, at + 0x38, 0x33);
+	outbuf_set16(o, at + 0x3A, 0x2B);
+	outbuf_set16(o, at + 0x3C, 0x2B);
+	outbuf_set16(o, at + 0x3E, 0x53);
+	outbuf_set16(o, at + 0x40, 0x2B);
+	outbuf_set16(o, at + 0x42, 0x2B);
+	outbuf_set32(o, at + 0x44, 0x10246);
 	for (uint32_t r = 0x78; r <= 0xF0; r += 8) /* rax..r15 */
-		set64(o, at + r, next_noise(seed));
-	set64(o, at + 0x98, sp);
-	set64(o, at + 0xA0, fp);
-	set64(o, at + 0xF8, ip);
-	set32(o, at + 0x100 + 0x18, 0x1F80); /* MxCsr copy in FltSave */
+		outbuf_set64(o, at + r, next_noise(seed));
+	outbuf_set64(o, at + 0x98, sp);
+	outbuf_set64(o, at + 0xA0, fp);
+	outbuf_set64(o, at + 0xF8, ip);
+	outbuf_set32(o, at + 0x100 + 0x18, 0x1F80); /* MxCsr copy in FltSave */
 	return at;
 }
 
@@ -657,12 +599,12 @@ static uint32_t put_context(struct dump *d, uint64_t ip, uint64_t sp,
  */
 static void write_thread_list(struct dump *d)
 {
-	struct out *o = &d->o;
+	struct outbuf *o = &d->o;
 	size_t n = d->k->nthrs;
 	uint32_t seed = d->k->noise * 7 + 1;
 	uint32_t at = begin_stream(d, 3, 4 + 48 * n);
 
-	set32(o, at, (uint32_t)n);
+	outbuf_set32(o, at, (uint32_t)n);
 	for (size_t t = 0; t < n; t++) {
 		const struct thr *th = &d->k->thrs[t];
 		uint32_t e = at + 4 + 48 * (uint32_t)t;
@@ -674,16 +616,16 @@ static void write_thread_list(struct dump *d)
 			sp = d->stack_va[t] + 0x08;
 			fp = d->stack_va[t] + 0x10;
 		}
-		set32(o, e, th->id);
-		set32(o, e + 8, 0x20);     /* NORMAL_PRIORITY_CLASS */
-		set64(o, e + 0x10, 0x7FFD0000 + 0x3000 * (uint64_t)t); /* TEB */
-		set64(o, e + 0x18, d->stack_va[t]);
-		set32(o, e + 0x20, d->stack_size[t]);
-		set32(o, e + 0x24, d->stack_rva[t]);
+		outbuf_set32(o, e, th->id);
+		outbuf_set32(o, e + 8, 0x20);     /* NORMAL_PRIORITY_CLASS */
+		outbuf_set64(o, e + 0x10, 0x7FFD0000 + 0x3000 * (uint64_t)t); /* TEB */
+		outbuf_set64(o, e + 0x18, d->stack_va[t]);
+		outbuf_set32(o, e + 0x20, d->stack_size[t]);
+		outbuf_set32(o, e + 0x24, d->stack_rva[t]);
 		uint32_t ctx = put_context(d, ip, sp, fp, &seed, &size);
 
-		set32(o, e + 0x28, size);
-		set32(o, e + 0x2C, ctx);
+		outbuf_set32(o, e + 0x28, size);
+		outbuf_set32(o, e + 0x2C, ctx);
 		if (th->crashed)
 			d->exc_ctx_rva = put_context(d, d->ip[t], d->sp[t],
 						     d->fp[t], &seed,
@@ -694,23 +636,23 @@ static void write_thread_list(struct dump *d)
 /* The stacks again as a MemoryList (as dbghelp writes them). */
 static void write_memory_list(struct dump *d)
 {
-	struct out *o = &d->o;
+	struct outbuf *o = &d->o;
 	size_t n = d->k->nthrs;
 	uint32_t at = begin_stream(d, 5, 4 + 16 * n);
 
-	set32(o, at, (uint32_t)n);
+	outbuf_set32(o, at, (uint32_t)n);
 	for (size_t t = 0; t < n; t++) {
 		uint32_t e = at + 4 + 16 * (uint32_t)t;
 
-		set64(o, e, d->stack_va[t]);
-		set32(o, e + 8, d->stack_size[t]);
-		set32(o, e + 12, d->stack_rva[t]);
+		outbuf_set64(o, e, d->stack_va[t]);
+		outbuf_set32(o, e + 8, d->stack_size[t]);
+		outbuf_set32(o, e + 12, d->stack_rva[t]);
 	}
 }
 
 static void write_exception(struct dump *d)
 {
-	struct out *o = &d->o;
+	struct outbuf *o = &d->o;
 	const struct exc *x = &d->k->exc;
 	size_t t = 0;
 
@@ -718,49 +660,49 @@ static void write_exception(struct dump *d)
 		t++;
 	uint32_t at = begin_stream(d, 6, 168);
 
-	set32(o, at, d->k->thrs[t].id);
-	set32(o, at + 8, x->code);
-	set32(o, at + 12, x->code == 0xC0000409 ? 1 : 0); /* NONCONTINUABLE */
-	set64(o, at + 0x18, d->ip[t]);
-	set32(o, at + 0x20, x->nparams);
+	outbuf_set32(o, at, d->k->thrs[t].id);
+	outbuf_set32(o, at + 8, x->code);
+	outbuf_set32(o, at + 12, x->code == 0xC0000409 ? 1 : 0); /* NONCONTINUABLE */
+	outbuf_set64(o, at + 0x18, d->ip[t]);
+	outbuf_set32(o, at + 0x20, x->nparams);
 	for (uint32_t i = 0; i < x->nparams && i < 3; i++)
-		set64(o, at + 0x28 + 8 * i, x->info[i]);
-	set32(o, at + 0xA0, d->exc_ctx_size);
-	set32(o, at + 0xA4, d->exc_ctx_rva);
+		outbuf_set64(o, at + 0x28 + 8 * i, x->info[i]);
+	outbuf_set32(o, at + 0xA0, d->exc_ctx_size);
+	outbuf_set32(o, at + 0xA4, d->exc_ctx_rva);
 }
 
 static void write_thread_names(struct dump *d)
 {
-	struct out *o = &d->o;
+	struct outbuf *o = &d->o;
 	size_t n = 0;
 
 	for (size_t t = 0; t < d->k->nthrs; t++)
 		n += d->k->thrs[t].name != NULL;
 	uint32_t at = begin_stream(d, 24, 4 + 12 * n), k = 0;
 
-	set32(o, at, (uint32_t)n);
+	outbuf_set32(o, at, (uint32_t)n);
 	for (size_t t = 0; t < d->k->nthrs; t++) {
 		if (d->k->thrs[t].name == NULL)
 			continue;
 		uint32_t e = at + 4 + 12 * k++;
 
-		set32(o, e, d->k->thrs[t].id);
-		set64(o, e + 4, put_string(o, d->k->thrs[t].name));
+		outbuf_set32(o, e, d->k->thrs[t].id);
+		outbuf_set64(o, e + 4, put_string(o, d->k->thrs[t].name));
 	}
 }
 
 static void write_handles(struct dump *d)
 {
-	struct out *o = &d->o;
+	struct outbuf *o = &d->o;
 	size_t n = 0;
 
 	for (size_t i = 0; i < d->k->nhandles; i++)
 		n += d->k->handles[i].count;
 	uint32_t at = begin_stream(d, 12, 16 + 32 * n), k = 0;
 
-	set32(o, at, 16);
-	set32(o, at + 4, 32);
-	set32(o, at + 8, (uint32_t)n);
+	outbuf_set32(o, at, 16);
+	outbuf_set32(o, at + 4, 32);
+	outbuf_set32(o, at + 8, (uint32_t)n);
 	for (size_t i = 0; i < d->k->nhandles; i++) {
 		const struct handle *h = &d->k->handles[i];
 		uint32_t type = put_string(o, h->type);
@@ -769,12 +711,12 @@ static void write_handles(struct dump *d)
 		for (unsigned c = 0; c < h->count; c++, k++) {
 			uint32_t e = at + 16 + 32 * k;
 
-			set64(o, e, 0x40 + 4 * (uint64_t)k);
-			set32(o, e + 8, type);
-			set32(o, e + 12, name);
-			set32(o, e + 20, 0x001F0003);
-			set32(o, e + 24, 1);
-			set32(o, e + 28, 2);
+			outbuf_set64(o, e, 0x40 + 4 * (uint64_t)k);
+			outbuf_set32(o, e + 8, type);
+			outbuf_set32(o, e + 12, name);
+			outbuf_set32(o, e + 20, 0x001F0003);
+			outbuf_set32(o, e + 24, 1);
+			outbuf_set32(o, e + 28, 2);
 		}
 	}
 }
@@ -791,19 +733,19 @@ static bool has_names(const struct kind *k)
 
 static void write_dump(struct dump *d)
 {
-	struct out *o = &d->o;
+	struct outbuf *o = &d->o;
 	/* SystemInfo, MiscInfo, ModuleList, ThreadList, MemoryList,
 	 * Exception and one unused entry, plus the optional ones. */
 	uint32_t nstreams = 7 + (d->k->nhandles > 0) +
 			    (d->k->nunloaded > 0) + has_names(d->k);
-	reserve(o, 32);
+	outbuf_reserve(o, 32);
 	memcpy(o->p, "MDMP", 4);
-	set32(o, 4, 0xA793 | (0x0A05u << 16));
-	set32(o, 8, nstreams);
-	set32(o, 12, 32);
-	set32(o, 20, d->k->stamp);
-	set64(o, 24, 0x0000000000000021ull); /* DataSegs | UnloadedModules */
-	d->dir_at = reserve(o, 12 * nstreams);
+	outbuf_set32(o, 4, 0xA793 | (0x0A05u << 16));
+	outbuf_set32(o, 8, nstreams);
+	outbuf_set32(o, 12, 32);
+	outbuf_set32(o, 20, d->k->stamp);
+	outbuf_set64(o, 24, 0x0000000000000021ull); /* DataSegs | UnloadedModules */
+	d->dir_at = outbuf_reserve(o, 12 * nstreams);
 
 	write_system_info(d);
 	write_misc_info(d);
@@ -820,12 +762,12 @@ static void write_dump(struct dump *d)
 		write_handles(d);
 	uint32_t e = d->dir_at + 12 * d->ndir++;
 
-	align4(o);
-	uint32_t at = reserve(o, 0);
+	outbuf_align(o, 4);
+	uint32_t at = outbuf_reserve(o, 0);
 
-	set32(o, e, 0); /* UnusedStream padding entry, as dbghelp leaves */
-	set32(o, e + 4, 0);
-	set32(o, e + 8, at);
+	outbuf_set32(o, e, 0); /* UnusedStream padding entry, as dbghelp leaves */
+	outbuf_set32(o, e + 4, 0);
+	outbuf_set32(o, e + 8, at);
 	if (d->ndir != nstreams) {
 		fprintf(stderr,
 			"mkminidump: internal error: %u of %u streams\n",
