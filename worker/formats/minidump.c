@@ -1563,6 +1563,28 @@ static enum md_cpu context_cpu(const struct md *m, const struct reader *c)
 	return CPU_UNKNOWN;
 }
 
+/*
+ * Where each CPU's context keeps the registers the walker needs (1.24):
+ * the smallest context that holds them, register width, offsets.
+ */
+static const struct ctx_layout {
+	uint32_t size;
+	uint8_t width;
+	uint16_t ip, sp, fp;
+} ctx_layouts[] = {
+	[CPU_UNKNOWN] = { 0, 0, 0, 0, 0 },
+	[CPU_X86] = { 0xCC, 4, 0xB8, 0xC4, 0xB4 },
+	[CPU_AMD64] = { 0x100, 8, 0xF8, 0x98, 0xA0 },
+	[CPU_ARM] = { 0x44, 4, 0x40, 0x38, 0x30 },
+	[CPU_ARM64] = { 0x110, 8, 0x108, 0x100, 0xF0 },
+};
+
+/* A register of WIDTH bytes at OFF; the layout guarantees it fits. */
+static uint64_t ctx_reg(const struct reader *c, uint8_t width, uint16_t off)
+{
+	return width == 8 ? le64(c->data + off) : le32(c->data + off);
+}
+
 /* IP, SP and frame pointer from the context at LOC. */
 static struct md_regs read_context(struct md *m, struct md_loc loc)
 {
@@ -1578,38 +1600,13 @@ static struct md_regs read_context(struct md *m, struct md_loc loc)
 				loc.size, loc.rva);
 		return r;
 	}
-	switch (context_cpu(m, &c)) {
-	case CPU_X86:
-		if (c.len < 0xCC)
-			return r;
-		r.ip = le32(c.data + 0xB8);
-		r.sp = le32(c.data + 0xC4);
-		r.fp = le32(c.data + 0xB4);
-		break;
-	case CPU_AMD64:
-		if (c.len < 0x100)
-			return r;
-		r.ip = le64(c.data + 0xF8);
-		r.sp = le64(c.data + 0x98);
-		r.fp = le64(c.data + 0xA0);
-		break;
-	case CPU_ARM64:
-		if (c.len < 0x110)
-			return r;
-		r.ip = le64(c.data + 0x108);
-		r.sp = le64(c.data + 0x100);
-		r.fp = le64(c.data + 0xF0);
-		break;
-	case CPU_ARM:
-		if (c.len < 0x44)
-			return r;
-		r.ip = le32(c.data + 0x40);
-		r.sp = le32(c.data + 0x38);
-		r.fp = le32(c.data + 0x30);
-		break;
-	case CPU_UNKNOWN:
+	const struct ctx_layout *l = &ctx_layouts[context_cpu(m, &c)];
+
+	if (l->size == 0 || c.len < l->size)
 		return r;
-	}
+	r.ip = ctx_reg(&c, l->width, l->ip);
+	r.sp = ctx_reg(&c, l->width, l->sp);
+	r.fp = ctx_reg(&c, l->width, l->fp);
 	r.ok = true;
 	return r;
 }
