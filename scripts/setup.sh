@@ -8,9 +8,10 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
 shift || true
 
+# chromium and fonts-liberation: the HTML report's browser test (headless).
 packages=(build-essential cmake pkg-config git libzmq3-dev libprotobuf-c-dev
 	protobuf-c-compiler liblmdb-dev libcmocka-dev libjansson-dev
-	libsodium-dev ${DF_EXTRA_PACKAGES:-})
+	libsodium-dev chromium fonts-liberation ${DF_EXTRA_PACKAGES:-})
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
