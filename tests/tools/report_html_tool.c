@@ -1,9 +1,10 @@
 /*
  * report_html_tool - a schema 2 report JSON file as the HTML (or, with
  * --csv, CSV) report, for tests that need the page before the command line
- * offers it.
+ * offers it. --json writes the JSON again: the baseline of
+ * bench/report_forms.sh (same load, jansson's own writer).
  *
- *   report_html_tool [--csv] REPORT.json OUT
+ *   report_html_tool [--csv|--json] REPORT.json OUT
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -17,12 +18,15 @@
 int main(int argc, char **argv)
 {
 	int csv = argc > 1 && strcmp(argv[1], "--csv") == 0;
+	int js = argc > 1 && strcmp(argv[1], "--json") == 0;
 	json_error_t jerr;
 	struct diag d;
 
+	if (js)
+		csv = 1; /* one option before the files */
 	if (argc != 3 + csv) {
-		fprintf(stderr, "usage: report_html_tool [--csv] REPORT.json "
-				"OUT\n");
+		fprintf(stderr, "usage: report_html_tool [--csv|--json] "
+				"REPORT.json OUT\n");
 		return DF_EXIT_USAGE;
 	}
 	json_t *report = json_load_file(argv[1 + csv], 0, &jerr);
@@ -40,8 +44,16 @@ int main(int argc, char **argv)
 		return DF_EXIT_SYSTEM;
 	}
 	diag_init(&d);
-	int rc = csv ? report_csv_write(out, report, &d)
-		     : report_html_write(out, report, &d);
+	int rc;
+
+	if (js)
+		rc = json_dumpf(report, out, JSON_INDENT(2)) == 0
+			     ? DF_OK
+			     : diag_fail(&d, DF_EIO, "cannot write JSON");
+	else if (csv)
+		rc = report_csv_write(out, report, &d);
+	else
+		rc = report_html_write(out, report, &d);
 
 	if (fclose(out) != 0 && rc == DF_OK)
 		rc = diag_fail(&d, DF_EIO, "cannot write '%s'", argv[2 + csv]);
