@@ -101,6 +101,27 @@ check_page "$out/hostile.html" 3 hostile
 grep -q '&lt;script&gt;document.title=' "$tmp/hostile.dom" ||
 	fail "hostile: the module name is not shown as text"
 
+# Sorting, driven like a reader would: a copy of the page without its
+# policy gets a script that clicks the Dumps header of the bugcheck table
+# twice, then the Name header, and writes the orders into the title.
+{
+	sed -e '/Content-Security-Policy/d' -e '/^<\/body>$/,$d' "$out/hostile.html"
+	cat <<'JS'
+<script>
+var t = document.getElementById("bugcheck-table"), h = t.tHead.rows[0].cells;
+var col = function (i) { return [].map.call(t.tBodies[0].rows,
+	function (r) { return r.cells[i].textContent; }).join(","); };
+h[3].click(); var a = col(3); h[3].click(); var b = col(3); h[1].click();
+document.title = a + "/" + b + "/" + col(0) + "/" + h[1].getAttribute("aria-sort");
+</script></body></html>
+JS
+} >"$tmp/sort.html"
+browse --dump-dom "file://$tmp/sort.html" >"$tmp/sort.dom" 2>/dev/null ||
+	fail "sort: chromium exited $?"
+want='10,20,30/30,20,10/0x000000D1,0x00000050,0x1234ABCD/ascending'
+grep -q "<title>$want</title>" "$tmp/sort.dom" ||
+	fail "sort: $(grep -o '<title>[^<]*' "$tmp/sort.dom" | head -1), want $want"
+
 # The real pipeline, once the command line writes HTML.
 if "$DUMPFLEET" report --help 2>&1 | grep -q 'html'; then
 	mkdir "$tmp/in"
