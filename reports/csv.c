@@ -31,7 +31,8 @@ struct csv_table {
 	const struct csv_col *cols;
 };
 
-#define COLS(...) ((const struct csv_col[]){ __VA_ARGS__, { NULL, NULL, false } })
+#define COLS(...)                                                             \
+	((const struct csv_col[]){ __VA_ARGS__, { NULL, NULL, false } })
 #define C(h) { h, h, false }
 
 /* The tables in report order; the layout docs/report-schema.md documents. */

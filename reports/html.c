@@ -94,6 +94,15 @@ static double num_or(const json_t *v, double dflt)
 	return get_num(v, &x) ? x : dflt;
 }
 
+/* A length to draw: SVG refuses negative widths and heights (and says so
+ * on the console), so a value below zero draws as zero. */
+static double length_of(const json_t *v)
+{
+	double x = num_or(v, 0);
+
+	return x > 0 ? x : 0;
+}
+
 static const char *str_or(const json_t *v, const char *dflt)
 {
 	return json_is_string(v) ? json_string_value(v) : dflt;
@@ -138,7 +147,7 @@ static bool parse_day(const char *s, time_t *t)
 	return *t != (time_t)-1;
 }
 
-/* ---- table cells --------------------------------------------------------- */
+/* ---- table cells ----------------------------------------------------- */
 
 typedef void cell_fn(FILE *out, const json_t *v);
 
@@ -255,7 +264,7 @@ static void put_sparkline(FILE *out, const json_t *daily)
 	json_t *e;
 
 	json_array_foreach(daily, i, e) {
-		double x = num_or(e, 0);
+		double x = length_of(e);
 
 		max = x > max ? x : max;
 		sum += x;
@@ -267,7 +276,7 @@ static void put_sparkline(FILE *out, const json_t *daily)
 		n, sum);
 	json_array_foreach(daily, i, e) {
 		double x = n > 1 ? 100.0 * (double)i / (double)(n - 1) : 0;
-		double y = 19 - (max > 0 ? 18 * num_or(e, 0) / max : 0);
+		double y = 19 - (max > 0 ? 18 * length_of(e) / max : 0);
 
 		fprintf(out, "%s%.1f,%.1f", i ? " " : "", x, y);
 		if (n == 1)
@@ -364,7 +373,7 @@ static void cell_hashes(FILE *out, const json_t *v)
 	fputs("</td>", out);
 }
 
-/* ---- tables ---------------------------------------------------------------- */
+/* ---- tables ---------------------------------------------------------- */
 
 struct html_col {
 	const char *header; /* column title */
@@ -372,7 +381,8 @@ struct html_col {
 	cell_fn *cell;      /* writes the whole <td> */
 };
 
-#define COLS(...) ((const struct html_col[]){ __VA_ARGS__, { NULL, NULL, NULL } })
+#define COLS(...)                                                             \
+	((const struct html_col[]){ __VA_ARGS__, { NULL, NULL, NULL } })
 
 static bool numeric_cell(cell_fn *f)
 {
@@ -430,7 +440,8 @@ static const struct html_col *const top_cols = COLS(
 	{ "All time", "total", cell_count },
 	{ "First seen", "first_seen", cell_date },
 	{ "Last seen", "last_seen", cell_date },
-	{ "Daily", "daily", cell_spark }, { "Blamed module", "blame", cell_mono },
+	{ "Daily", "daily", cell_spark },
+	{ "Blamed module", "blame", cell_mono },
 	{ "Bugcheck", "bugcheck", cell_mono },
 	{ "Exception", "exception", cell_mono },
 	{ "Low trust", "low_trust", cell_flag });
@@ -498,9 +509,10 @@ static void put_bugcheck_row(FILE *out, const json_t *bc, size_t i,
 			     double scale)
 {
 	double y = BC_TOP + (double)i * BC_ROW;
-	double share = num_or(json_object_get(bc, "share"), 0);
-	double base;
-	bool has_base = get_num(json_object_get(bc, "baseline_share"), &base);
+	double share = length_of(json_object_get(bc, "share"));
+	const json_t *bv = json_object_get(bc, "baseline_share");
+	bool has_base = json_is_number(bv);
+	double base = length_of(bv);
 
 	fprintf(out, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">",
 		BC_LABEL - 8, y + 15);
@@ -536,8 +548,8 @@ static void put_bugcheck_chart(FILE *out, const json_t *bcs)
 	if (n == 0)
 		return;
 	json_array_foreach(bcs, i, bc) {
-		double s = num_or(json_object_get(bc, "share"), 0);
-		double b = num_or(json_object_get(bc, "baseline_share"), 0);
+		double s = length_of(json_object_get(bc, "share"));
+		double b = length_of(json_object_get(bc, "baseline_share"));
 
 		max = s > max ? s : max;
 		max = b > max ? b : max;
@@ -602,7 +614,7 @@ static double day_total(const struct trend *t, size_t d)
 		const json_t *daily = json_object_get(
 			json_array_get(t->buckets, k), "daily");
 
-		sum += num_or(json_array_get(daily, d), 0);
+		sum += length_of(json_array_get(daily, d));
 	}
 	return sum;
 }
@@ -617,8 +629,8 @@ static void put_trend_column(FILE *out, const struct trend *t, size_t d,
 
 	for (size_t k = 0; k < t->nb; k++) {
 		const json_t *b = json_array_get(t->buckets, k);
-		double v = num_or(json_array_get(json_object_get(b, "daily"),
-						 d), 0);
+		double v = length_of(
+			json_array_get(json_object_get(b, "daily"), d));
 
 		if (v <= 0)
 			continue;
@@ -888,7 +900,7 @@ static const struct section {
 	{ "batches", "Batches", put_batches },
 };
 
-/* ---- page ---------------------------------------------------------------- */
+/* ---- page ------------------------------------------------------------ */
 
 /* 'sha256-...' of an inline element's exact content, for the CSP. */
 static void put_csp_hash(FILE *out, const unsigned char *text, size_t len)

@@ -22,8 +22,9 @@ struct diag;
 
 /*
  * Write REPORT, a schema version 2 report object, to OUT. Missing members
- * are shown as empty. DF_OK, DF_EFORMAT (not a version 2 report), DF_ENOMEM
- * or DF_EIO (OUT failed), with D filled.
+ * are shown as empty. Allocates nothing but what stdio does. DF_OK,
+ * DF_EFORMAT (not a version 2 report) or DF_EIO (OUT failed), with D
+ * filled.
  */
 int report_html_write(FILE *out, const json_t *report, struct diag *d);
 

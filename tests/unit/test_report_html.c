@@ -281,6 +281,27 @@ static void test_report_html__wrong_types_do_not_crash(void **state)
 	json_decref(doc);
 }
 
+static void test_report_html__no_negative_lengths(void **state)
+{
+	(void)state;
+	json_t *doc = test_report_doc();
+	json_t *bc = json_array_get(json_object_get(doc, "bugchecks"), 1);
+	json_t *b = json_array_get(json_object_get(doc, "top_buckets"), 0);
+
+	/* a browser logs a negative SVG length as an error */
+	json_object_set_new(bc, "share", json_real(-0.5));
+	json_object_set_new(bc, "baseline_share", json_integer(-1));
+	json_array_set_new(json_object_get(b, "daily"), 2, json_integer(-9));
+	char *html = render(doc, DF_OK);
+
+	assert_null(strstr(html, "width=\"-"));
+	assert_null(strstr(html, "height=\"-"));
+	assert_int_equal(count(html, "<rect class=\"bar\""), TR_BUGCHECKS);
+	assert_int_equal(count(html, "<rect class=\"seg "), TR_SEGMENTS - 1);
+	free(html);
+	json_decref(doc);
+}
+
 static void test_report_html__other_versions_refused(void **state)
 {
 	(void)state;
@@ -323,6 +344,7 @@ int main(void)
 			test_report_html__csp_allows_only_our_style_and_script),
 		cmocka_unit_test(test_report_html__empty_report_is_a_page),
 		cmocka_unit_test(test_report_html__wrong_types_do_not_crash),
+		cmocka_unit_test(test_report_html__no_negative_lengths),
 		cmocka_unit_test(test_report_html__other_versions_refused),
 		cmocka_unit_test(test_report_html__write_error_is_reported),
 	};

@@ -27,7 +27,8 @@ static size_t decode(const char *s, size_t len, uint32_t *cps, size_t max)
 static void test_textsafe__valid_sequences_decode(void **state)
 {
 	(void)state;
-	const char s[] = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf";
+	const char s[] = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"
+			 "\xf4\x8f\xbf\xbf";
 	uint32_t cps[8];
 
 	assert_int_equal(decode(s, sizeof(s) - 1, cps, 8), 5);
