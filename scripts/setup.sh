@@ -2,6 +2,7 @@
 # Install what dumpfleet needs on Debian 12 (as root, when anything is
 # missing), then configure and build into build/ (or $1). Further packages
 # can be named in DF_EXTRA_PACKAGES (the clang test build needs clang).
+# DF_SETUP_PACKAGES_ONLY=1 stops after the packages (a cached image layer).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,6 +27,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+[ "${DF_SETUP_PACKAGES_ONLY:-0}" = 1 ] && exit 0
 
 cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
 cmake --build "$build" -j"$(nproc)" >/dev/null

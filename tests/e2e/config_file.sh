@@ -2,7 +2,8 @@
 # The config file: every option in every command's --help can be set in
 # it; a fleet (broker, worker, submit, status, report) runs from one file
 # over ipc:// with bare command lines; the command line wins; errors name
-# the file and the line; DUMPFLEET_CONFIG chooses the file, "" none.
+# the file and the line; DUMPFLEET_CONFIG chooses the file, "" none;
+# the config files in deploy/ are valid.
 source "$(dirname "$0")/lib.inc"
 export DUMPFLEET_CONFIG=""
 
@@ -53,6 +54,12 @@ grep -qF "$tmp/bad.conf:5: dumpfleet worker has no option --slot" \
 rc=0
 "$DUMPFLEET" --config "$tmp/missing.conf" version 2>/dev/null || rc=$?
 [ "$rc" = 3 ] || fail "missing file exit $rc"
+
+# The config files shipped in deploy/ are valid for this build.
+for f in "$DF_SOURCE"/deploy/dumpfleet.conf.example "$DF_SOURCE"/deploy/*/*.conf; do
+	"$DUMPFLEET" --config "$f" version >/dev/null 2>"$tmp/err" ||
+		fail "$f: $(cat "$tmp/err")"
+done
 
 # 3. A fleet from one file; command lines name only what differs.
 sock=$tmp/broker.sock
