@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Offline checks of what deploys dumpfleet and of the shell scripts:
+#   deploy/systemd units    systemd-analyze verify
+#   deploy/ YAML            yamllint (compose, Kubernetes)
+#   shell scripts           ShellCheck: scripts/*.sh, tests/e2e/*.sh,
+#                           .ci/run, bench/*.sh
+#   Dockerfile sanity       pinned Debian 12 bases, non-root runtime user,
+#                           apt hygiene, and (with DUMPFLEET=binary, readelf
+#                           and dpkg) runtime packages for every library the
+#                           binary needs; Debian 12 has no hadolint
+# A tool that is absent is skipped with a message. Exit status: 0 clean,
+# 1 findings, 77 when none of the tools is installed (the Dockerfile's
+# text checks need none and always run).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+ran=0
+failed=0
+work=$(mktemp -d /tmp/lint-deploy.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+have() { command -v "$1" >/dev/null 2>&1; }
+skip() { echo "lint-deploy: skip $1: $2" >&2; }
+finding() {
+	echo "lint-deploy: $*" >&2
+	failed=1
+}
+
+# The units name /usr/local/bin/dumpfleet, which verify wants to exist:
+# check copies that name the binary under test (or /bin/true).
+check_units() {
+	if ! have systemd-analyze; then
+		skip systemd-analyze "not installed (Debian: systemd)"
+		return
+	fi
+	local exe=/bin/true unit out
+	if [ -n "${DUMPFLEET:-}" ] && [ -x "$DUMPFLEET" ]; then
+		exe=$DUMPFLEET
+	fi
+	mkdir -p "$work/units"
+	for unit in "$here"/deploy/systemd/*.service "$here"/deploy/systemd/*.timer; do
+		sed "s|/usr/local/bin/dumpfleet|$exe|g" "$unit" \
+			>"$work/units/$(basename "$unit")"
+	done
+	ran=1
+	if ! out=$(cd "$work/units" && systemd-analyze verify --man=no ./*.service ./*.timer 2>&1) ||
+		[ -n "$out" ]; then
+		finding "systemd-analyze verify:"
+		printf '%s\n' "$out" >&2
+	fi
+}
+
+check_yaml() {
+	if ! have yamllint; then
+		skip yamllint "not installed (Debian: yamllint)"
+		return
+	fi
+	ran=1
+	yamllint -s -c "$here/deploy/.yamllint" "$here/deploy" >&2 ||
+		finding "yamllint found problems in deploy/"
+}
+
+check_shell() {
+	if ! have shellcheck; then
+		skip shellcheck "not installed (Debian: shellcheck)"
+		return
+	fi
+	local files=()
+	for f in "$here"/scripts/*.sh "$here"/tests/e2e/*.sh "$here"/.ci/run \
+		"$here"/bench/*.sh; do
+		[ -f "$f" ] && files+=("$f")
+	done
+	ran=1
+	# SCRIPTDIR: the e2e tests source lib.inc next to them.
+	shellcheck -x -P SCRIPTDIR "${files[@]}" >&2 ||
+		finding "shellcheck found problems"
+}
+
+# The FROM lines, the last stage's USER and the apt lines.
+check_dockerfile_text() {
+	local df=$1
+	if grep -E '^FROM ' "$df" | grep -vqE '^FROM debian:12(-slim)?( AS [a-z]+)?$'; then
+		finding "$df: every FROM must be debian:12 or debian:12-slim"
+	fi
+	local user
+	user=$(awk '/^FROM /{u=""} /^USER /{u=$2} END{print u}' "$df")
+	case "$user" in
+	"" | root | root:* | 0 | 0:*) finding "$df: the last stage runs as root" ;;
+	esac
+	if grep -E 'apt-get install' "$df" | grep -vq -- '--no-install-recommends'; then
+		finding "$df: apt-get install without --no-install-recommends"
+	fi
+	if ! sed -n '/AS runtime/,$p' "$df" | grep -q 'rm -rf /var/lib/apt/lists'; then
+		finding "$df: the runtime stage keeps apt's package lists"
+	fi
+}
+
+# Each shared library the binary needs comes from a package installed in
+# the runtime stage (libc6 is in every Debian image).
+check_dockerfile_libs() {
+	local df=$1 lib pkg path
+	if [ -z "${DUMPFLEET:-}" ] || [ ! -x "$DUMPFLEET" ]; then
+		skip "runtime libraries" "set DUMPFLEET to a built dumpfleet"
+		return
+	fi
+	if ! have readelf || ! have dpkg; then
+		skip "runtime libraries" "readelf or dpkg not installed"
+		return
+	fi
+	local runtime
+	runtime=$(sed -n '/AS runtime/,$p' "$df")
+	for lib in $(readelf -d "$DUMPFLEET" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+		path=$(dpkg -S "*/$lib" 2>/dev/null | head -1) || true
+		pkg=${path%%:*}
+		if [ -z "$pkg" ]; then
+			finding "$df: no Debian package owns $lib"
+		elif [ "$pkg" != libc6 ] && ! grep -qw -- "$pkg" <<<"$runtime"; then
+			finding "$df: the runtime stage lacks $pkg (for $lib)"
+		fi
+	done
+}
+
+check_dockerfile() {
+	local df=$here/deploy/docker/Dockerfile
+	if have hadolint; then
+		ran=1
+		hadolint "$df" >&2 || finding "hadolint found problems"
+	fi
+	check_dockerfile_text "$df"
+	check_dockerfile_libs "$df"
+}
+
+check_units
+check_yaml
+check_shell
+check_dockerfile
+if [ "$failed" != 0 ]; then
+	exit 1
+elif [ "$ran" = 0 ]; then
+	echo "lint-deploy: none of systemd-analyze, yamllint, shellcheck" \
+		"or hadolint is installed" >&2
+	exit 77
+fi
+echo "lint-deploy: clean"
