@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <ini.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -207,15 +208,24 @@ char **config_argv_vector(const struct config_argv *ca)
 
 /* ---- parsing ------------------------------------------------------------ */
 
-/* Record the first failure, at the current line. */
-static int parse_fail(struct parse *ps, int code, const char *what,
-		      const char *arg)
+/* Record the first failure, at the current line; 0 for inih. */
+static int parse_fail(struct parse *ps, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int parse_fail(struct parse *ps, int code, const char *fmt, ...)
 {
-	if (!diag_failed(ps->d)) {
-		diag_fail(ps->d, code, "config %s:%d: %s%s", ps->name,
-			  ps->line, what, arg);
-		ps->fail_line = ps->line;
-	}
+	char what[DIAG_MSG_MAX];
+	va_list ap;
+
+	if (diag_failed(ps->d))
+		return 0;
+	va_start(ap, fmt);
+	/* A message cut short is still the message: diag cuts it too. */
+	if (vsnprintf(what, sizeof(what), fmt, ap) < 0)
+		what[0] = '\0';
+	va_end(ap);
+	diag_fail(ps->d, code, "config %s:%d: %s", ps->name, ps->line, what);
+	ps->fail_line = ps->line;
 	return 0;
 }
 
@@ -234,7 +244,7 @@ static int flag_value(const char *v)
 	return -1;
 }
 
-/* Add NAME = VALUE (an option of kind KIND) to TO. */
+/* Check VALUE for option O and add its word to TO (NULL: check only). */
 static int parse_take(struct parse *ps, struct config_argv *to,
 		      const struct cfg_option *o, const char *value)
 {
@@ -243,14 +253,14 @@ static int parse_take(struct parse *ps, struct config_argv *to,
 
 		if (on < 0)
 			return parse_fail(ps, DF_EUSAGE,
-					  "yes or no expected for --",
+					  "yes or no expected for --%s",
 					  o->name);
 		if (on == 0 || to == NULL)
 			return 1;
 		value = NULL;
 	}
 	if (to != NULL && argv_push(to, option_word(o->name, value)) != DF_OK)
-		return parse_fail(ps, DF_ENOMEM, "out of memory", "");
+		return parse_fail(ps, DF_ENOMEM, "out of memory");
 	return 1;
 }
 
@@ -262,29 +272,27 @@ static int on_entry(void *user, const char *section, const char *name,
 
 	if (section[0] == '\0')
 		return parse_fail(ps, DF_EUSAGE,
-				  "key before any [section]: ", name);
+				  "key before any [section]: %s", name);
 	if (strcmp(section, COMMON_SECTION) == 0) {
 		const struct cfg_option *mine = option_find(ps->cmd, name);
 
 		o = mine ? mine : option_find_any(name);
 		if (o == NULL)
 			return parse_fail(ps, DF_EUSAGE,
-					  "no command has the option --",
+					  "no command has the option --%s",
 					  name);
 		return parse_take(ps, mine ? ps->common : NULL, o, value);
 	}
 	const struct cfg_command *c = command_find(section);
 
 	if (c == NULL)
-		return parse_fail(ps, DF_EUSAGE, "unknown section: ", section);
+		return parse_fail(ps, DF_EUSAGE, "unknown section: %s",
+				  section);
 	o = option_find(c, name);
-	if (o == NULL) {
-		char what[96];
-
-		snprintf(what, sizeof(what), "dumpfleet %s has no option --",
-			 c->name);
-		return parse_fail(ps, DF_EUSAGE, what, name);
-	}
+	if (o == NULL)
+		return parse_fail(ps, DF_EUSAGE,
+				  "dumpfleet %s has no option --%s", c->name,
+				  name);
 	return parse_take(ps, c == ps->cmd ? ps->own : NULL, o, value);
 }
 
@@ -309,7 +317,7 @@ static char *read_line(char *str, int num, void *stream)
 	if (room > CONFIG_MAX_LINE)
 		room = CONFIG_MAX_LINE;
 	if (len > room) {
-		parse_fail(ps, DF_EUSAGE, "line too long", "");
+		parse_fail(ps, DF_EUSAGE, "line too long");
 		ps->p += len;
 		str[0] = '\n';
 		str[1] = '\0';
