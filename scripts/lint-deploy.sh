@@ -94,29 +94,45 @@ check_dockerfile_text() {
 	fi
 }
 
+# The Debian package of the library file PATH, or nothing.
+package_of() {
+	local path=$1 alt
+	case "$path" in
+	/usr/*) alt=${path#/usr} ;;
+	*) alt=/usr$path ;;
+	esac
+	{ dpkg -S "$path" 2>/dev/null || dpkg -S "$alt" 2>/dev/null; } |
+		head -1 | cut -d: -f1
+}
+
 # Each shared library the binary needs comes from a package installed in
-# the runtime stage (libc6 is in every Debian image; sanitizer runtimes
-# are not in a release build).
+# the runtime stage, or from one that every Debian image has (libc6 and
+# libgcc-s1, which the essential packages depend on). Sanitizer runtimes
+# are not in a release build.
 check_dockerfile_libs() {
-	local df=$1 lib pkg path
+	local df=$1 lib path pkg
 	if [ -z "${DUMPFLEET:-}" ] || [ ! -x "$DUMPFLEET" ]; then
 		skip "runtime libraries" "set DUMPFLEET to a built dumpfleet"
 		return
 	fi
-	if ! have readelf || ! have dpkg; then
-		skip "runtime libraries" "readelf or dpkg not installed"
+	if ! have readelf || ! have ldd || ! have dpkg; then
+		skip "runtime libraries" "readelf, ldd or dpkg not installed"
 		return
 	fi
-	local runtime
+	local runtime resolved
 	runtime=$(sed -n '/AS runtime/,$p' "$df")
+	resolved=$(ldd "$DUMPFLEET")
 	for lib in $(readelf -d "$DUMPFLEET" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-		# Sanitizer builds link these; the image build has none.
 		case "$lib" in lib[altu]san.so* | libubsan.so*) continue ;; esac
-		path=$(dpkg -S "*/$lib" 2>/dev/null | head -1) || true
-		pkg=${path%%:*}
+		path=$(awk -v l="$lib" '$1 == l && $2 == "=>" { print $3 }' <<<"$resolved")
+		pkg=
+		[ -n "$path" ] && pkg=$(package_of "$path")
 		if [ -z "$pkg" ]; then
-			finding "$df: no Debian package owns $lib"
-		elif [ "$pkg" != libc6 ] && ! grep -qw -- "$pkg" <<<"$runtime"; then
+			finding "$df: no Debian package owns $lib (${path:-not found})"
+			continue
+		fi
+		case "$pkg" in libc6 | libgcc-s1) continue ;; esac
+		if ! grep -qw -- "$pkg" <<<"$runtime"; then
 			finding "$df: the runtime stage lacks $pkg (for $lib)"
 		fi
 	done
