@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Offline checks of what deploys dumpfleet and of the shell scripts:
 #   deploy/systemd units    systemd-analyze verify
-#   deploy/ YAML            yamllint (compose, Kubernetes)
+#   deploy/ YAML            yamllint (compose, Kubernetes); docker compose
+#                           config and kubectl kustomize when installed
 #   shell scripts           ShellCheck: scripts/*.sh, tests/e2e/*.sh,
 #                           .ci/run, bench/*.sh
 #   Dockerfile sanity       pinned Debian 12 bases, non-root runtime user,
@@ -148,15 +149,35 @@ check_dockerfile() {
 	check_dockerfile_libs "$df"
 }
 
+# What the compose and Kubernetes tools themselves make of the files,
+# when they are installed (neither needs a daemon or a cluster).
+check_renders() {
+	if docker compose version >/dev/null 2>&1; then
+		ran=1
+		docker compose -f "$here/deploy/compose.yaml" config --quiet >&2 ||
+			finding "docker compose rejects deploy/compose.yaml"
+	else
+		skip "docker compose config" "no docker compose plugin"
+	fi
+	if have kubectl; then
+		ran=1
+		kubectl kustomize "$here/deploy/k8s" >/dev/null ||
+			finding "kubectl kustomize rejects deploy/k8s"
+	else
+		skip "kubectl kustomize" "kubectl not installed"
+	fi
+}
+
 check_units
 check_yaml
+check_renders
 check_shell
 check_dockerfile
 if [ "$failed" != 0 ]; then
 	exit 1
 elif [ "$ran" = 0 ]; then
-	echo "lint-deploy: none of systemd-analyze, yamllint, shellcheck" \
-		"or hadolint is installed" >&2
+	echo "lint-deploy: none of the checking tools is installed" \
+		"(systemd-analyze, yamllint, shellcheck, ...)" >&2
 	exit 77
 fi
 echo "lint-deploy: clean"
