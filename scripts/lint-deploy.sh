@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Offline checks of what deploys dumpfleet and of the shell scripts:
-#   deploy/systemd units    systemd-analyze verify
+#   deploy/systemd units    systemd-analyze verify, and security (exposure
+#                           at most 2.0)
 #   deploy/ YAML            yamllint (compose, Kubernetes); docker compose
 #                           config and kubectl kustomize when installed
 #   shell scripts           ShellCheck: scripts/*.sh, tests/e2e/*.sh,
@@ -48,6 +49,13 @@ check_units() {
 		finding "systemd-analyze verify:"
 		printf '%s\n' "$out" >&2
 	fi
+	# The hardening stays: exposure 2.0 or less (0 safe .. 10 exposed).
+	for unit in "$work"/units/*.service; do
+		(cd "$work/units" && systemd-analyze security --offline=true \
+			--threshold=20 "./$(basename "$unit")" >/dev/null 2>&1) ||
+			finding "$(basename "$unit"): exposure above 2.0" \
+				"(systemd-analyze security --offline=true)"
+	done
 }
 
 check_yaml() {
