@@ -49,6 +49,15 @@ check_units() {
 		finding "systemd-analyze verify:"
 		printf '%s\n' "$out" >&2
 	fi
+	if have systemd-sysusers; then
+		mkdir -p "$work/root/etc"
+		: >"$work/root/etc/passwd"
+		: >"$work/root/etc/group"
+		systemd-sysusers --root="$work/root" \
+			"$here/deploy/systemd/dumpfleet.sysusers" >/dev/null 2>&1 &&
+			grep -q '^dumpfleet:' "$work/root/etc/passwd" ||
+			finding "deploy/systemd/dumpfleet.sysusers makes no account"
+	fi
 	# The hardening stays: exposure 2.0 or less (0 safe .. 10 exposed).
 	for unit in "$work"/units/*.service; do
 		(cd "$work/units" && systemd-analyze security --offline=true \
