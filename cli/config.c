@@ -368,7 +368,7 @@ int config_argv_from_text(struct config_argv **out, const char *text,
 		*out = ps.common;
 		ps.common = NULL;
 	} else if (rc == DF_ENOMEM) {
-		diag_fail(d, DF_ENOMEM, "%s: out of memory", name);
+		diag_fail(d, DF_ENOMEM, "config %s: out of memory", name);
 	}
 	config_argv_destroy(&ps.common);
 	config_argv_destroy(&ps.own);

@@ -356,6 +356,22 @@ static void test_build_edges(void **state)
 	assert_string_equal(out, "df");
 	assert_int_equal(build(out, sizeof(out), NULL, NULL, &d, help), DF_OK);
 	assert_string_equal(out, "df|--help");
+
+	/* A folder, or a file past the size cap, is refused. */
+	const char *dir[] = { "df", "--config", f->dir, "report", NULL };
+
+	assert_int_equal(build(out, sizeof(out), NULL, NULL, &d, dir), DF_EIO);
+	FILE *big = fopen(f->b, "w");
+
+	assert_non_null(big);
+	for (size_t i = 0; i <= CONFIG_MAX_BYTES / 8; i++)
+		fputs("; 45678\n", big);
+	fclose(big);
+	const char *large[] = { "df", "--config", f->b, "report", NULL };
+
+	assert_int_equal(build(out, sizeof(out), NULL, NULL, &d, large),
+			 DF_EUSAGE);
+	assert_non_null(strstr(d.msg, "larger than 1 MiB"));
 }
 
 /*
