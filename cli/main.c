@@ -26,6 +26,7 @@
 #include "analysis_text.h"
 #include "broker.h"
 #include "client.h"
+#include "config.h"
 #include "df.h"
 #include "diag.h"
 #include "hash.h"
@@ -779,17 +780,22 @@ static const struct command commands[] = {
 
 static void main_usage(FILE *out)
 {
-	fprintf(out, "Usage: dumpfleet [--version] [--help] COMMAND [ARGS]\n\n"
+	fprintf(out, "Usage: dumpfleet [--version] [--help] [--config FILE] "
+		     "COMMAND [ARGS]\n\n"
 		     "Commands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(out, "  %-9s %s\n", commands[i].name,
 			commands[i].summary);
 	fprintf(out, "\n'dumpfleet COMMAND --help' describes one command.\n"
 		     "Set DUMPFLEET_LOG=info or debug for event logs on "
-		     "stderr.\n");
+		     "stderr.\n"
+		     "Options can be set in --config FILE, else in "
+		     "$DUMPFLEET_CONFIG,\nelse in " CONFIG_DEFAULT_PATH
+		     " ([COMMAND] or [common]\nsections, key = value); "
+		     "the command line wins.\n");
 }
 
-int main(int argc, char **argv)
+static int run_command(int argc, char **argv)
 {
 	log_setup("dumpfleet", log_level_parse(getenv("DUMPFLEET_LOG")));
 	if (hash_global_init() != DF_OK) {
@@ -814,4 +820,21 @@ int main(int argc, char **argv)
 	fprintf(stderr, "dumpfleet: '%s' is not a command\n", argv[1]);
 	main_usage(stderr);
 	return DF_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	struct config_argv *ca = NULL;
+	struct diag d;
+
+	diag_init(&d);
+	if (config_argv_build(&ca, argc, argv, getenv("DUMPFLEET_CONFIG"),
+			      CONFIG_DEFAULT_PATH, &d) != DF_OK) {
+		fprintf(stderr, "dumpfleet: %s\n", d.msg);
+		return d.code == DF_EUSAGE ? DF_EXIT_USAGE : DF_EXIT_SYSTEM;
+	}
+	int rc = run_command(config_argv_count(ca), config_argv_vector(ca));
+
+	config_argv_destroy(&ca);
+	return rc;
 }

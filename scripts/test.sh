@@ -6,6 +6,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=$here/build
 extra=()
+# Tools only the tests use: a headless browser for the HTML report, LMDB's
+# mdb_copy for the backup test, and the deploy files' offline checks.
+test_packages="chromium fonts-liberation lmdb-utils shellcheck yamllint systemd"
+export DF_EXTRA_PACKAGES="$test_packages ${DF_EXTRA_PACKAGES:-}"
 case "${1:-}" in
 --sanitize | --clang)
 	build=$here/build-asan
@@ -13,7 +17,7 @@ case "${1:-}" in
 	if [ "$1" = --clang ]; then
 		build=$here/build-clang
 		extra+=(-DCMAKE_C_COMPILER=clang)
-		export DF_EXTRA_PACKAGES=clang
+		export DF_EXTRA_PACKAGES="$DF_EXTRA_PACKAGES clang"
 	fi
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
