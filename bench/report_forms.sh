@@ -19,8 +19,8 @@ now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 calc() { awk "BEGIN { printf \"%.4f\n\", $1 }"; }
 timeit() {
-	local i t0 t1
-	for i in $(seq "$runs"); do
+	local _ t0 t1
+	for _ in $(seq "$runs"); do
 		t0=$(now); "$@" >/dev/null 2>&1; t1=$(now)
 		calc "$t1 - $t0"
 	done | median
