@@ -6,11 +6,13 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "curve.h"
 #include "df.h"
 #include "diag.h"
 #include "log.h"
 #include "store.h"
 #include "wire.h"
+#include "zap.h"
 
 #define BROKER_MAX_WORKERS 4096
 #define BROKER_MAX_BATCH 256          /* results per write transaction */
@@ -397,6 +399,50 @@ static void on_status(struct broker *b, const struct wire_peer *p,
 	send_to(b, p, &env);
 }
 
+/* ---- roles --------------------------------------------------------------- */
+
+/* Who may send what; a body not listed here is never accepted. */
+static const struct {
+	int body;
+	unsigned roles;
+} body_roles[] = {
+	{ DUMPFLEET__V1__ENVELOPE__BODY_READY, CURVE_ROLE_WORKER },
+	{ DUMPFLEET__V1__ENVELOPE__BODY_RESULT, CURVE_ROLE_WORKER },
+	{ DUMPFLEET__V1__ENVELOPE__BODY_HEARTBEAT, CURVE_ROLE_ANY },
+	{ DUMPFLEET__V1__ENVELOPE__BODY_DISCONNECT, CURVE_ROLE_ANY },
+	{ DUMPFLEET__V1__ENVELOPE__BODY_SUBMIT, CURVE_ROLE_CLIENT },
+	{ DUMPFLEET__V1__ENVELOPE__BODY_STATUS, CURVE_ROLE_CLIENT },
+};
+
+/*
+ * Without CURVE every peer has every role. With it, the roles are those
+ * the ZAP handler put in the connection's User-Id, from the allow-lists.
+ */
+static bool role_allows(const struct broker *b, const struct wire_peer *p,
+			int body)
+{
+	unsigned have = b->o->curve != NULL ? zap_user_roles(p->user)
+					    : CURVE_ROLE_ANY;
+
+	for (size_t i = 0; i < ARRAY_SIZE(body_roles); i++)
+		if (body_roles[i].body == body)
+			return (body_roles[i].roles & have) != 0;
+	return false;
+}
+
+/* Tell a peer that it sent what its key may not: it is not served. */
+static void deny(struct broker *b, const struct wire_peer *p, int body)
+{
+	wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
+	Dumpfleet__V1__Disconnect dc = DUMPFLEET__V1__DISCONNECT__INIT;
+
+	log_msg(LL_WARN, "event=denied user=\"%s\" message=%d", p->user, body);
+	dc.reason = (char *)"permission denied";
+	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_DISCONNECT;
+	env.disconnect = &dc;
+	send_to(b, p, &env);
+}
+
 /* ---- the loop ------------------------------------------------------------ */
 
 static void on_ready(struct broker *b, const struct wire_peer *p, size_t w,
@@ -437,6 +483,11 @@ static int handle(struct broker *b)
 		if (rc == DF_EPROTO)
 			log_msg(LL_WARN, "event=bad_message err=\"%s\"", d.msg);
 		return rc == DF_EIO ? DF_EIO : DF_OK;
+	}
+	if (!role_allows(b, &p, (int)env->body_case)) {
+		deny(b, &p, (int)env->body_case);
+		wire_env_free(env);
+		return DF_OK;
 	}
 	size_t w = worker_find(b, &p);
 
@@ -527,6 +578,16 @@ static int bind_socket(struct broker *b)
 	zmq_setsockopt(b->sock, ZMQ_SNDHWM, &hwm, sizeof(hwm));
 	zmq_setsockopt(b->sock, ZMQ_RCVHWM, &hwm, sizeof(hwm));
 	zmq_setsockopt(b->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
+	if (b->o->curve != NULL) {
+		struct diag d;
+
+		diag_init(&d);
+		if (curve_server_apply(b->sock, b->o->curve, &d) != DF_OK) {
+			log_msg(LL_ERROR, "event=curve_failed err=\"%s\"",
+				d.msg);
+			return DF_EIO;
+		}
+	}
 	if (zmq_bind(b->sock, b->o->endpoint) != 0) {
 		log_msg(LL_ERROR, "event=bind_failed endpoint=%s err=\"%s\"",
 			b->o->endpoint, zmq_strerror(zmq_errno()));
@@ -613,13 +674,23 @@ int broker_run(const struct broker_opts *o)
 	b.failed = c.failed + c.quarantined;
 	if (queue_len(&b) > 0)
 		log_msg(LL_INFO, "event=resumed queued=%zu", queue_len(&b));
-	int rc = bind_socket(&b);
+	struct zap *zap = NULL;
+	int rc = DF_OK;
 
+	/* The handler must be there before the first peer knocks. */
+	if (o->curve != NULL && zap_start(&zap, o->zmq_ctx, o->allow, &d) !=
+					DF_OK) {
+		log_msg(LL_ERROR, "event=zap_failed err=\"%s\"", d.msg);
+		rc = DF_EIO;
+	}
+	if (rc == DF_OK)
+		rc = bind_socket(&b);
 	if (rc == DF_OK)
 		rc = serve(&b);
 	if (b.npending > 0)
 		flush_results(&b);
 	broker_free(&b);
+	zap_stop(&zap);
 	return rc;
 }
 

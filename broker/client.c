@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "curve.h"
 #include "df.h"
 #include "diag.h"
 #include "wire.h"
@@ -104,9 +105,9 @@ int client_collect(struct pathlist *l, char *const *roots, size_t n,
 	return DF_OK;
 }
 
-static void *client_socket(void *ctx, const char *endpoint, struct diag *d)
+static void *client_socket(const struct client_link *link, struct diag *d)
 {
-	void *s = zmq_socket(ctx, ZMQ_DEALER);
+	void *s = zmq_socket(link->ctx, ZMQ_DEALER);
 	int linger = 0;
 	/*
 	 * A DEALER whose inproc broker has gone blocks in send for ever; over
@@ -120,8 +121,13 @@ static void *client_socket(void *ctx, const char *endpoint, struct diag *d)
 	}
 	zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
 	zmq_setsockopt(s, ZMQ_SNDTIMEO, &sndtimeo, sizeof(sndtimeo));
-	if (zmq_connect(s, endpoint) != 0) {
-		diag_fail(d, DF_EIO, "cannot connect to %s: %s", endpoint,
+	if (link->curve != NULL && curve_client_apply(s, link->curve, d) !=
+					   DF_OK) {
+		zmq_close(s);
+		return NULL;
+	}
+	if (zmq_connect(s, link->endpoint) != 0) {
+		diag_fail(d, DF_EIO, "cannot connect to %s: %s", link->endpoint,
 			  zmq_strerror(zmq_errno()));
 		zmq_close(s);
 		return NULL;
@@ -176,6 +182,13 @@ static int await(void *s, int want, uint32_t timeout_ms,
 			*out = env;
 			return DF_OK;
 		}
+		if (env != NULL && env->body_case ==
+					   DUMPFLEET__V1__ENVELOPE__BODY_DISCONNECT) {
+			rc = diag_fail(d, DF_EIO, "broker refused: %.100s",
+				       env->disconnect->reason);
+			wire_env_free(env);
+			return rc;
+		}
 		wire_env_free(env);
 	}
 }
@@ -209,11 +222,11 @@ static int submit_chunk(void *s, const char *batch, char **paths, size_t n,
 	return rc;
 }
 
-int client_submit(void *ctx, const char *endpoint, const char *batch,
+int client_submit(const struct client_link *link, const char *batch,
 		  const struct pathlist *l, size_t *accepted,
 		  uint32_t timeout_ms, struct diag *d)
 {
-	void *s = client_socket(ctx, endpoint, d);
+	void *s = client_socket(link, d);
 	int rc = DF_OK;
 
 	*accepted = 0;
@@ -256,10 +269,10 @@ static int status_on(void *s, struct client_status *st, uint32_t timeout_ms,
 	return DF_OK;
 }
 
-int client_status(void *ctx, const char *endpoint, struct client_status *st,
+int client_status(const struct client_link *link, struct client_status *st,
 		  uint32_t timeout_ms, struct diag *d)
 {
-	void *s = client_socket(ctx, endpoint, d);
+	void *s = client_socket(link, d);
 
 	if (s == NULL)
 		return DF_EIO;
@@ -269,11 +282,11 @@ int client_status(void *ctx, const char *endpoint, struct client_status *st,
 	return rc;
 }
 
-int client_wait(void *ctx, const char *endpoint, bool progress,
+int client_wait(const struct client_link *link, bool progress,
 		uint32_t timeout_ms, const atomic_bool *stop,
 		struct client_status *last, struct diag *d)
 {
-	void *s = client_socket(ctx, endpoint, d);
+	void *s = client_socket(link, d);
 	int rc = DF_OK;
 
 	if (s == NULL)

@@ -32,6 +32,7 @@
 #include "inspect.h"
 #include "log.h"
 #include "report.h"
+#include "secure.h"
 #include "store.h"
 #include "symbols.h"
 #include "worker.h"
@@ -417,10 +418,12 @@ static int run_pipeline(const struct run_cfg *cfg, char *const *paths,
 	size_t accepted = 0;
 	struct client_status st = { 0 };
 
+	struct client_link link = { ctx, bd.endpoint, NULL };
+
 	if (workers_up &&
-	    client_submit(ctx, bd.endpoint, cfg->batch, &pl, &accepted,
+	    client_submit(&link, cfg->batch, &pl, &accepted,
 			  DEFAULT_TIMEOUT_MS, &d) == DF_OK &&
-	    client_wait(ctx, bd.endpoint, isatty(STDERR_FILENO),
+	    client_wait(&link, isatty(STDERR_FILENO),
 			DEFAULT_TIMEOUT_MS * 20, &stop_flag, &st, &d) == DF_OK)
 		status = DF_EXIT_OK;
 	else
@@ -491,12 +494,16 @@ static int cmd_run(int argc, char **argv)
 static const char broker_help[] =
 	"Usage: dumpfleet broker --bind ENDPOINT [--store DIR]\n"
 	"                        [--heartbeat-ms N] [--lease-ms N]\n"
+	"                        [--key FILE --allow-workers P\n"
+	"                         --allow-clients P] [--curve] [--insecure]\n"
 	"Serve jobs to workers and record their results in the store.\n"
-	"Prints 'listening on ENDPOINT' once bound (a '*' port resolved).\n\n"
+	"Prints 'listening on ENDPOINT' once bound (a '*' port resolved).\n"
+	"A tcp:// endpoint that is not loopback needs CURVE keys.\n\n"
 	"  -B, --bind ENDPOINT    e.g. tcp://127.0.0.1:5555 or tcp://*:5555\n"
 	"  -s, --store DIR        the store (default: " DEFAULT_STORE ")\n"
 	"      --heartbeat-ms N   heartbeat interval (default 1000)\n"
 	"      --lease-ms N       job lease (default 600000)\n"
+	SECURE_BROKER_HELP
 	"  -h, --help             show this help\n";
 
 static void print_bound(void *ctx, const char *endpoint)
@@ -513,17 +520,23 @@ static int cmd_broker(int argc, char **argv)
 		{ "store", required_argument, NULL, 's' },
 		{ "heartbeat-ms", required_argument, NULL, 'H' },
 		{ "lease-ms", required_argument, NULL, 'L' },
+		SECURE_BROKER_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct broker_opts bo;
+	struct secure_opts so;
 	const char *dir = DEFAULT_STORE;
 	unsigned long v;
-	int c;
+	int c, taken;
 
 	broker_opts_init(&bo);
+	secure_opts_init(&so);
 	while ((c = getopt_long(argc, argv, "B:s:h", opts, NULL)) != -1) {
-		if (c == 'B')
+		if ((taken = secure_take(&so, c, optarg)) != 0) {
+			if (taken < 0)
+				return usage_error("broker", "too many lists");
+		} else if (c == 'B')
 			bo.endpoint = optarg;
 		else if (c == 's')
 			dir = optarg;
@@ -538,12 +551,21 @@ static int cmd_broker(int argc, char **argv)
 	}
 	if (bo.endpoint == NULL || optind < argc)
 		return usage_error("broker", "--bind ENDPOINT is required");
+	struct curve_pair kp;
+	struct curve_keyring *allow = NULL;
+	int status = secure_broker_setup(&so, bo.endpoint, &kp, &bo.curve,
+					 &allow);
+
+	if (status != DF_EXIT_OK)
+		return status;
+	bo.allow = allow;
 	struct store *s = NULL;
 	struct diag d;
 
 	diag_init(&d);
 	if (store_open(&s, dir, false, &d) != DF_OK) {
 		fprintf(stderr, "dumpfleet broker: %s\n", d.msg);
+		curve_keyring_destroy(&allow);
 		return DF_EXIT_SYSTEM;
 	}
 	void *ctx = zmq_ctx_new();
@@ -556,6 +578,8 @@ static int cmd_broker(int argc, char **argv)
 
 	zmq_ctx_term(ctx);
 	store_close(&s);
+	curve_keyring_destroy(&allow);
+	memset(&kp, 0, sizeof(kp));
 	return rc == DF_OK ? DF_EXIT_OK : DF_EXIT_SYSTEM;
 }
 
@@ -570,6 +594,7 @@ static const char worker_help[] =
 	"      --heartbeat-ms N    heartbeat interval (default 1000)\n"
 	"      --symbols DIR       Breakpad symbol store naming frames\n"
 	"                          (DIR/NAME.pdb/ID/NAME.sym); repeatable\n"
+	SECURE_PEER_HELP
 	"  -h, --help              show this help\n";
 
 static int cmd_worker(int argc, char **argv)
@@ -579,18 +604,24 @@ static int cmd_worker(int argc, char **argv)
 		{ "slots", required_argument, NULL, 'n' },
 		{ "heartbeat-ms", required_argument, NULL, 'H' },
 		{ "symbols", required_argument, NULL, 'S' },
+		SECURE_PEER_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct worker_opts wo;
+	struct secure_opts so;
+	struct curve_client keys;
 	struct symdirs sd = { { NULL }, 0 };
 	unsigned long v;
 	char name[128], host[64] = "host";
 	int c;
 
 	worker_opts_init(&wo);
+	secure_opts_init(&so);
 	while ((c = getopt_long(argc, argv, "c:n:h", opts, NULL)) != -1) {
-		if (c == 'c')
+		if (secure_take(&so, c, optarg) != 0)
+			continue;
+		else if (c == 'c')
 			wo.endpoint = optarg;
 		else if (c == 'n' && parse_uint(optarg, 1024, &v) && v)
 			wo.slots = (unsigned)v;
@@ -607,6 +638,11 @@ static int cmd_worker(int argc, char **argv)
 	}
 	if (wo.endpoint == NULL || optind < argc)
 		return usage_error("worker", "--connect ENDPOINT is required");
+	int status = secure_peer_setup(&so, "worker", wo.endpoint, &keys,
+				       &wo.curve);
+
+	if (status != DF_EXIT_OK)
+		return status;
 	gethostname(host, sizeof(host) - 1);
 	snprintf(name, sizeof(name), "%s:%ld", host, (long)getpid());
 	wo.name = name;
@@ -617,6 +653,7 @@ static int cmd_worker(int argc, char **argv)
 	int rc = worker_run(&wo);
 
 	zmq_ctx_term(wo.zmq_ctx);
+	memset(&keys, 0, sizeof(keys));
 	return rc == DF_OK ? DF_EXIT_OK : DF_EXIT_SYSTEM;
 }
 
@@ -630,6 +667,8 @@ static const char submit_help[] =
 	"  -B, --broker ENDPOINT  the broker\n"
 	"  -b, --batch TAG        customer or case tag\n"
 	"  -w, --wait             wait until the queue is empty\n"
+	"      --timeout-ms N     longest wait for an answer (default 30000)\n"
+	SECURE_PEER_HELP
 	"  -h, --help             show this help\n";
 
 static int cmd_submit(int argc, char **argv)
@@ -638,15 +677,25 @@ static int cmd_submit(int argc, char **argv)
 		{ "broker", required_argument, NULL, 'B' },
 		{ "batch", required_argument, NULL, 'b' },
 		{ "wait", no_argument, NULL, 'w' },
+		{ "timeout-ms", required_argument, NULL, 'T' },
+		SECURE_PEER_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ep = NULL, *batch = "";
 	bool wait = false, collected = false;
+	struct secure_opts so;
+	struct curve_client keys;
+	unsigned long tmo = DEFAULT_TIMEOUT_MS;
 	int c;
 
+	secure_opts_init(&so);
 	while ((c = getopt_long(argc, argv, "B:b:wh", opts, NULL)) != -1) {
-		if (c == 'B')
+		if (secure_take(&so, c, optarg) != 0)
+			continue;
+		else if (c == 'T' && parse_uint(optarg, 86400000, &tmo) && tmo)
+			continue;
+		else if (c == 'B')
 			ep = optarg;
 		else if (c == 'b')
 			batch = optarg;
@@ -659,27 +708,33 @@ static int cmd_submit(int argc, char **argv)
 	}
 	if (ep == NULL || optind >= argc)
 		return usage_error("submit", "--broker and a PATH are required");
+	struct client_link link = { NULL, ep, NULL };
+	int status = secure_peer_setup(&so, "submit", ep, &keys, &link.curve);
+
+	if (status != DF_EXIT_OK)
+		return status;
 	struct pathlist pl = { 0 };
 	struct client_status st = { 0 }, before = { 0 };
 	size_t accepted = 0;
 	struct diag d;
 	void *ctx = zmq_ctx_new();
 
+	link.ctx = ctx;
 	diag_init(&d);
 	int rc = client_collect(&pl, argv + optind, (size_t)(argc - optind), &d);
 
 	collected = rc == DF_OK;
 	/* The broker counts failures since it started: take a baseline. */
 	if (rc == DF_OK && wait)
-		rc = client_status(ctx, ep, &before, DEFAULT_TIMEOUT_MS, &d);
+		rc = client_status(&link, &before, (uint32_t)tmo, &d);
 	if (rc == DF_OK)
-		rc = client_submit(ctx, ep, batch, &pl, &accepted,
-				   DEFAULT_TIMEOUT_MS, &d);
+		rc = client_submit(&link, batch, &pl, &accepted,
+				   (uint32_t)tmo, &d);
 	if (rc == DF_OK)
 		printf("submitted %zu of %zu files\n", accepted, pl.n);
 	if (rc == DF_OK && wait)
-		rc = client_wait(ctx, ep, isatty(STDERR_FILENO),
-				 DEFAULT_TIMEOUT_MS, &stop_flag, &st, &d);
+		rc = client_wait(&link, isatty(STDERR_FILENO),
+				 (uint32_t)tmo, &stop_flag, &st, &d);
 	if (rc == DF_OK && wait)
 		printf("done: %llu done, %llu failed\n",
 		       (unsigned long long)st.done,
@@ -699,21 +754,35 @@ static int cmd_submit(int argc, char **argv)
 }
 
 static const char status_help[] =
-	"Usage: dumpfleet status --broker ENDPOINT\n"
-	"Show the broker's queue: queued, running, done, failed, worker slots.\n";
+	"Usage: dumpfleet status --broker ENDPOINT [--timeout-ms N]\n"
+	"Show the broker's queue: queued, running, done, failed, worker slots.\n\n"
+	"  -B, --broker ENDPOINT  the broker\n"
+	"      --timeout-ms N     longest wait for the answer (default 5000)\n"
+	SECURE_PEER_HELP
+	"  -h, --help             show this help\n";
 
 static int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "broker", required_argument, NULL, 'B' },
+		{ "timeout-ms", required_argument, NULL, 'T' },
+		SECURE_PEER_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct secure_opts so;
+	struct curve_client keys;
+	unsigned long tmo = 5000;
 	const char *ep = NULL;
 	int c;
 
+	secure_opts_init(&so);
 	while ((c = getopt_long(argc, argv, "B:h", opts, NULL)) != -1) {
-		if (c == 'B')
+		if (secure_take(&so, c, optarg) != 0)
+			continue;
+		else if (c == 'T' && parse_uint(optarg, 86400000, &tmo) && tmo)
+			continue;
+		else if (c == 'B')
 			ep = optarg;
 		else if (c == 'h')
 			return fputs(status_help, stdout), DF_EXIT_OK;
@@ -722,14 +791,19 @@ static int cmd_status(int argc, char **argv)
 	}
 	if (ep == NULL)
 		return usage_error("status", "--broker ENDPOINT is required");
+	struct client_link link = { NULL, ep, NULL };
+	int status = secure_peer_setup(&so, "status", ep, &keys, &link.curve);
+
+	if (status != DF_EXIT_OK)
+		return status;
 	struct client_status st;
 	struct diag d;
-	void *ctx = zmq_ctx_new();
 
+	link.ctx = zmq_ctx_new();
 	diag_init(&d);
-	int rc = client_status(ctx, ep, &st, 5000, &d);
+	int rc = client_status(&link, &st, (uint32_t)tmo, &d);
 
-	zmq_ctx_term(ctx);
+	zmq_ctx_term(link.ctx);
 	if (rc != DF_OK) {
 		fprintf(stderr, "dumpfleet status: %s\n", d.msg);
 		return DF_EXIT_SYSTEM;
@@ -770,6 +844,7 @@ static const struct command commands[] = {
 	{ "worker", cmd_worker, "analyse jobs from a broker (fleet)" },
 	{ "submit", cmd_submit, "queue files with a broker" },
 	{ "status", cmd_status, "show a broker's queue" },
+	{ "keygen", secure_cmd_keygen, "make a CURVE key pair" },
 	{ "report", cmd_report, "frequencies and top signatures" },
 	{ "bucket", inspect_cmd_bucket, "one bucket: dumps, patterns, --explain" },
 	{ "resign", inspect_cmd_resign, "signatures again under today's rules" },

@@ -8,6 +8,7 @@
 #include <zmq.h>
 
 #include "analysis.h"
+#include "curve.h"
 #include "df.h"
 #include "diag.h"
 #include "log.h"
@@ -36,6 +37,17 @@ static void *slot_connect(struct slot *s)
 	if (sock == NULL)
 		return NULL;
 	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
+	if (s->opts->curve != NULL) {
+		struct diag d;
+
+		diag_init(&d);
+		if (curve_client_apply(sock, s->opts->curve, &d) != DF_OK) {
+			log_msg(LL_ERROR, "event=curve_failed err=\"%s\"",
+				d.msg);
+			zmq_close(sock);
+			return NULL;
+		}
+	}
 	if (zmq_connect(sock, s->opts->endpoint) != 0) {
 		log_msg(LL_ERROR, "event=connect_failed endpoint=%s err=\"%s\"",
 			s->opts->endpoint, zmq_strerror(zmq_errno()));
