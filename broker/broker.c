@@ -10,6 +10,7 @@
 #include "df.h"
 #include "diag.h"
 #include "log.h"
+#include "rate.h"
 #include "store.h"
 #include "wire.h"
 #include "zap.h"
@@ -21,6 +22,9 @@
 #define BROKER_MAX_PATH 4096
 #define BROKER_MAX_TAG 256            /* bytes of a batch tag */
 #define BROKER_MAX_CREDIT 64          /* jobs one connection may hold */
+#define BROKER_MAX_LISTED 100         /* quarantined jobs in a StatusReply */
+#define BROKER_MAX_RETRY_IDS 10000    /* job ids in one RetryRequest */
+#define BROKER_MAX_RETRY 100000       /* jobs one RetryRequest re-queues */
 
 struct qjob {
 	uint64_t id;
@@ -40,6 +44,7 @@ struct wrk {
 	uint32_t credit;
 	uint64_t last_seen;
 	uint64_t last_sent;
+	uint64_t jobs_done;  /* results received on this connection */
 	bool alive;
 };
 
@@ -56,6 +61,8 @@ struct broker {
 	size_t npending;
 	uint64_t first_pending_ms; /* when the oldest pending result came */
 	uint64_t done, failed;
+	uint64_t leases_expired;
+	struct rate done_rate;     /* b->done, sampled once a second */
 };
 
 /* ---- queue ------------------------------------------------------------ */
@@ -380,23 +387,214 @@ static void on_submit(struct broker *b, const struct wire_peer *p,
 	send_to(b, p, &env);
 }
 
+/* "host:pid:slot" names a slot; its worker process is "host:pid". */
+static size_t process_len(const char *name)
+{
+	const char *c = strrchr(name, ':');
+
+	return c != NULL ? (size_t)(c - name) : strlen(name);
+}
+
+/* One WorkerInfo per worker process, in the order they joined. */
+struct worker_rows {
+	Dumpfleet__V1__WorkerInfo *v;
+	Dumpfleet__V1__WorkerInfo **ptrs;
+	char (*names)[64];
+	size_t *row_of;  /* by index into b->workers, SIZE_MAX: none */
+	size_t n;
+};
+
+static size_t row_find(struct worker_rows *r, const char *name)
+{
+	size_t len = process_len(name);
+
+	for (size_t i = 0; i < r->n; i++)
+		if (strlen(r->names[i]) == len &&
+		    memcmp(r->names[i], name, len) == 0)
+			return i;
+	Dumpfleet__V1__WorkerInfo init = DUMPFLEET__V1__WORKER_INFO__INIT;
+
+	r->v[r->n] = init;
+	snprintf(r->names[r->n], sizeof(r->names[0]), "%.*s", (int)len, name);
+	r->v[r->n].name = r->names[r->n];
+	r->ptrs[r->n] = &r->v[r->n];
+	return r->n++;
+}
+
+static int rows_build(const struct broker *b, struct worker_rows *r,
+		      uint64_t now)
+{
+	size_t n = b->nworkers ? b->nworkers : 1;
+
+	memset(r, 0, sizeof(*r));
+	r->v = calloc(n, sizeof(*r->v));
+	r->ptrs = calloc(n, sizeof(*r->ptrs));
+	r->names = calloc(n, sizeof(*r->names));
+	r->row_of = calloc(n, sizeof(*r->row_of));
+	if (r->v == NULL || r->ptrs == NULL || r->names == NULL ||
+	    r->row_of == NULL)
+		return DF_ENOMEM;
+	for (size_t w = 0; w < b->nworkers; w++) {
+		const struct wrk *k = &b->workers[w];
+
+		r->row_of[w] = SIZE_MAX;
+		if (!k->alive)
+			continue;
+		size_t i = row_find(r, k->name);
+		uint64_t idle = now - k->last_seen;
+
+		r->row_of[w] = i;
+		if (r->v[i].slots == 0 || idle < r->v[i].idle_ms)
+			r->v[i].idle_ms = idle;
+		r->v[i].slots++;
+		r->v[i].jobs_done += k->jobs_done;
+	}
+	for (size_t i = 0; i < b->nleases; i++) {
+		size_t w = b->leases[i].worker;
+
+		if (w < b->nworkers && r->row_of[w] != SIZE_MAX)
+			r->v[r->row_of[w]].running++;
+	}
+	return DF_OK;
+}
+
+static void rows_release(struct worker_rows *r)
+{
+	free(r->v);
+	free(r->ptrs);
+	free(r->names);
+	free(r->row_of);
+}
+
+/* Jobs by state in the store, and the first quarantined ones. */
+struct quarantine_scan {
+	Dumpfleet__V1__StatusReply *rep;
+	Dumpfleet__V1__QuarantinedJob v[BROKER_MAX_LISTED];
+	Dumpfleet__V1__QuarantinedJob *ptrs[BROKER_MAX_LISTED];
+	bool nomem;
+};
+
+static int scan_job(void *ctx, const store_job *job)
+{
+	struct quarantine_scan *q = ctx;
+	Dumpfleet__V1__StatusReply *rep = q->rep;
+
+	if (job->state == DUMPFLEET__V1__JOB_STATE__JOB_FAILED)
+		rep->failed_only++;
+	if (job->state != DUMPFLEET__V1__JOB_STATE__JOB_QUARANTINED)
+		return 0;
+	rep->quarantined++;
+	if (rep->n_quarantine == BROKER_MAX_LISTED)
+		return 0;
+	Dumpfleet__V1__QuarantinedJob init =
+		DUMPFLEET__V1__QUARANTINED_JOB__INIT;
+	Dumpfleet__V1__QuarantinedJob *e = &q->v[rep->n_quarantine];
+
+	*e = init;
+	e->job_id = job->job_id;
+	e->attempts = job->attempts;
+	e->path = strdup(job->path);
+	e->reason = strdup(job->last_error);
+	if (e->path == NULL || e->reason == NULL) {
+		free(e->path);
+		free(e->reason);
+		q->nomem = true;
+		return 1;
+	}
+	q->ptrs[rep->n_quarantine++] = e;
+	return 0;
+}
+
+static void scan_release(struct quarantine_scan *q)
+{
+	for (size_t i = 0; i < q->rep->n_quarantine; i++) {
+		free(q->v[i].path);
+		free(q->v[i].reason);
+	}
+}
+
 static void on_status(struct broker *b, const struct wire_peer *p,
 		      const Dumpfleet__V1__StatusRequest *req)
 {
 	wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
 	Dumpfleet__V1__StatusReply rep = DUMPFLEET__V1__STATUS_REPLY__INIT;
+	struct worker_rows rows;
+	struct quarantine_scan *q = NULL;
+	uint64_t now = wire_now_ms();
+	struct diag d;
 
+	diag_init(&d);
 	/* Results still waiting for their write count as leased. */
 	rep.request_id = req->request_id;
 	rep.queued = queue_len(b);
 	rep.leased = b->nleases + b->npending;
 	rep.done = b->done;
 	rep.failed = b->failed;
+	rep.leases_expired = b->leases_expired;
 	for (size_t i = 0; i < b->nworkers; i++)
 		rep.workers += b->workers[i].alive;
+	rate_window(&b->done_rate, now, b->done, &rep.done_last_minute,
+		    &rep.rate_window_ms);
+	if (rows_build(b, &rows, now) == DF_OK) {
+		rep.n_worker_info = rows.n;
+		rep.worker_info = rows.ptrs;
+	}
+	if (req->detail && (q = calloc(1, sizeof(*q))) != NULL) {
+		q->rep = &rep;
+		rep.detailed = store_jobs_scan(b->o->store, scan_job, q, &d) ==
+				       DF_OK && !q->nomem;
+		rep.quarantine = q->ptrs;
+	}
+	if (req->detail && !rep.detailed)
+		log_msg(LL_WARN, "event=status_scan_failed err=\"%s\"", d.msg);
 	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_STATUS_REPLY;
 	env.status_reply = &rep;
 	send_to(b, p, &env);
+	if (q != NULL)
+		scan_release(q);
+	free(q);
+	rows_release(&rows);
+}
+
+static void on_retry(struct broker *b, const struct wire_peer *p,
+		     const Dumpfleet__V1__RetryRequest *req)
+{
+	wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
+	Dumpfleet__V1__RetryReply rep = DUMPFLEET__V1__RETRY_REPLY__INIT;
+	struct store_job_list l = { NULL, 0 };
+	size_t skipped = 0;
+	char *err = NULL;
+	struct diag d;
+
+	diag_init(&d);
+	rep.request_id = req->request_id;
+	if (!req->all && req->n_job_ids > BROKER_MAX_RETRY_IDS)
+		err = (char *)"too many job ids";
+	else if ((req->all || req->n_job_ids > 0) &&
+		 store_jobs_retry(b->o->store, req->all ? NULL : req->job_ids,
+				  req->n_job_ids, BROKER_MAX_RETRY, &l,
+				  &skipped, &d) != DF_OK)
+		err = d.msg;
+	for (size_t i = 0; i < l.n; i++) {
+		if (queue_push(b, l.v[i]->job_id, l.v[i]->path, 0) != DF_OK)
+			log_msg(LL_ERROR, "event=queue_failed job=%llu",
+				(unsigned long long)l.v[i]->job_id);
+		if (b->failed > 0)
+			b->failed--;
+		log_msg(LL_INFO, "event=retried job=%llu",
+			(unsigned long long)l.v[i]->job_id);
+	}
+	rep.requeued = (uint32_t)l.n;
+	rep.skipped = (uint32_t)skipped;
+	if (err != NULL) {
+		log_msg(LL_WARN, "event=retry_failed err=\"%s\"", err);
+		rep.n_errors = 1;
+		rep.errors = &err;
+	}
+	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_RETRY_REPLY;
+	env.retry_reply = &rep;
+	send_to(b, p, &env);
+	store_job_list_release(&l);
 }
 
 /* ---- roles --------------------------------------------------------------- */
@@ -412,6 +610,7 @@ static const struct {
 	{ DUMPFLEET__V1__ENVELOPE__BODY_DISCONNECT, CURVE_ROLE_ANY },
 	{ DUMPFLEET__V1__ENVELOPE__BODY_SUBMIT, CURVE_ROLE_CLIENT },
 	{ DUMPFLEET__V1__ENVELOPE__BODY_STATUS, CURVE_ROLE_CLIENT },
+	{ DUMPFLEET__V1__ENVELOPE__BODY_RETRY, CURVE_ROLE_CLIENT },
 };
 
 /*
@@ -493,6 +692,9 @@ static int handle(struct broker *b)
 
 	if (w != SIZE_MAX)
 		b->workers[w].last_seen = wire_now_ms();
+	if (w != SIZE_MAX &&
+	    env->body_case == DUMPFLEET__V1__ENVELOPE__BODY_RESULT)
+		b->workers[w].jobs_done++;
 	switch (env->body_case) {
 	case DUMPFLEET__V1__ENVELOPE__BODY_READY:
 		on_ready(b, &p, w, env->ready);
@@ -506,6 +708,9 @@ static int handle(struct broker *b)
 		break;
 	case DUMPFLEET__V1__ENVELOPE__BODY_STATUS:
 		on_status(b, &p, env->status);
+		break;
+	case DUMPFLEET__V1__ENVELOPE__BODY_RETRY:
+		on_retry(b, &p, env->retry);
 		break;
 	case DUMPFLEET__V1__ENVELOPE__BODY_DISCONNECT:
 		if (w != SIZE_MAX)
@@ -544,6 +749,7 @@ static void expire(struct broker *b, uint64_t now)
 		struct qjob j = l->job;
 
 		*l = b->leases[--b->nleases];
+		b->leases_expired++;
 		j.attempts++;
 		if (j.attempts >= b->o->max_attempts) {
 			struct diag d;
@@ -650,6 +856,7 @@ static int serve(struct broker *b)
 		    flush_results(b) != DF_OK)
 			return DF_ESTORE;
 		expire(b, wire_now_ms());
+		rate_tick(&b->done_rate, wire_now_ms(), b->done);
 		dispatch(b);
 	}
 	return DF_OK;
@@ -663,6 +870,7 @@ int broker_run(const struct broker_opts *o)
 
 	memset(&b, 0, sizeof(b));
 	b.o = o;
+	rate_init(&b.done_rate);
 	diag_init(&d);
 	if (store_jobs_pending(o->store, reload_job, &b, &d) != DF_OK ||
 	    store_job_counts(o->store, &c, &d) != DF_OK) {

@@ -242,20 +242,29 @@ int client_submit(const struct client_link *link, const char *batch,
 	return rc;
 }
 
-static int status_on(void *s, struct client_status *st, uint32_t timeout_ms,
-		     const atomic_bool *stop, struct diag *d)
+static int status_ask(void *s, bool detail, uint32_t timeout_ms,
+		      const atomic_bool *stop, wire_env **rep, struct diag *d)
 {
 	wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
 	Dumpfleet__V1__StatusRequest req = DUMPFLEET__V1__STATUS_REQUEST__INIT;
-	wire_env *rep = NULL;
 
+	req.detail = detail;
 	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_STATUS;
 	env.status = &req;
 	int rc = wire_send(s, NULL, &env, d);
 
 	if (rc == DF_OK)
 		rc = await(s, DUMPFLEET__V1__ENVELOPE__BODY_STATUS_REPLY,
-			   timeout_ms, stop, &rep, d);
+			   timeout_ms, stop, rep, d);
+	return rc;
+}
+
+static int status_on(void *s, struct client_status *st, uint32_t timeout_ms,
+		     const atomic_bool *stop, struct diag *d)
+{
+	wire_env *rep = NULL;
+	int rc = status_ask(s, false, timeout_ms, stop, &rep, d);
+
 	if (rc != DF_OK)
 		return rc;
 	const Dumpfleet__V1__StatusReply *r = rep->status_reply;
@@ -278,6 +287,54 @@ int client_status(const struct client_link *link, struct client_status *st,
 		return DF_EIO;
 	int rc = status_on(s, st, timeout_ms, NULL, d);
 
+	zmq_close(s);
+	return rc;
+}
+
+int client_status_full(const struct client_link *link, bool detail,
+		       uint32_t timeout_ms, wire_env **reply, struct diag *d)
+{
+	void *s = client_socket(link, d);
+
+	*reply = NULL;
+	if (s == NULL)
+		return DF_EIO;
+	int rc = status_ask(s, detail, timeout_ms, NULL, reply, d);
+
+	zmq_close(s);
+	return rc;
+}
+
+int client_retry(const struct client_link *link, bool all,
+		 const uint64_t *ids, size_t n, struct client_retried *out,
+		 uint32_t timeout_ms, struct diag *d)
+{
+	wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
+	Dumpfleet__V1__RetryRequest req = DUMPFLEET__V1__RETRY_REQUEST__INIT;
+	wire_env *rep = NULL;
+	void *s = client_socket(link, d);
+
+	memset(out, 0, sizeof(*out));
+	if (s == NULL)
+		return DF_EIO;
+	req.all = all;
+	req.job_ids = (uint64_t *)ids;
+	req.n_job_ids = n;
+	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_RETRY;
+	env.retry = &req;
+	int rc = wire_send(s, NULL, &env, d);
+
+	if (rc == DF_OK)
+		rc = await(s, DUMPFLEET__V1__ENVELOPE__BODY_RETRY_REPLY,
+			   timeout_ms, NULL, &rep, d);
+	if (rc == DF_OK) {
+		out->requeued = rep->retry_reply->requeued;
+		out->skipped = rep->retry_reply->skipped;
+		if (rep->retry_reply->n_errors > 0)
+			rc = diag_fail(d, DF_ESTORE, "broker: %.200s",
+				       rep->retry_reply->errors[0]);
+	}
+	wire_env_free(rep);
 	zmq_close(s);
 	return rc;
 }

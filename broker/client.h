@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wire.h"
+
 struct curve_client;
 struct diag;
 
@@ -60,6 +62,27 @@ int client_submit(const struct client_link *link, const char *batch,
 /* Ask the broker for its queue counts. */
 int client_status(const struct client_link *link, struct client_status *st,
 		  uint32_t timeout_ms, struct diag *d);
+
+/*
+ * Ask for the whole StatusReply; with DETAIL the broker also reads the
+ * store for jobs by state and the quarantined jobs. *REPLY is a fresh
+ * envelope (body status_reply) to free with wire_env_free().
+ */
+int client_status_full(const struct client_link *link, bool detail,
+		       uint32_t timeout_ms, wire_env **reply, struct diag *d);
+
+struct client_retried {
+	uint32_t requeued;  /* jobs back in the queue */
+	uint32_t skipped;   /* ids unknown or not quarantined */
+};
+
+/*
+ * Put quarantined jobs back in the queue: every one with ALL, else the N
+ * job IDS (at most 10,000).
+ */
+int client_retry(const struct client_link *link, bool all,
+		 const uint64_t *ids, size_t n, struct client_retried *out,
+		 uint32_t timeout_ms, struct diag *d);
 
 /*
  * Poll the broker until nothing is queued or leased. With PROGRESS, a

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "report.h"
 #include "secure.h"
+#include "status.h"
 #include "store.h"
 #include "symbols.h"
 #include "worker.h"
@@ -753,69 +754,6 @@ static int cmd_submit(int argc, char **argv)
 	return st.failed > before.failed ? DF_EXIT_FINDINGS : DF_EXIT_OK;
 }
 
-static const char status_help[] =
-	"Usage: dumpfleet status --broker ENDPOINT [--timeout-ms N]\n"
-	"Show the broker's queue: queued, running, done, failed, worker slots.\n\n"
-	"  -B, --broker ENDPOINT  the broker\n"
-	"      --timeout-ms N     longest wait for the answer (default 5000)\n"
-	SECURE_PEER_HELP
-	"  -h, --help             show this help\n";
-
-static int cmd_status(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "broker", required_argument, NULL, 'B' },
-		{ "timeout-ms", required_argument, NULL, 'T' },
-		SECURE_PEER_OPTIONS,
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct secure_opts so;
-	struct curve_client keys;
-	unsigned long tmo = 5000;
-	const char *ep = NULL;
-	int c;
-
-	secure_opts_init(&so);
-	while ((c = getopt_long(argc, argv, "B:h", opts, NULL)) != -1) {
-		if (secure_take(&so, c, optarg) != 0)
-			continue;
-		else if (c == 'T' && parse_uint(optarg, 86400000, &tmo) && tmo)
-			continue;
-		else if (c == 'B')
-			ep = optarg;
-		else if (c == 'h')
-			return fputs(status_help, stdout), DF_EXIT_OK;
-		else
-			return usage_error("status", "invalid option");
-	}
-	if (ep == NULL)
-		return usage_error("status", "--broker ENDPOINT is required");
-	struct client_link link = { NULL, ep, NULL };
-	int status = secure_peer_setup(&so, "status", ep, &keys, &link.curve);
-
-	if (status != DF_EXIT_OK)
-		return status;
-	struct client_status st;
-	struct diag d;
-
-	link.ctx = zmq_ctx_new();
-	diag_init(&d);
-	int rc = client_status(&link, &st, (uint32_t)tmo, &d);
-
-	zmq_ctx_term(link.ctx);
-	if (rc != DF_OK) {
-		fprintf(stderr, "dumpfleet status: %s\n", d.msg);
-		return DF_EXIT_SYSTEM;
-	}
-	printf("queued   %llu\nrunning  %llu\ndone     %llu\nfailed   %llu\n"
-	       "slots    %u\n",
-	       (unsigned long long)st.queued, (unsigned long long)st.leased,
-	       (unsigned long long)st.done, (unsigned long long)st.failed,
-	       st.workers);
-	return DF_EXIT_OK;
-}
-
 /* ---- table ------------------------------------------------------------------- */
 
 static int cmd_version(int argc, char **argv)
@@ -843,7 +781,8 @@ static const struct command commands[] = {
 	{ "broker", cmd_broker, "serve jobs to workers (fleet)" },
 	{ "worker", cmd_worker, "analyse jobs from a broker (fleet)" },
 	{ "submit", cmd_submit, "queue files with a broker" },
-	{ "status", cmd_status, "show a broker's queue" },
+	{ "status", status_cmd, "show a broker's queue, workers, quarantine" },
+	{ "retry", status_cmd_retry, "re-queue quarantined jobs" },
 	{ "keygen", secure_cmd_keygen, "make a CURVE key pair" },
 	{ "report", cmd_report, "frequencies and top signatures" },
 	{ "bucket", inspect_cmd_bucket, "one bucket: dumps, patterns, --explain" },

@@ -3,7 +3,8 @@
 # writes a private secret; a broker that is exposed refuses to start
 # without keys; workers with a wrong key, with no key or with a client key
 # get no job, a client whose key is only on the worker list submits
-# nothing, and then an allowed worker finishes the batch.
+# nothing, and then an allowed worker finishes the batch; status --json
+# and retry with the client's key.
 source "$(dirname "$0")/lib.inc"
 store=$tmp/store
 keys=$tmp/keys
@@ -104,4 +105,18 @@ done
 [ "$(value done)" = "$n" ] || fail "batch not done: $(st)"
 [ "$(value slots)" = 2 ] || fail "the allowed worker's slots: $(st)"
 [ "$(report_value "$store" dumps)" = "$n" ] || fail "dumps in the store"
+
+# The fuller status, as JSON: one worker process with its two slots.
+st --json >"$tmp/status.json" || fail "status --json exited $?"
+grep -q '"slots":2' "$tmp/status.json" || fail "json slots"
+grep -q "\"jobs_done\":$n" "$tmp/status.json" || fail "json jobs_done"
+grep -q '"quarantined":0' "$tmp/status.json" || fail "json quarantined"
+# Retry is a client's: nothing quarantined here; a worker key is refused.
+"$DUMPFLEET" retry --broker "$ep" --all --curve --key "$keys/client.key" \
+	--broker-key "$bk" >"$tmp/retry.out" || fail "retry exited $?"
+grep -q '^requeued 0$' "$tmp/retry.out" || fail "retry output"
+rc=0
+"$DUMPFLEET" retry --broker "$ep" --all --curve --key "$keys/worker.key" \
+	--broker-key "$bk" >/dev/null 2>&1 || rc=$?
+[ "$rc" = 3 ] || fail "retry with a worker key exited $rc"
 echo "ok: fleet_curve"
