@@ -4,12 +4,14 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #include "curve.h"
 #include "df.h"
 #include "diag.h"
 #include "log.h"
+#include "metrics.h"
 #include "rate.h"
 #include "store.h"
 #include "wire.h"
@@ -23,6 +25,7 @@
 #define BROKER_MAX_TAG 256            /* bytes of a batch tag */
 #define BROKER_MAX_CREDIT 64          /* jobs one connection may hold */
 #define BROKER_MAX_LISTED 100         /* quarantined jobs in a StatusReply */
+#define BROKER_PUBLISH_MS 250         /* how often metrics are published */
 #define BROKER_MAX_RETRY_IDS 10000    /* job ids in one RetryRequest */
 #define BROKER_MAX_RETRY 100000       /* jobs one RetryRequest re-queues */
 
@@ -63,7 +66,26 @@ struct broker {
 	uint64_t done, failed;
 	uint64_t leases_expired;
 	struct rate done_rate;     /* b->done, sampled once a second */
+	/* For metrics: totals since start, and store commit latency. */
+	uint64_t done_at_start;
+	uint64_t failed_total, failed_seen;
+	struct metrics_hist commit;
+	uint64_t last_publish;
 };
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* A store write transaction that began at T0 (now_us()) has ended. */
+static void commit_observe(struct broker *b, uint64_t t0)
+{
+	metrics_hist_observe(&b->commit, (double)(now_us() - t0) / 1e6);
+}
 
 /* ---- queue ------------------------------------------------------------ */
 
@@ -301,8 +323,12 @@ static int flush_results(struct broker *b)
 		res[n].dump = r->dump;
 		n++;
 	}
-	if (rc == DF_OK && n > 0)
+	if (rc == DF_OK && n > 0) {
+		uint64_t t0 = now_us();
+
 		rc = store_results_put(b->o->store, res, n, &d);
+		commit_observe(b, t0);
+	}
 	if (rc != DF_OK) {
 		log_msg(LL_ERROR, "event=store_failed err=\"%s\"", d.msg);
 	} else {
@@ -363,7 +389,7 @@ static void on_submit(struct broker *b, const struct wire_peer *p,
 	rep.rejected += (uint32_t)(req->n_paths - n - rep.rejected);
 	if (!tag_ok)
 		err = (char *)"batch tag too long";
-	uint64_t first = 0;
+	uint64_t first = 0, t0 = now_us();
 
 	if (n > 0 && store_jobs_add(b->o->store, req->batch, paths, n, &first,
 				    &d) != DF_OK) {
@@ -371,6 +397,8 @@ static void on_submit(struct broker *b, const struct wire_peer *p,
 		rep.rejected += (uint32_t)n;
 		n = 0;
 	}
+	if (n > 0)
+		commit_observe(b, t0);
 	for (size_t i = 0; i < n; i++)
 		if (queue_push(b, first + i, paths[i], 0) != DF_OK)
 			log_msg(LL_ERROR, "event=queue_failed job=%llu",
@@ -595,6 +623,41 @@ static void on_retry(struct broker *b, const struct wire_peer *p,
 	env.retry_reply = &rep;
 	send_to(b, p, &env);
 	store_job_list_release(&l);
+}
+
+/* ---- metrics ------------------------------------------------------------ */
+
+static void publish(struct broker *b, uint64_t now)
+{
+	struct metrics_snapshot s;
+	struct worker_rows rows;
+	uint64_t delta, ms;
+
+	if (b->o->metrics == NULL ||
+	    (b->last_publish != 0 && now - b->last_publish < BROKER_PUBLISH_MS))
+		return;
+	b->last_publish = now;
+	/* b->failed falls on a retry: the total counts only the rises. */
+	if (b->failed > b->failed_seen)
+		b->failed_total += b->failed - b->failed_seen;
+	b->failed_seen = b->failed;
+	memset(&s, 0, sizeof(s));
+	s.queued = queue_len(b);
+	s.leased = b->nleases + b->npending;
+	s.done = b->done;
+	s.failed = b->failed;
+	s.done_total = b->done - b->done_at_start;
+	s.failed_total = b->failed_total;
+	s.leases_expired = b->leases_expired;
+	if (rows_build(b, &rows, now) == DF_OK)
+		s.workers = (uint32_t)rows.n;
+	for (size_t i = 0; i < rows.n; i++)
+		s.slots += rows.v[i].slots;
+	rows_release(&rows);
+	rate_window(&b->done_rate, now, b->done, &delta, &ms);
+	s.done_per_second = ms > 0 ? (double)delta * 1000.0 / (double)ms : 0;
+	s.commit = b->commit;
+	metrics_publish(b->o->metrics, &s);
 }
 
 /* ---- roles --------------------------------------------------------------- */
@@ -857,6 +920,7 @@ static int serve(struct broker *b)
 			return DF_ESTORE;
 		expire(b, wire_now_ms());
 		rate_tick(&b->done_rate, wire_now_ms(), b->done);
+		publish(b, wire_now_ms());
 		dispatch(b);
 	}
 	return DF_OK;
@@ -880,6 +944,8 @@ int broker_run(const struct broker_opts *o)
 	}
 	b.done = c.done;
 	b.failed = c.failed + c.quarantined;
+	b.done_at_start = b.done;
+	b.failed_seen = b.failed;
 	if (queue_len(&b) > 0)
 		log_msg(LL_INFO, "event=resumed queued=%zu", queue_len(&b));
 	struct zap *zap = NULL;

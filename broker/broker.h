@@ -19,6 +19,7 @@
 
 struct curve_keyring;
 struct curve_pair;
+struct metrics;
 struct store;
 
 struct broker_opts {
@@ -37,6 +38,8 @@ struct broker_opts {
 	 */
 	const struct curve_pair *curve;
 	const struct curve_keyring *allow;
+	/* Where to publish a metrics snapshot now and then, or NULL. */
+	struct metrics *metrics;
 	/* Called once bound with the actual endpoint (port resolved). */
 	void (*on_bound)(void *ctx, const char *endpoint);
 	void *on_bound_ctx;

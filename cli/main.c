@@ -31,6 +31,7 @@
 #include "hash.h"
 #include "inspect.h"
 #include "log.h"
+#include "metrics.h"
 #include "report.h"
 #include "secure.h"
 #include "status.h"
@@ -504,6 +505,9 @@ static const char broker_help[] =
 	"  -s, --store DIR        the store (default: " DEFAULT_STORE ")\n"
 	"      --heartbeat-ms N   heartbeat interval (default 1000)\n"
 	"      --lease-ms N       job lease (default 600000)\n"
+	"      --metrics ADDR:PORT  serve Prometheus metrics at\n"
+	"                         http://ADDR:PORT/metrics (off by default;\n"
+	"                         unauthenticated: bind loopback or firewall)\n"
 	SECURE_BROKER_HELP
 	"  -h, --help             show this help\n";
 
@@ -521,13 +525,14 @@ static int cmd_broker(int argc, char **argv)
 		{ "store", required_argument, NULL, 's' },
 		{ "heartbeat-ms", required_argument, NULL, 'H' },
 		{ "lease-ms", required_argument, NULL, 'L' },
+		{ "metrics", required_argument, NULL, 'M' },
 		SECURE_BROKER_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct broker_opts bo;
 	struct secure_opts so;
-	const char *dir = DEFAULT_STORE;
+	const char *dir = DEFAULT_STORE, *metrics_addr = NULL;
 	unsigned long v;
 	int c, taken;
 
@@ -545,6 +550,8 @@ static int cmd_broker(int argc, char **argv)
 			bo.heartbeat_ms = (uint32_t)v;
 		else if (c == 'L' && parse_uint(optarg, 86400000, &v) && v)
 			bo.lease_ms = v;
+		else if (c == 'M')
+			metrics_addr = optarg;
 		else if (c == 'h')
 			return fputs(broker_help, stdout), DF_EXIT_OK;
 		else
@@ -569,6 +576,19 @@ static int cmd_broker(int argc, char **argv)
 		curve_keyring_destroy(&allow);
 		return DF_EXIT_SYSTEM;
 	}
+	unsigned port = 0;
+
+	if (metrics_addr != NULL &&
+	    metrics_start(&bo.metrics, metrics_addr, &port, &d) != DF_OK) {
+		fprintf(stderr, "dumpfleet broker: %s\n", d.msg);
+		store_close(&s);
+		curve_keyring_destroy(&allow);
+		return d.code == DF_EUSAGE ? DF_EXIT_USAGE : DF_EXIT_SYSTEM;
+	}
+	if (bo.metrics != NULL) {
+		printf("metrics on port %u\n", port);
+		fflush(stdout);
+	}
 	void *ctx = zmq_ctx_new();
 
 	bo.zmq_ctx = ctx;
@@ -578,6 +598,7 @@ static int cmd_broker(int argc, char **argv)
 	int rc = broker_run(&bo);
 
 	zmq_ctx_term(ctx);
+	metrics_stop(&bo.metrics);
 	store_close(&s);
 	curve_keyring_destroy(&allow);
 	memset(&kp, 0, sizeof(kp));
