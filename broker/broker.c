@@ -185,8 +185,10 @@ static void requeue_worker_jobs(struct broker *b, size_t w)
 
 static void worker_drop(struct broker *b, size_t w, const char *why)
 {
+	char name[160];
+
 	log_msg(LL_WARN, "event=worker_dropped worker=%s reason=%s",
-		b->workers[w].name, why);
+		log_quote(name, sizeof(name), b->workers[w].name), why);
 	b->workers[w].alive = false;
 	requeue_worker_jobs(b, w);
 }
@@ -201,8 +203,10 @@ static void worker_drop(struct broker *b, size_t w, const char *why)
  */
 static void worker_silent(struct broker *b, size_t w)
 {
+	char name[160];
+
 	log_msg(LL_WARN, "event=worker_dropped worker=%s reason=silent",
-		b->workers[w].name);
+		log_quote(name, sizeof(name), b->workers[w].name));
 	b->workers[w].alive = false;
 	/* The slot may be reused by a new worker: orphan these leases. */
 	for (size_t i = 0; i < b->nleases; i++)
@@ -269,6 +273,8 @@ static void dispatch(struct broker *b)
 			env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_ASSIGN;
 			env.assign = &as;
 			send_to(b, &k->peer, &env);
+			log_msg(LL_DEBUG, "event=job_assigned job=%llu slot=%zu",
+				(unsigned long long)j.id, w);
 			k->credit--;
 			k->last_sent = wire_now_ms();
 		}
@@ -406,6 +412,12 @@ static void on_submit(struct broker *b, const struct wire_peer *p,
 	rep.accepted = (uint32_t)n;
 	rep.first_job_id = first;
 	rep.last_job_id = n > 0 ? first + n - 1 : 0;
+	char tag[80];
+
+	log_msg(LL_INFO, "event=submitted batch=%s accepted=%u rejected=%u "
+			 "first_job=%llu",
+		log_quote(tag, sizeof(tag), req->batch), rep.accepted,
+		rep.rejected, (unsigned long long)first);
 	if (err != NULL) {
 		rep.n_errors = 1;
 		rep.errors = &err;
@@ -609,9 +621,11 @@ static void on_retry(struct broker *b, const struct wire_peer *p,
 				(unsigned long long)l.v[i]->job_id);
 		if (b->failed > 0)
 			b->failed--;
-		log_msg(LL_INFO, "event=retried job=%llu",
+		log_msg(LL_DEBUG, "event=retried job=%llu",
 			(unsigned long long)l.v[i]->job_id);
 	}
+	log_msg(LL_INFO, "event=retry requeued=%zu skipped=%zu all=%s", l.n,
+		skipped, req->all ? "yes" : "no");
 	rep.requeued = (uint32_t)l.n;
 	rep.skipped = (uint32_t)skipped;
 	if (err != NULL) {
@@ -714,8 +728,12 @@ static void on_ready(struct broker *b, const struct wire_peer *p, size_t w,
 		w = worker_add(b, p);
 		if (w == SIZE_MAX)
 			return;
-		log_msg(LL_INFO, "event=worker_joined worker=%.60s",
-			r->worker_id);
+		char name[160];
+
+		log_msg(LL_INFO, "event=worker_joined worker=%s slot=%zu "
+				 "credit=%u",
+			log_quote(name, sizeof(name), r->worker_id), w,
+			r->credit);
 	}
 	snprintf(b->workers[w].name, sizeof(b->workers[w].name), "%s",
 		 r->worker_id);
@@ -758,6 +776,10 @@ static int handle(struct broker *b)
 	if (w != SIZE_MAX &&
 	    env->body_case == DUMPFLEET__V1__ENVELOPE__BODY_RESULT)
 		b->workers[w].jobs_done++;
+	if (w != SIZE_MAX &&
+	    env->body_case == DUMPFLEET__V1__ENVELOPE__BODY_RESULT)
+		log_msg(LL_DEBUG, "event=result_received job=%llu slot=%zu",
+			(unsigned long long)env->result->job_id, w);
 	switch (env->body_case) {
 	case DUMPFLEET__V1__ENVELOPE__BODY_READY:
 		on_ready(b, &p, w, env->ready);
@@ -866,6 +888,9 @@ static int bind_socket(struct broker *b)
 		snprintf(ep, sizeof(ep), "%s", b->o->endpoint);
 	if (b->o->on_bound != NULL)
 		b->o->on_bound(b->o->on_bound_ctx, ep);
+	log_msg(LL_INFO, "event=listening endpoint=%s curve=%s allowed_keys=%zu",
+		ep, b->o->curve != NULL ? "on" : "off",
+		curve_keyring_size(b->o->allow));
 	return DF_OK;
 }
 
@@ -965,6 +990,8 @@ int broker_run(const struct broker_opts *o)
 		flush_results(&b);
 	broker_free(&b);
 	zap_stop(&zap);
+	log_msg(LL_INFO, "event=stopped done=%llu failed=%llu rc=%d",
+		(unsigned long long)b.done, (unsigned long long)b.failed, rc);
 	return rc;
 }
 

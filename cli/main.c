@@ -87,6 +87,38 @@ static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return true;
 }
 
+/* getopt_long value of --log-level (outside the range of characters). */
+#define OPT_LOG_LEVEL 0x4c00
+
+/* The logging options, in every fleet command's table. */
+#define LOG_OPTIONS                                                       \
+	{ "verbose", no_argument, NULL, 'v' },                             \
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL }
+#define LOG_HELP                                                          \
+	"  -v, --verbose          more event logs on stderr (info; twice:\n"  \
+	"                         debug)\n"                                   \
+	"      --log-level LEVEL  error, warn (default), info or debug\n"
+
+/*
+ * Take -v or --log-level (C, ARG) when it is one: 1 taken, 0 not ours, -1
+ * a bad level. Called before any thread starts.
+ */
+static int take_log_option(int c, const char *arg)
+{
+	enum log_level l = log_level_get();
+
+	if (c == 'v') {
+		log_setup(NULL, l < LL_DEBUG ? l + 1 : LL_DEBUG);
+		return 1;
+	}
+	if (c != OPT_LOG_LEVEL)
+		return 0;
+	if (log_level_lookup(arg, &l) != 0)
+		return -1;
+	log_setup(NULL, l);
+	return 1;
+}
+
 /* Symbol roots given with --symbols DIR (repeatable). */
 struct symdirs {
 	const char *v[MAX_SYMBOL_DIRS];
@@ -509,6 +541,7 @@ static const char broker_help[] =
 	"                         http://ADDR:PORT/metrics (off by default;\n"
 	"                         unauthenticated: bind loopback or firewall)\n"
 	SECURE_BROKER_HELP
+	LOG_HELP
 	"  -h, --help             show this help\n";
 
 static void print_bound(void *ctx, const char *endpoint)
@@ -527,6 +560,7 @@ static int cmd_broker(int argc, char **argv)
 		{ "lease-ms", required_argument, NULL, 'L' },
 		{ "metrics", required_argument, NULL, 'M' },
 		SECURE_BROKER_OPTIONS,
+		LOG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -538,10 +572,13 @@ static int cmd_broker(int argc, char **argv)
 
 	broker_opts_init(&bo);
 	secure_opts_init(&so);
-	while ((c = getopt_long(argc, argv, "B:s:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "B:s:vh", opts, NULL)) != -1) {
 		if ((taken = secure_take(&so, c, optarg)) != 0) {
 			if (taken < 0)
 				return usage_error("broker", "too many lists");
+		} else if ((taken = take_log_option(c, optarg)) != 0) {
+			if (taken < 0)
+				return usage_error("broker", "invalid level");
 		} else if (c == 'B')
 			bo.endpoint = optarg;
 		else if (c == 's')
@@ -617,6 +654,7 @@ static const char worker_help[] =
 	"      --symbols DIR       Breakpad symbol store naming frames\n"
 	"                          (DIR/NAME.pdb/ID/NAME.sym); repeatable\n"
 	SECURE_PEER_HELP
+	LOG_HELP
 	"  -h, --help              show this help\n";
 
 static int cmd_worker(int argc, char **argv)
@@ -627,6 +665,7 @@ static int cmd_worker(int argc, char **argv)
 		{ "heartbeat-ms", required_argument, NULL, 'H' },
 		{ "symbols", required_argument, NULL, 'S' },
 		SECURE_PEER_OPTIONS,
+		LOG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -636,12 +675,16 @@ static int cmd_worker(int argc, char **argv)
 	struct symdirs sd = { { NULL }, 0 };
 	unsigned long v;
 	char name[128], host[64] = "host";
-	int c;
+	int c, taken;
 
 	worker_opts_init(&wo);
 	secure_opts_init(&so);
-	while ((c = getopt_long(argc, argv, "c:n:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:n:vh", opts, NULL)) != -1) {
 		if (secure_take(&so, c, optarg) != 0)
+			continue;
+		else if ((taken = take_log_option(c, optarg)) < 0)
+			return usage_error("worker", "invalid level");
+		else if (taken > 0)
 			continue;
 		else if (c == 'c')
 			wo.endpoint = optarg;
@@ -814,14 +857,16 @@ static const struct command commands[] = {
 
 static void main_usage(FILE *out)
 {
-	fprintf(out, "Usage: dumpfleet [--version] [--help] COMMAND [ARGS]\n\n"
+	fprintf(out, "Usage: dumpfleet [--version] [--help] [-v] "
+		     "[--log-level LEVEL] COMMAND [ARGS]\n\n"
 		     "Commands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(out, "  %-9s %s\n", commands[i].name,
 			commands[i].summary);
 	fprintf(out, "\n'dumpfleet COMMAND --help' describes one command.\n"
-		     "Set DUMPFLEET_LOG=info or debug for event logs on "
-		     "stderr.\n");
+		     "Event logs (key=value lines on stderr): -v, "
+		     "--log-level LEVEL\n(before the command, or after "
+		     "broker and worker) or DUMPFLEET_LOG=LEVEL.\n");
 }
 
 int main(int argc, char **argv)
@@ -842,6 +887,24 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)
 		return cmd_version(0, NULL);
+	/* Logging options may also come before the command. */
+	while (argc > 2 && (strcmp(argv[1], "-v") == 0 ||
+			    strcmp(argv[1], "--verbose") == 0 ||
+			    strcmp(argv[1], "--log-level") == 0)) {
+		bool level = strcmp(argv[1], "--log-level") == 0;
+
+		if (take_log_option(level ? OPT_LOG_LEVEL : 'v', argv[2]) < 0) {
+			fprintf(stderr, "dumpfleet: invalid log level '%s'\n",
+				argv[2]);
+			return DF_EXIT_USAGE;
+		}
+		argc -= level ? 2 : 1;
+		argv += level ? 2 : 1;
+	}
+	if (argc < 2) {
+		main_usage(stderr);
+		return DF_EXIT_USAGE;
+	}
 	install_signals();
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
