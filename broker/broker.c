@@ -455,7 +455,10 @@ static size_t row_find(struct worker_rows *r, const char *name)
 	Dumpfleet__V1__WorkerInfo init = DUMPFLEET__V1__WORKER_INFO__INIT;
 
 	r->v[r->n] = init;
-	snprintf(r->names[r->n], sizeof(r->names[0]), "%.*s", (int)len, name);
+	if (len >= sizeof(r->names[0]))
+		len = sizeof(r->names[0]) - 1;
+	memcpy(r->names[r->n], name, len);
+	r->names[r->n][len] = '\0';
 	r->v[r->n].name = r->names[r->n];
 	r->ptrs[r->n] = &r->v[r->n];
 	return r->n++;

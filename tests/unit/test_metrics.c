@@ -85,7 +85,8 @@ static size_t check_format(const char *text)
 			size_t n = name_len(line + 7);
 
 			assert_true(n > 0 && n < 64 && ntypes < 32);
-			snprintf(types[ntypes][0], 64, "%.*s", (int)n, line + 7);
+			memcpy(types[ntypes][0], line + 7, n);
+			types[ntypes][0][n] = '\0';
 			snprintf(types[ntypes][1], 64, "%s", line + 8 + n);
 			assert_true(strcmp(types[ntypes][1], "gauge") == 0 ||
 				    strcmp(types[ntypes][1], "counter") == 0 ||
