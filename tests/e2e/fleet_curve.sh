@@ -73,12 +73,23 @@ rc=0
 	>"$tmp/wsubmit.out" 2>"$tmp/wsubmit.err" || rc=$?
 [ "$rc" = 3 ] || fail "submit with a worker key exited $rc"
 grep -q 'refused' "$tmp/wsubmit.err" || fail "no refusal: $(cat "$tmp/wsubmit.err")"
-# A key not listed cannot even connect.
+# A key not listed cannot even connect, and is told so (ZAP 400) long
+# before the timeout; nor can a client without keys.
 rc=0
-"$DUMPFLEET" submit --broker "$ep" --timeout-ms 1500 --curve \
+start=$SECONDS
+"$DUMPFLEET" submit --broker "$ep" --timeout-ms 20000 --curve \
 	--key "$keys/rogue.key" --broker-key "$bk" "$DF_SOURCE/samples" \
-	>/dev/null 2>&1 || rc=$?
+	>/dev/null 2>"$tmp/rsubmit.err" || rc=$?
 [ "$rc" = 3 ] || fail "submit with an unlisted key exited $rc"
+grep -q 'refused this CURVE key' "$tmp/rsubmit.err" ||
+	fail "unlisted key: $(cat "$tmp/rsubmit.err")"
+[ $((SECONDS - start)) -lt 10 ] || fail "refusal took until the timeout"
+rc=0
+"$DUMPFLEET" submit --broker "$ep" --timeout-ms 20000 "$DF_SOURCE/samples" \
+	>/dev/null 2>"$tmp/psubmit.err" || rc=$?
+[ "$rc" = 3 ] || fail "submit without keys exited $rc"
+grep -q 'handshake' "$tmp/psubmit.err" ||
+	fail "no keys: $(cat "$tmp/psubmit.err")"
 [ "$(value queued)" = 0 ] || fail "a refused submit queued jobs"
 
 "$DUMPFLEET" submit --broker "$ep" --timeout-ms 5000 --curve \
