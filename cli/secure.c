@@ -6,6 +6,7 @@
 
 #include "df.h"
 #include "diag.h"
+#include "log.h"
 
 #define DEFAULT_KEY_BASENAME "dumpfleet"
 
@@ -71,6 +72,8 @@ int secure_peer_setup(const struct secure_opts *so, const char *cmd,
 	if (!curve && curve_endpoint_exposed(endpoint) && !so->insecure)
 		return usage(cmd, "CURVE keys (--key, --broker-key) or "
 				  "--insecure are needed for ", endpoint);
+	if (!curve && curve_endpoint_exposed(endpoint))
+		log_msg(LL_WARN, "event=insecure endpoint=%s", endpoint);
 	if (!curve)
 		return DF_EXIT_OK;
 	if (so->key == NULL || so->broker_key == NULL)
@@ -108,6 +111,8 @@ int secure_broker_setup(const struct secure_opts *so, const char *endpoint,
 		return usage("broker", "CURVE keys (--key, --allow-workers, "
 				       "--allow-clients) or --insecure are "
 				       "needed to bind ", endpoint);
+	if (!curve && curve_endpoint_exposed(endpoint))
+		log_msg(LL_WARN, "event=insecure endpoint=%s", endpoint);
 	if (!curve)
 		return DF_EXIT_OK;
 	if (so->key == NULL || so->nworkers + so->nclients == 0)

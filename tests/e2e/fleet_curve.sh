@@ -36,6 +36,16 @@ rc=0
 	>"$tmp/exposed.out" 2>"$tmp/exposed.err" || rc=$?
 [ "$rc" = 2 ] || fail "exposed broker without keys exited $rc"
 grep -q 'listening' "$tmp/exposed.out" && fail "exposed broker bound"
+# --insecure binds, and says so.
+"$DUMPFLEET" broker --bind 'tcp://*:*' --store "$tmp/insecure" --insecure \
+	>"$tmp/insecure.out" 2>"$tmp/insecure.err" &
+insecure=$!
+pids+=("$insecure")
+wait_listening "$tmp/insecure.out" >/dev/null || fail "--insecure did not bind"
+grep -q 'level=warn event=insecure ' "$tmp/insecure.err" ||
+	fail "no insecure warning"
+kill -TERM "$insecure"
+wait "$insecure" || fail "insecure broker exited $?"
 rc=0
 "$DUMPFLEET" worker --connect tcp://192.0.2.1:5555 2>/dev/null || rc=$?
 [ "$rc" = 2 ] || fail "worker to an exposed endpoint without keys: $rc"
