@@ -110,7 +110,7 @@ grep -q "submitted $n of $n files" "$tmp/submit.out" || fail "submit count"
 # Several heartbeats and reconnects later, none of them has a job.
 sleep 2
 [ "$(value queued)" = "$n" ] || fail "jobs left the queue: $(st)"
-[ "$(value done)" = 0 ] || fail "a refused worker did a job"
+[ "$(value "done")" = 0 ] || fail "a refused worker did a job"
 [ "$(value slots)" = 0 ] || fail "a refused worker has slots"
 grep -q 'event=auth_denied' "$tmp/broker.err" || fail "no auth_denied log"
 grep -q 'event=denied user="client"' "$tmp/broker.err" ||
@@ -120,10 +120,10 @@ grep -q 'event=denied user="client"' "$tmp/broker.err" ||
 	--key "$keys/worker.key" --broker-key "$bk" 2>"$tmp/worker.err" &
 pids+=("$!")
 for _ in $(seq 1 200); do
-	[ "$(value done)" = "$n" ] && break
+	[ "$(value "done")" = "$n" ] && break
 	sleep 0.1
 done
-[ "$(value done)" = "$n" ] || fail "batch not done: $(st)"
+[ "$(value "done")" = "$n" ] || fail "batch not done: $(st)"
 [ "$(value slots)" = 2 ] || fail "the allowed worker's slots: $(st)"
 [ "$(report_value "$store" dumps)" = "$n" ] || fail "dumps in the store"
 
