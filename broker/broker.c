@@ -4,13 +4,18 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
+#include "curve.h"
 #include "df.h"
 #include "diag.h"
 #include "log.h"
+#include "metrics.h"
+#include "rate.h"
 #include "store.h"
 #include "wire.h"
+#include "zap.h"
 
 #define BROKER_MAX_WORKERS 4096
 #define BROKER_MAX_BATCH 256          /* results per write transaction */
@@ -19,6 +24,10 @@
 #define BROKER_MAX_PATH 4096
 #define BROKER_MAX_TAG 256            /* bytes of a batch tag */
 #define BROKER_MAX_CREDIT 64          /* jobs one connection may hold */
+#define BROKER_MAX_LISTED 100         /* quarantined jobs in a StatusReply */
+#define BROKER_PUBLISH_MS 250         /* how often metrics are published */
+#define BROKER_MAX_RETRY_IDS 10000    /* job ids in one RetryRequest */
+#define BROKER_MAX_RETRY 100000       /* jobs one RetryRequest re-queues */
 
 struct qjob {
 	uint64_t id;
@@ -38,6 +47,7 @@ struct wrk {
 	uint32_t credit;
 	uint64_t last_seen;
 	uint64_t last_sent;
+	uint64_t jobs_done;  /* results received on this connection */
 	bool alive;
 };
 
@@ -54,7 +64,28 @@ struct broker {
 	size_t npending;
 	uint64_t first_pending_ms; /* when the oldest pending result came */
 	uint64_t done, failed;
+	uint64_t leases_expired;
+	struct rate done_rate;     /* b->done, sampled once a second */
+	/* For metrics: totals since start, and store commit latency. */
+	uint64_t done_at_start;
+	uint64_t failed_total, failed_seen;
+	struct metrics_hist commit;
+	uint64_t last_publish;
 };
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* A store write transaction that began at T0 (now_us()) has ended. */
+static void commit_observe(struct broker *b, uint64_t t0)
+{
+	metrics_hist_observe(&b->commit, (double)(now_us() - t0) / 1e6);
+}
 
 /* ---- queue ------------------------------------------------------------ */
 
@@ -154,8 +185,10 @@ static void requeue_worker_jobs(struct broker *b, size_t w)
 
 static void worker_drop(struct broker *b, size_t w, const char *why)
 {
+	char name[160];
+
 	log_msg(LL_WARN, "event=worker_dropped worker=%s reason=%s",
-		b->workers[w].name, why);
+		log_quote(name, sizeof(name), b->workers[w].name), why);
 	b->workers[w].alive = false;
 	requeue_worker_jobs(b, w);
 }
@@ -170,8 +203,10 @@ static void worker_drop(struct broker *b, size_t w, const char *why)
  */
 static void worker_silent(struct broker *b, size_t w)
 {
+	char name[160];
+
 	log_msg(LL_WARN, "event=worker_dropped worker=%s reason=silent",
-		b->workers[w].name);
+		log_quote(name, sizeof(name), b->workers[w].name));
 	b->workers[w].alive = false;
 	/* The slot may be reused by a new worker: orphan these leases. */
 	for (size_t i = 0; i < b->nleases; i++)
@@ -238,6 +273,8 @@ static void dispatch(struct broker *b)
 			env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_ASSIGN;
 			env.assign = &as;
 			send_to(b, &k->peer, &env);
+			log_msg(LL_DEBUG, "event=job_assigned job=%llu slot=%zu",
+				(unsigned long long)j.id, w);
 			k->credit--;
 			k->last_sent = wire_now_ms();
 		}
@@ -292,8 +329,12 @@ static int flush_results(struct broker *b)
 		res[n].dump = r->dump;
 		n++;
 	}
-	if (rc == DF_OK && n > 0)
+	if (rc == DF_OK && n > 0) {
+		uint64_t t0 = now_us();
+
 		rc = store_results_put(b->o->store, res, n, &d);
+		commit_observe(b, t0);
+	}
 	if (rc != DF_OK) {
 		log_msg(LL_ERROR, "event=store_failed err=\"%s\"", d.msg);
 	} else {
@@ -354,7 +395,7 @@ static void on_submit(struct broker *b, const struct wire_peer *p,
 	rep.rejected += (uint32_t)(req->n_paths - n - rep.rejected);
 	if (!tag_ok)
 		err = (char *)"batch tag too long";
-	uint64_t first = 0;
+	uint64_t first = 0, t0 = now_us();
 
 	if (n > 0 && store_jobs_add(b->o->store, req->batch, paths, n, &first,
 				    &d) != DF_OK) {
@@ -362,6 +403,8 @@ static void on_submit(struct broker *b, const struct wire_peer *p,
 		rep.rejected += (uint32_t)n;
 		n = 0;
 	}
+	if (n > 0)
+		commit_observe(b, t0);
 	for (size_t i = 0; i < n; i++)
 		if (queue_push(b, first + i, paths[i], 0) != DF_OK)
 			log_msg(LL_ERROR, "event=queue_failed job=%llu",
@@ -369,6 +412,12 @@ static void on_submit(struct broker *b, const struct wire_peer *p,
 	rep.accepted = (uint32_t)n;
 	rep.first_job_id = first;
 	rep.last_job_id = n > 0 ? first + n - 1 : 0;
+	char tag[80];
+
+	log_msg(LL_INFO, "event=submitted batch=%s accepted=%u rejected=%u "
+			 "first_job=%llu",
+		log_quote(tag, sizeof(tag), req->batch), rep.accepted,
+		rep.rejected, (unsigned long long)first);
 	if (err != NULL) {
 		rep.n_errors = 1;
 		rep.errors = &err;
@@ -378,22 +427,298 @@ static void on_submit(struct broker *b, const struct wire_peer *p,
 	send_to(b, p, &env);
 }
 
+/* "host:pid:slot" names a slot; its worker process is "host:pid". */
+static size_t process_len(const char *name)
+{
+	const char *c = strrchr(name, ':');
+
+	return c != NULL ? (size_t)(c - name) : strlen(name);
+}
+
+/* One WorkerInfo per worker process, in the order they joined. */
+struct worker_rows {
+	Dumpfleet__V1__WorkerInfo *v;
+	Dumpfleet__V1__WorkerInfo **ptrs;
+	char (*names)[64];
+	size_t *row_of;  /* by index into b->workers, SIZE_MAX: none */
+	size_t n;
+};
+
+static size_t row_find(struct worker_rows *r, const char *name)
+{
+	size_t len = process_len(name);
+
+	for (size_t i = 0; i < r->n; i++)
+		if (strlen(r->names[i]) == len &&
+		    memcmp(r->names[i], name, len) == 0)
+			return i;
+	Dumpfleet__V1__WorkerInfo init = DUMPFLEET__V1__WORKER_INFO__INIT;
+
+	r->v[r->n] = init;
+	if (len >= sizeof(r->names[0]))
+		len = sizeof(r->names[0]) - 1;
+	memcpy(r->names[r->n], name, len);
+	r->names[r->n][len] = '\0';
+	r->v[r->n].name = r->names[r->n];
+	r->ptrs[r->n] = &r->v[r->n];
+	return r->n++;
+}
+
+static int rows_build(const struct broker *b, struct worker_rows *r,
+		      uint64_t now)
+{
+	size_t n = b->nworkers ? b->nworkers : 1;
+
+	memset(r, 0, sizeof(*r));
+	r->v = calloc(n, sizeof(*r->v));
+	r->ptrs = calloc(n, sizeof(*r->ptrs));
+	r->names = calloc(n, sizeof(*r->names));
+	r->row_of = calloc(n, sizeof(*r->row_of));
+	if (r->v == NULL || r->ptrs == NULL || r->names == NULL ||
+	    r->row_of == NULL)
+		return DF_ENOMEM;
+	for (size_t w = 0; w < b->nworkers; w++) {
+		const struct wrk *k = &b->workers[w];
+
+		r->row_of[w] = SIZE_MAX;
+		if (!k->alive)
+			continue;
+		size_t i = row_find(r, k->name);
+		uint64_t idle = now - k->last_seen;
+
+		r->row_of[w] = i;
+		if (r->v[i].slots == 0 || idle < r->v[i].idle_ms)
+			r->v[i].idle_ms = idle;
+		r->v[i].slots++;
+		r->v[i].jobs_done += k->jobs_done;
+	}
+	for (size_t i = 0; i < b->nleases; i++) {
+		size_t w = b->leases[i].worker;
+
+		if (w < b->nworkers && r->row_of[w] != SIZE_MAX)
+			r->v[r->row_of[w]].running++;
+	}
+	return DF_OK;
+}
+
+static void rows_release(struct worker_rows *r)
+{
+	free(r->v);
+	free(r->ptrs);
+	free(r->names);
+	free(r->row_of);
+}
+
+/* Jobs by state in the store, and the first quarantined ones. */
+struct quarantine_scan {
+	Dumpfleet__V1__StatusReply *rep;
+	Dumpfleet__V1__QuarantinedJob v[BROKER_MAX_LISTED];
+	Dumpfleet__V1__QuarantinedJob *ptrs[BROKER_MAX_LISTED];
+	bool nomem;
+};
+
+static int scan_job(void *ctx, const store_job *job)
+{
+	struct quarantine_scan *q = ctx;
+	Dumpfleet__V1__StatusReply *rep = q->rep;
+
+	if (job->state == DUMPFLEET__V1__JOB_STATE__JOB_FAILED)
+		rep->failed_only++;
+	if (job->state != DUMPFLEET__V1__JOB_STATE__JOB_QUARANTINED)
+		return 0;
+	rep->quarantined++;
+	if (rep->n_quarantine == BROKER_MAX_LISTED)
+		return 0;
+	Dumpfleet__V1__QuarantinedJob init =
+		DUMPFLEET__V1__QUARANTINED_JOB__INIT;
+	Dumpfleet__V1__QuarantinedJob *e = &q->v[rep->n_quarantine];
+
+	*e = init;
+	e->job_id = job->job_id;
+	e->attempts = job->attempts;
+	e->path = strdup(job->path);
+	e->reason = strdup(job->last_error);
+	if (e->path == NULL || e->reason == NULL) {
+		free(e->path);
+		free(e->reason);
+		q->nomem = true;
+		return 1;
+	}
+	q->ptrs[rep->n_quarantine++] = e;
+	return 0;
+}
+
+static void scan_release(struct quarantine_scan *q)
+{
+	for (size_t i = 0; i < q->rep->n_quarantine; i++) {
+		free(q->v[i].path);
+		free(q->v[i].reason);
+	}
+}
+
 static void on_status(struct broker *b, const struct wire_peer *p,
 		      const Dumpfleet__V1__StatusRequest *req)
 {
 	wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
 	Dumpfleet__V1__StatusReply rep = DUMPFLEET__V1__STATUS_REPLY__INIT;
+	struct worker_rows rows;
+	struct quarantine_scan *q = NULL;
+	uint64_t now = wire_now_ms();
+	struct diag d;
 
+	diag_init(&d);
 	/* Results still waiting for their write count as leased. */
 	rep.request_id = req->request_id;
 	rep.queued = queue_len(b);
 	rep.leased = b->nleases + b->npending;
 	rep.done = b->done;
 	rep.failed = b->failed;
+	rep.leases_expired = b->leases_expired;
 	for (size_t i = 0; i < b->nworkers; i++)
 		rep.workers += b->workers[i].alive;
+	rate_window(&b->done_rate, now, b->done, &rep.done_last_minute,
+		    &rep.rate_window_ms);
+	if (rows_build(b, &rows, now) == DF_OK) {
+		rep.n_worker_info = rows.n;
+		rep.worker_info = rows.ptrs;
+	}
+	if (req->detail && (q = calloc(1, sizeof(*q))) != NULL) {
+		q->rep = &rep;
+		rep.detailed = store_jobs_scan(b->o->store, scan_job, q, &d) ==
+				       DF_OK && !q->nomem;
+		rep.quarantine = q->ptrs;
+	}
+	if (req->detail && !rep.detailed)
+		log_msg(LL_WARN, "event=status_scan_failed err=\"%s\"", d.msg);
 	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_STATUS_REPLY;
 	env.status_reply = &rep;
+	send_to(b, p, &env);
+	if (q != NULL)
+		scan_release(q);
+	free(q);
+	rows_release(&rows);
+}
+
+static void on_retry(struct broker *b, const struct wire_peer *p,
+		     const Dumpfleet__V1__RetryRequest *req)
+{
+	wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
+	Dumpfleet__V1__RetryReply rep = DUMPFLEET__V1__RETRY_REPLY__INIT;
+	struct store_job_list l = { NULL, 0 };
+	size_t skipped = 0;
+	char *err = NULL;
+	struct diag d;
+
+	diag_init(&d);
+	rep.request_id = req->request_id;
+	if (!req->all && req->n_job_ids > BROKER_MAX_RETRY_IDS)
+		err = (char *)"too many job ids";
+	else if ((req->all || req->n_job_ids > 0) &&
+		 store_jobs_retry(b->o->store, req->all ? NULL : req->job_ids,
+				  req->n_job_ids, BROKER_MAX_RETRY, &l,
+				  &skipped, &d) != DF_OK)
+		err = d.msg;
+	for (size_t i = 0; i < l.n; i++) {
+		if (queue_push(b, l.v[i]->job_id, l.v[i]->path, 0) != DF_OK)
+			log_msg(LL_ERROR, "event=queue_failed job=%llu",
+				(unsigned long long)l.v[i]->job_id);
+		if (b->failed > 0)
+			b->failed--;
+		log_msg(LL_DEBUG, "event=retried job=%llu",
+			(unsigned long long)l.v[i]->job_id);
+	}
+	log_msg(LL_INFO, "event=retry requeued=%zu skipped=%zu all=%s", l.n,
+		skipped, req->all ? "yes" : "no");
+	rep.requeued = (uint32_t)l.n;
+	rep.skipped = (uint32_t)skipped;
+	if (err != NULL) {
+		log_msg(LL_WARN, "event=retry_failed err=\"%s\"", err);
+		rep.n_errors = 1;
+		rep.errors = &err;
+	}
+	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_RETRY_REPLY;
+	env.retry_reply = &rep;
+	send_to(b, p, &env);
+	store_job_list_release(&l);
+}
+
+/* ---- metrics ------------------------------------------------------------ */
+
+static void publish(struct broker *b, uint64_t now)
+{
+	struct metrics_snapshot s;
+	struct worker_rows rows;
+	uint64_t delta, ms;
+
+	if (b->o->metrics == NULL ||
+	    (b->last_publish != 0 && now - b->last_publish < BROKER_PUBLISH_MS))
+		return;
+	b->last_publish = now;
+	/* b->failed falls on a retry: the total counts only the rises. */
+	if (b->failed > b->failed_seen)
+		b->failed_total += b->failed - b->failed_seen;
+	b->failed_seen = b->failed;
+	memset(&s, 0, sizeof(s));
+	s.queued = queue_len(b);
+	s.leased = b->nleases + b->npending;
+	s.done = b->done;
+	s.failed = b->failed;
+	s.done_total = b->done - b->done_at_start;
+	s.failed_total = b->failed_total;
+	s.leases_expired = b->leases_expired;
+	if (rows_build(b, &rows, now) == DF_OK)
+		s.workers = (uint32_t)rows.n;
+	for (size_t i = 0; i < rows.n; i++)
+		s.slots += rows.v[i].slots;
+	rows_release(&rows);
+	rate_window(&b->done_rate, now, b->done, &delta, &ms);
+	s.done_per_second = ms > 0 ? (double)delta * 1000.0 / (double)ms : 0;
+	s.commit = b->commit;
+	metrics_publish(b->o->metrics, &s);
+}
+
+/* ---- roles --------------------------------------------------------------- */
+
+/* Who may send what; a body not listed here is never accepted. */
+static const struct {
+	int body;
+	unsigned roles;
+} body_roles[] = {
+	{ DUMPFLEET__V1__ENVELOPE__BODY_READY, CURVE_ROLE_WORKER },
+	{ DUMPFLEET__V1__ENVELOPE__BODY_RESULT, CURVE_ROLE_WORKER },
+	{ DUMPFLEET__V1__ENVELOPE__BODY_HEARTBEAT, CURVE_ROLE_ANY },
+	{ DUMPFLEET__V1__ENVELOPE__BODY_DISCONNECT, CURVE_ROLE_ANY },
+	{ DUMPFLEET__V1__ENVELOPE__BODY_SUBMIT, CURVE_ROLE_CLIENT },
+	{ DUMPFLEET__V1__ENVELOPE__BODY_STATUS, CURVE_ROLE_CLIENT },
+	{ DUMPFLEET__V1__ENVELOPE__BODY_RETRY, CURVE_ROLE_CLIENT },
+};
+
+/*
+ * Without CURVE every peer has every role. With it, the roles are those
+ * the ZAP handler put in the connection's User-Id, from the allow-lists.
+ */
+static bool role_allows(const struct broker *b, const struct wire_peer *p,
+			int body)
+{
+	unsigned have = b->o->curve != NULL ? zap_user_roles(p->user)
+					    : CURVE_ROLE_ANY;
+
+	for (size_t i = 0; i < ARRAY_SIZE(body_roles); i++)
+		if (body_roles[i].body == body)
+			return (body_roles[i].roles & have) != 0;
+	return false;
+}
+
+/* Tell a peer that it sent what its key may not: it is not served. */
+static void deny(struct broker *b, const struct wire_peer *p, int body)
+{
+	wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
+	Dumpfleet__V1__Disconnect dc = DUMPFLEET__V1__DISCONNECT__INIT;
+
+	log_msg(LL_WARN, "event=denied user=\"%s\" message=%d", p->user, body);
+	dc.reason = (char *)"permission denied";
+	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_DISCONNECT;
+	env.disconnect = &dc;
 	send_to(b, p, &env);
 }
 
@@ -406,8 +731,12 @@ static void on_ready(struct broker *b, const struct wire_peer *p, size_t w,
 		w = worker_add(b, p);
 		if (w == SIZE_MAX)
 			return;
-		log_msg(LL_INFO, "event=worker_joined worker=%.60s",
-			r->worker_id);
+		char name[160];
+
+		log_msg(LL_INFO, "event=worker_joined worker=%s slot=%zu "
+				 "credit=%u",
+			log_quote(name, sizeof(name), r->worker_id), w,
+			r->credit);
 	}
 	snprintf(b->workers[w].name, sizeof(b->workers[w].name), "%s",
 		 r->worker_id);
@@ -438,10 +767,22 @@ static int handle(struct broker *b)
 			log_msg(LL_WARN, "event=bad_message err=\"%s\"", d.msg);
 		return rc == DF_EIO ? DF_EIO : DF_OK;
 	}
+	if (!role_allows(b, &p, (int)env->body_case)) {
+		deny(b, &p, (int)env->body_case);
+		wire_env_free(env);
+		return DF_OK;
+	}
 	size_t w = worker_find(b, &p);
 
 	if (w != SIZE_MAX)
 		b->workers[w].last_seen = wire_now_ms();
+	if (w != SIZE_MAX &&
+	    env->body_case == DUMPFLEET__V1__ENVELOPE__BODY_RESULT)
+		b->workers[w].jobs_done++;
+	if (w != SIZE_MAX &&
+	    env->body_case == DUMPFLEET__V1__ENVELOPE__BODY_RESULT)
+		log_msg(LL_DEBUG, "event=result_received job=%llu slot=%zu",
+			(unsigned long long)env->result->job_id, w);
 	switch (env->body_case) {
 	case DUMPFLEET__V1__ENVELOPE__BODY_READY:
 		on_ready(b, &p, w, env->ready);
@@ -455,6 +796,9 @@ static int handle(struct broker *b)
 		break;
 	case DUMPFLEET__V1__ENVELOPE__BODY_STATUS:
 		on_status(b, &p, env->status);
+		break;
+	case DUMPFLEET__V1__ENVELOPE__BODY_RETRY:
+		on_retry(b, &p, env->retry);
 		break;
 	case DUMPFLEET__V1__ENVELOPE__BODY_DISCONNECT:
 		if (w != SIZE_MAX)
@@ -493,6 +837,7 @@ static void expire(struct broker *b, uint64_t now)
 		struct qjob j = l->job;
 
 		*l = b->leases[--b->nleases];
+		b->leases_expired++;
 		j.attempts++;
 		if (j.attempts >= b->o->max_attempts) {
 			struct diag d;
@@ -527,6 +872,16 @@ static int bind_socket(struct broker *b)
 	zmq_setsockopt(b->sock, ZMQ_SNDHWM, &hwm, sizeof(hwm));
 	zmq_setsockopt(b->sock, ZMQ_RCVHWM, &hwm, sizeof(hwm));
 	zmq_setsockopt(b->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
+	if (b->o->curve != NULL) {
+		struct diag d;
+
+		diag_init(&d);
+		if (curve_server_apply(b->sock, b->o->curve, &d) != DF_OK) {
+			log_msg(LL_ERROR, "event=curve_failed err=\"%s\"",
+				d.msg);
+			return DF_EIO;
+		}
+	}
 	if (zmq_bind(b->sock, b->o->endpoint) != 0) {
 		log_msg(LL_ERROR, "event=bind_failed endpoint=%s err=\"%s\"",
 			b->o->endpoint, zmq_strerror(zmq_errno()));
@@ -536,6 +891,9 @@ static int bind_socket(struct broker *b)
 		snprintf(ep, sizeof(ep), "%s", b->o->endpoint);
 	if (b->o->on_bound != NULL)
 		b->o->on_bound(b->o->on_bound_ctx, ep);
+	log_msg(LL_INFO, "event=listening endpoint=%s curve=%s allowed_keys=%zu",
+		ep, b->o->curve != NULL ? "on" : "off",
+		curve_keyring_size(b->o->allow));
 	return DF_OK;
 }
 
@@ -589,6 +947,8 @@ static int serve(struct broker *b)
 		    flush_results(b) != DF_OK)
 			return DF_ESTORE;
 		expire(b, wire_now_ms());
+		rate_tick(&b->done_rate, wire_now_ms(), b->done);
+		publish(b, wire_now_ms());
 		dispatch(b);
 	}
 	return DF_OK;
@@ -602,6 +962,7 @@ int broker_run(const struct broker_opts *o)
 
 	memset(&b, 0, sizeof(b));
 	b.o = o;
+	rate_init(&b.done_rate);
 	diag_init(&d);
 	if (store_jobs_pending(o->store, reload_job, &b, &d) != DF_OK ||
 	    store_job_counts(o->store, &c, &d) != DF_OK) {
@@ -611,15 +972,29 @@ int broker_run(const struct broker_opts *o)
 	}
 	b.done = c.done;
 	b.failed = c.failed + c.quarantined;
+	b.done_at_start = b.done;
+	b.failed_seen = b.failed;
 	if (queue_len(&b) > 0)
 		log_msg(LL_INFO, "event=resumed queued=%zu", queue_len(&b));
-	int rc = bind_socket(&b);
+	struct zap *zap = NULL;
+	int rc = DF_OK;
 
+	/* The handler must be there before the first peer knocks. */
+	if (o->curve != NULL && zap_start(&zap, o->zmq_ctx, o->allow, &d) !=
+					DF_OK) {
+		log_msg(LL_ERROR, "event=zap_failed err=\"%s\"", d.msg);
+		rc = DF_EIO;
+	}
+	if (rc == DF_OK)
+		rc = bind_socket(&b);
 	if (rc == DF_OK)
 		rc = serve(&b);
 	if (b.npending > 0)
 		flush_results(&b);
 	broker_free(&b);
+	zap_stop(&zap);
+	log_msg(LL_INFO, "event=stopped done=%llu failed=%llu rc=%d",
+		(unsigned long long)b.done, (unsigned long long)b.failed, rc);
 	return rc;
 }
 

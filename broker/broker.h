@@ -17,6 +17,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+struct curve_keyring;
+struct curve_pair;
+struct metrics;
 struct store;
 
 struct broker_opts {
@@ -28,6 +31,15 @@ struct broker_opts {
 	uint64_t lease_ms;        /* job lease */
 	uint32_t max_attempts;    /* before quarantine */
 	atomic_bool *stop;        /* set to true to stop the loop */
+	/*
+	 * CURVE: the broker's key pair and the keys allowed to connect, with
+	 * their roles; a peer may only send the messages of its roles. NULL
+	 * CURVE: plain sockets, every peer may do everything.
+	 */
+	const struct curve_pair *curve;
+	const struct curve_keyring *allow;
+	/* Where to publish a metrics snapshot now and then, or NULL. */
+	struct metrics *metrics;
 	/* Called once bound with the actual endpoint (port resolved). */
 	void (*on_bound)(void *ctx, const char *endpoint);
 	void *on_bound_ctx;
@@ -38,7 +50,8 @@ void broker_opts_init(struct broker_opts *o);
 
 /*
  * Bind and serve until *o->stop is true. Returns DF_OK, or DF_EIO when the
- * endpoint cannot be bound, or DF_ESTORE when the store fails.
+ * endpoint cannot be bound (or the ZAP handler not started), or DF_ESTORE
+ * when the store fails.
  */
 int broker_run(const struct broker_opts *o);
 

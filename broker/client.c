@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "curve.h"
 #include "df.h"
 #include "diag.h"
 #include "wire.h"
@@ -104,9 +105,51 @@ int client_collect(struct pathlist *l, char *const *roots, size_t n,
 	return DF_OK;
 }
 
-static void *client_socket(void *ctx, const char *endpoint, struct diag *d)
+/* A connection to the broker and, with CURVE, its handshake monitor. */
+struct conn {
+	void *s;
+	void *mon;  /* PAIR receiving handshake failures, or NULL */
+};
+
+/*
+ * Watch the handshakes of S: a broker that refuses our key (ZAP) or our
+ * security mechanism says so at once, which a client should not have to
+ * learn from a timeout.
+ */
+static void watch_handshakes(const struct client_link *link, struct conn *c)
 {
-	void *s = zmq_socket(ctx, ZMQ_DEALER);
+	char ep[64];
+	int linger = 0;
+
+	snprintf(ep, sizeof(ep), "inproc://dumpfleet-client-%p", (void *)c);
+	if (zmq_socket_monitor(c->s, ep,
+			       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+				       ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0)
+		return;
+	c->mon = zmq_socket(link->ctx, ZMQ_PAIR);
+	if (c->mon != NULL) {
+		zmq_setsockopt(c->mon, ZMQ_LINGER, &linger, sizeof(linger));
+		if (zmq_connect(c->mon, ep) == 0)
+			return;
+		zmq_close(c->mon);
+		c->mon = NULL;
+	}
+	zmq_socket_monitor(c->s, NULL, 0);
+}
+
+static void conn_close(struct conn *c)
+{
+	if (c->mon != NULL) {
+		zmq_socket_monitor(c->s, NULL, 0);
+		zmq_close(c->mon);
+	}
+	zmq_close(c->s);
+}
+
+/* Connect C to LINK; returns C->s, or NULL with D filled. */
+static void *conn_open(const struct client_link *link, struct conn *c,
+		       struct diag *d)
+{
 	int linger = 0;
 	/*
 	 * A DEALER whose inproc broker has gone blocks in send for ever; over
@@ -114,19 +157,59 @@ static void *client_socket(void *ctx, const char *endpoint, struct diag *d)
 	 */
 	int sndtimeo = 1000;
 
-	if (s == NULL) {
+	c->mon = NULL;
+	c->s = zmq_socket(link->ctx, ZMQ_DEALER);
+	if (c->s == NULL) {
 		diag_fail(d, DF_EIO, "socket: %s", zmq_strerror(zmq_errno()));
 		return NULL;
 	}
-	zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
-	zmq_setsockopt(s, ZMQ_SNDTIMEO, &sndtimeo, sizeof(sndtimeo));
-	if (zmq_connect(s, endpoint) != 0) {
-		diag_fail(d, DF_EIO, "cannot connect to %s: %s", endpoint,
-			  zmq_strerror(zmq_errno()));
-		zmq_close(s);
+	zmq_setsockopt(c->s, ZMQ_LINGER, &linger, sizeof(linger));
+	zmq_setsockopt(c->s, ZMQ_SNDTIMEO, &sndtimeo, sizeof(sndtimeo));
+	if (link->curve != NULL &&
+	    curve_client_apply(c->s, link->curve, d) != DF_OK) {
+		zmq_close(c->s);
 		return NULL;
 	}
-	return s;
+	/* inproc peers share our process: nothing to learn there. */
+	if (strncmp(link->endpoint, "inproc://", 9) != 0)
+		watch_handshakes(link, c);
+	if (zmq_connect(c->s, link->endpoint) != 0) {
+		diag_fail(d, DF_EIO, "cannot connect to %s: %s", link->endpoint,
+			  zmq_strerror(zmq_errno()));
+		conn_close(c);
+		return NULL;
+	}
+	return c->s;
+}
+
+/* Read one monitor event; DF_EIO naming a failed handshake. */
+static int handshake_failed(const struct conn *c, struct diag *d)
+{
+	uint8_t ev[6];
+	uint16_t event;
+	uint32_t value;
+	int n = zmq_recv(c->mon, ev, sizeof(ev), 0);
+	int more = 1;
+	size_t sz = sizeof(more);
+
+	/* The second frame names the endpoint: not needed. */
+	while (zmq_getsockopt(c->mon, ZMQ_RCVMORE, &more, &sz) == 0 && more) {
+		char junk[256];
+
+		if (zmq_recv(c->mon, junk, sizeof(junk), 0) < 0)
+			break;
+	}
+	if (n < (int)sizeof(ev))
+		return DF_OK;
+	memcpy(&event, ev, 2);
+	memcpy(&value, ev + 2, 4);
+	if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+		return diag_fail(d, DF_EIO,
+				 "the broker refused this CURVE key (ZAP %u)",
+				 value);
+	return diag_fail(d, DF_EIO,
+			 "security handshake with the broker failed: "
+			 "CURVE keys missing or not the broker's");
 }
 
 static bool stopped(const atomic_bool *stop)
@@ -138,7 +221,7 @@ static bool stopped(const atomic_bool *stop)
  * Wait for a reply of type WANT; other messages are dropped. The wait is
  * cut into slices so that STOP (may be NULL) is seen within 100 ms.
  */
-static int await(void *s, int want, uint32_t timeout_ms,
+static int await(const struct conn *c, int want, uint32_t timeout_ms,
 		 const atomic_bool *stop, wire_env **out, struct diag *d)
 {
 	uint64_t end = wire_now_ms() + timeout_ms;
@@ -153,22 +236,26 @@ static int await(void *s, int want, uint32_t timeout_ms,
 			return diag_fail(d, DF_EIO,
 					 "broker did not answer within %u ms",
 					 timeout_ms);
-		zmq_pollitem_t item = { s, 0, ZMQ_POLLIN, 0 };
+		zmq_pollitem_t items[2] = { { c->s, 0, ZMQ_POLLIN, 0 },
+					    { c->mon, 0, ZMQ_POLLIN, 0 } };
 		long slice = end - now < 100 ? (long)(end - now) : 100;
-		int n = zmq_poll(&item, 1, stop != NULL ? slice
-							: (long)(end - now));
+		int n = zmq_poll(items, c->mon != NULL ? 2 : 1,
+				 stop != NULL ? slice : (long)(end - now));
 
 		if (n < 0)
 			return diag_fail(d, DF_EIO, "poll: %s",
 					 zmq_strerror(zmq_errno()));
-		if (n == 0)
+		if (c->mon != NULL && (items[1].revents & ZMQ_POLLIN) != 0 &&
+		    handshake_failed(c, d) != DF_OK)
+			return DF_EIO;
+		if ((items[0].revents & ZMQ_POLLIN) == 0)
 			continue;
 		wire_env *env = NULL;
 		struct diag junk;
 
 		/* A message we drop must not become the cause we report. */
 		diag_init(&junk);
-		int rc = wire_recv(s, NULL, &env, &junk);
+		int rc = wire_recv(c->s, NULL, &env, &junk);
 
 		if (rc == DF_EIO)
 			return diag_fail(d, rc, "%s", junk.msg);
@@ -176,11 +263,18 @@ static int await(void *s, int want, uint32_t timeout_ms,
 			*out = env;
 			return DF_OK;
 		}
+		if (env != NULL && env->body_case ==
+					   DUMPFLEET__V1__ENVELOPE__BODY_DISCONNECT) {
+			rc = diag_fail(d, DF_EIO, "broker refused: %.100s",
+				       env->disconnect->reason);
+			wire_env_free(env);
+			return rc;
+		}
 		wire_env_free(env);
 	}
 }
 
-static int submit_chunk(void *s, const char *batch, char **paths, size_t n,
+static int submit_chunk(const struct conn *c, const char *batch, char **paths, size_t n,
 			uint64_t reqid, size_t *accepted, uint32_t timeout_ms,
 			struct diag *d)
 {
@@ -194,10 +288,10 @@ static int submit_chunk(void *s, const char *batch, char **paths, size_t n,
 	req.request_id = reqid;
 	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_SUBMIT;
 	env.submit = &req;
-	int rc = wire_send(s, NULL, &env, d);
+	int rc = wire_send(c->s, NULL, &env, d);
 
 	if (rc == DF_OK)
-		rc = await(s, DUMPFLEET__V1__ENVELOPE__BODY_SUBMIT_REPLY,
+		rc = await(c, DUMPFLEET__V1__ENVELOPE__BODY_SUBMIT_REPLY,
 			   timeout_ms, NULL, &rep, d);
 	if (rc != DF_OK)
 		return rc;
@@ -209,11 +303,12 @@ static int submit_chunk(void *s, const char *batch, char **paths, size_t n,
 	return rc;
 }
 
-int client_submit(void *ctx, const char *endpoint, const char *batch,
+int client_submit(const struct client_link *link, const char *batch,
 		  const struct pathlist *l, size_t *accepted,
 		  uint32_t timeout_ms, struct diag *d)
 {
-	void *s = client_socket(ctx, endpoint, d);
+	struct conn cn;
+	void *s = conn_open(link, &cn, d);
 	int rc = DF_OK;
 
 	*accepted = 0;
@@ -222,27 +317,36 @@ int client_submit(void *ctx, const char *endpoint, const char *batch,
 	for (size_t i = 0; rc == DF_OK && i < l->n; i += CLIENT_CHUNK) {
 		size_t n = l->n - i < CLIENT_CHUNK ? l->n - i : CLIENT_CHUNK;
 
-		rc = submit_chunk(s, batch, l->v + i, n, i / CLIENT_CHUNK + 1,
+		rc = submit_chunk(&cn, batch, l->v + i, n, i / CLIENT_CHUNK + 1,
 				  accepted, timeout_ms, d);
 	}
-	zmq_close(s);
+	conn_close(&cn);
 	return rc;
 }
 
-static int status_on(void *s, struct client_status *st, uint32_t timeout_ms,
-		     const atomic_bool *stop, struct diag *d)
+static int status_ask(const struct conn *c, bool detail, uint32_t timeout_ms,
+		      const atomic_bool *stop, wire_env **rep, struct diag *d)
 {
 	wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
 	Dumpfleet__V1__StatusRequest req = DUMPFLEET__V1__STATUS_REQUEST__INIT;
-	wire_env *rep = NULL;
 
+	req.detail = detail;
 	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_STATUS;
 	env.status = &req;
-	int rc = wire_send(s, NULL, &env, d);
+	int rc = wire_send(c->s, NULL, &env, d);
 
 	if (rc == DF_OK)
-		rc = await(s, DUMPFLEET__V1__ENVELOPE__BODY_STATUS_REPLY,
-			   timeout_ms, stop, &rep, d);
+		rc = await(c, DUMPFLEET__V1__ENVELOPE__BODY_STATUS_REPLY,
+			   timeout_ms, stop, rep, d);
+	return rc;
+}
+
+static int status_on(const struct conn *c, struct client_status *st, uint32_t timeout_ms,
+		     const atomic_bool *stop, struct diag *d)
+{
+	wire_env *rep = NULL;
+	int rc = status_ask(c, false, timeout_ms, stop, &rep, d);
+
 	if (rc != DF_OK)
 		return rc;
 	const Dumpfleet__V1__StatusReply *r = rep->status_reply;
@@ -256,24 +360,76 @@ static int status_on(void *s, struct client_status *st, uint32_t timeout_ms,
 	return DF_OK;
 }
 
-int client_status(void *ctx, const char *endpoint, struct client_status *st,
+int client_status(const struct client_link *link, struct client_status *st,
 		  uint32_t timeout_ms, struct diag *d)
 {
-	void *s = client_socket(ctx, endpoint, d);
+	struct conn cn;
+	void *s = conn_open(link, &cn, d);
 
 	if (s == NULL)
 		return DF_EIO;
-	int rc = status_on(s, st, timeout_ms, NULL, d);
+	int rc = status_on(&cn, st, timeout_ms, NULL, d);
 
-	zmq_close(s);
+	conn_close(&cn);
 	return rc;
 }
 
-int client_wait(void *ctx, const char *endpoint, bool progress,
+int client_status_full(const struct client_link *link, bool detail,
+		       uint32_t timeout_ms, wire_env **reply, struct diag *d)
+{
+	struct conn cn;
+	void *s = conn_open(link, &cn, d);
+
+	*reply = NULL;
+	if (s == NULL)
+		return DF_EIO;
+	int rc = status_ask(&cn, detail, timeout_ms, NULL, reply, d);
+
+	conn_close(&cn);
+	return rc;
+}
+
+int client_retry(const struct client_link *link, bool all,
+		 const uint64_t *ids, size_t n, struct client_retried *out,
+		 uint32_t timeout_ms, struct diag *d)
+{
+	wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
+	Dumpfleet__V1__RetryRequest req = DUMPFLEET__V1__RETRY_REQUEST__INIT;
+	wire_env *rep = NULL;
+	struct conn cn;
+	void *s = conn_open(link, &cn, d);
+
+	memset(out, 0, sizeof(*out));
+	if (s == NULL)
+		return DF_EIO;
+	req.all = all;
+	req.job_ids = (uint64_t *)ids;
+	req.n_job_ids = n;
+	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_RETRY;
+	env.retry = &req;
+	int rc = wire_send(s, NULL, &env, d);
+
+	if (rc == DF_OK)
+		rc = await(&cn, DUMPFLEET__V1__ENVELOPE__BODY_RETRY_REPLY,
+			   timeout_ms, NULL, &rep, d);
+	if (rc == DF_OK) {
+		out->requeued = rep->retry_reply->requeued;
+		out->skipped = rep->retry_reply->skipped;
+		if (rep->retry_reply->n_errors > 0)
+			rc = diag_fail(d, DF_ESTORE, "broker: %.200s",
+				       rep->retry_reply->errors[0]);
+	}
+	wire_env_free(rep);
+	conn_close(&cn);
+	return rc;
+}
+
+int client_wait(const struct client_link *link, bool progress,
 		uint32_t timeout_ms, const atomic_bool *stop,
 		struct client_status *last, struct diag *d)
 {
-	void *s = client_socket(ctx, endpoint, d);
+	struct conn cn;
+	void *s = conn_open(link, &cn, d);
 	int rc = DF_OK;
 
 	if (s == NULL)
@@ -281,7 +437,7 @@ int client_wait(void *ctx, const char *endpoint, bool progress,
 	for (;;) {
 		struct client_status st;
 
-		rc = status_on(s, &st, timeout_ms, stop, d);
+		rc = status_on(&cn, &st, timeout_ms, stop, d);
 		if (rc != DF_OK)
 			break;
 		if (last != NULL)
@@ -300,6 +456,6 @@ int client_wait(void *ctx, const char *endpoint, bool progress,
 	}
 	if (progress)
 		fputc('\n', stderr);
-	zmq_close(s);
+	conn_close(&cn);
 	return rc;
 }

@@ -14,7 +14,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wire.h"
+
+struct curve_client;
 struct diag;
+
+/* Where and how to reach the broker. */
+struct client_link {
+	void *ctx;                         /* ZeroMQ context */
+	const char *endpoint;
+	const struct curve_client *curve;  /* CURVE keys, or NULL: plain */
+};
 
 #define CLIENT_CHUNK 1000
 #define CLIENT_MAX_FILES 10000000
@@ -40,17 +50,39 @@ struct client_status {
 };
 
 /*
- * Submit L under BATCH to the broker at ENDPOINT using CTX. *ACCEPTED gets
- * the number of jobs the broker stored. TIMEOUT_MS bounds the wait for
- * each acknowledgement.
+ * Submit L under BATCH to the broker at LINK. *ACCEPTED gets the number of
+ * jobs the broker stored. TIMEOUT_MS bounds the wait for each
+ * acknowledgement. A broker that refuses the key's role answers with a
+ * Disconnect: DF_EIO "broker refused: ...".
  */
-int client_submit(void *ctx, const char *endpoint, const char *batch,
+int client_submit(const struct client_link *link, const char *batch,
 		  const struct pathlist *l, size_t *accepted,
 		  uint32_t timeout_ms, struct diag *d);
 
 /* Ask the broker for its queue counts. */
-int client_status(void *ctx, const char *endpoint, struct client_status *st,
+int client_status(const struct client_link *link, struct client_status *st,
 		  uint32_t timeout_ms, struct diag *d);
+
+/*
+ * Ask for the whole StatusReply; with DETAIL the broker also reads the
+ * store for jobs by state and the quarantined jobs. *REPLY is a fresh
+ * envelope (body status_reply) to free with wire_env_free().
+ */
+int client_status_full(const struct client_link *link, bool detail,
+		       uint32_t timeout_ms, wire_env **reply, struct diag *d);
+
+struct client_retried {
+	uint32_t requeued;  /* jobs back in the queue */
+	uint32_t skipped;   /* ids unknown or not quarantined */
+};
+
+/*
+ * Put quarantined jobs back in the queue: every one with ALL, else the N
+ * job IDS (at most 10,000).
+ */
+int client_retry(const struct client_link *link, bool all,
+		 const uint64_t *ids, size_t n, struct client_retried *out,
+		 uint32_t timeout_ms, struct diag *d);
 
 /*
  * Poll the broker until nothing is queued or leased. With PROGRESS, a
@@ -58,7 +90,7 @@ int client_status(void *ctx, const char *endpoint, struct client_status *st,
  * broker stops answering for TIMEOUT_MS or when STOP (may be NULL) becomes
  * true (checked at least every 100 ms).
  */
-int client_wait(void *ctx, const char *endpoint, bool progress,
+int client_wait(const struct client_link *link, bool progress,
 		uint32_t timeout_ms, const atomic_bool *stop,
 		struct client_status *last, struct diag *d);
 

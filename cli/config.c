@@ -49,20 +49,58 @@ static const struct cfg_option broker_opts[] = {
 	{ "store", OPT_VALUE },
 	{ "heartbeat-ms", OPT_VALUE },
 	{ "lease-ms", OPT_VALUE },
+	{ "key", OPT_VALUE },
+	{ "allow-workers", OPT_VALUE },
+	{ "allow-clients", OPT_VALUE },
+	{ "curve", OPT_FLAG },
+	{ "insecure", OPT_FLAG },
+	{ "metrics", OPT_VALUE },
+	{ "log-level", OPT_VALUE },
+	{ "verbose", OPT_FLAG },
 };
 static const struct cfg_option worker_opts[] = {
 	{ "connect", OPT_VALUE },
 	{ "slots", OPT_VALUE },
 	{ "heartbeat-ms", OPT_VALUE },
 	{ "symbols", OPT_VALUE },
+	{ "key", OPT_VALUE },
+	{ "broker-key", OPT_VALUE },
+	{ "curve", OPT_FLAG },
+	{ "insecure", OPT_FLAG },
+	{ "log-level", OPT_VALUE },
+	{ "verbose", OPT_FLAG },
 };
 static const struct cfg_option submit_opts[] = {
 	{ "broker", OPT_VALUE },
 	{ "batch", OPT_VALUE },
 	{ "wait", OPT_FLAG },
+	{ "key", OPT_VALUE },
+	{ "broker-key", OPT_VALUE },
+	{ "curve", OPT_FLAG },
+	{ "insecure", OPT_FLAG },
+	{ "timeout-ms", OPT_VALUE },
 };
 static const struct cfg_option status_opts[] = {
 	{ "broker", OPT_VALUE },
+	{ "json", OPT_FLAG },
+	{ "key", OPT_VALUE },
+	{ "broker-key", OPT_VALUE },
+	{ "curve", OPT_FLAG },
+	{ "insecure", OPT_FLAG },
+	{ "timeout-ms", OPT_VALUE },
+};
+static const struct cfg_option retry_opts[] = {
+	{ "broker", OPT_VALUE },
+	{ "all", OPT_FLAG },
+	{ "json", OPT_FLAG },
+	{ "key", OPT_VALUE },
+	{ "broker-key", OPT_VALUE },
+	{ "curve", OPT_FLAG },
+	{ "insecure", OPT_FLAG },
+	{ "timeout-ms", OPT_VALUE },
+};
+static const struct cfg_option keygen_opts[] = {
+	{ "output", OPT_VALUE },
 };
 static const struct cfg_option report_opts[] = {
 	{ "store", OPT_VALUE },
@@ -80,7 +118,8 @@ static const struct cfg_option resign_opts[] = {
 #define CMD(n) { #n, n##_opts, ARRAY_SIZE(n##_opts) }
 static const struct cfg_command commands[] = {
 	CMD(analyze), CMD(run),	   CMD(broker), CMD(worker), CMD(submit),
-	CMD(status),  CMD(report), CMD(bucket), CMD(resign),
+	CMD(status),  CMD(report), CMD(bucket), CMD(resign), CMD(retry),
+	CMD(keygen),
 };
 #undef CMD
 
@@ -472,6 +511,18 @@ int config_argv_build(struct config_argv **out, int argc, char *const *argv,
 	*out = NULL;
 	if (rc != DF_OK)
 		return rc;
+	/*
+	 * Logging options may come between --config and the command; they
+	 * stay in front of it, and the command is the first other word.
+	 */
+	int first_global = next;
+
+	while (next < argc && (strcmp(argv[next], "-v") == 0 ||
+			       strcmp(argv[next], "--verbose") == 0 ||
+			       strcmp(argv[next], "--log-level") == 0))
+		next += strcmp(argv[next], "--log-level") == 0 ? 2 : 1;
+	if (next > argc)
+		next = argc;
 	const char *command = next < argc ? argv[next] : NULL;
 
 	rc = file_options(&opts, file_choose(flag_path, env_path, default_path),
@@ -480,6 +531,8 @@ int config_argv_build(struct config_argv **out, int argc, char *const *argv,
 		rc = (ca = argv_new()) ? DF_OK : DF_ENOMEM;
 	if (rc == DF_OK)
 		rc = argv_push_copy(ca, argc > 0 ? argv[0] : "dumpfleet");
+	for (int i = first_global; rc == DF_OK && i < next; i++)
+		rc = argv_push_copy(ca, argv[i]);
 	if (rc == DF_OK && command != NULL)
 		rc = argv_push_copy(ca, command);
 	if (rc == DF_OK)

@@ -32,7 +32,10 @@
 #include "hash.h"
 #include "inspect.h"
 #include "log.h"
+#include "metrics.h"
 #include "report.h"
+#include "secure.h"
+#include "status.h"
 #include "store.h"
 #include "symbols.h"
 #include "worker.h"
@@ -83,6 +86,38 @@ static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
 		return false;
 	*out = v;
 	return true;
+}
+
+/* getopt_long value of --log-level (outside the range of characters). */
+#define OPT_LOG_LEVEL 0x4c00
+
+/* The logging options, in every fleet command's table. */
+#define LOG_OPTIONS                                                       \
+	{ "verbose", no_argument, NULL, 'v' },                             \
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL }
+#define LOG_HELP                                                          \
+	"  -v, --verbose          more event logs on stderr (info; twice:\n"  \
+	"                         debug)\n"                                   \
+	"      --log-level LEVEL  error, warn (default), info or debug\n"
+
+/*
+ * Take -v or --log-level (C, ARG) when it is one: 1 taken, 0 not ours, -1
+ * a bad level. Called before any thread starts.
+ */
+static int take_log_option(int c, const char *arg)
+{
+	enum log_level l = log_level_get();
+
+	if (c == 'v') {
+		log_setup(NULL, l < LL_DEBUG ? l + 1 : LL_DEBUG);
+		return 1;
+	}
+	if (c != OPT_LOG_LEVEL)
+		return 0;
+	if (log_level_lookup(arg, &l) != 0)
+		return -1;
+	log_setup(NULL, l);
+	return 1;
 }
 
 /* Symbol roots given with --symbols DIR (repeatable). */
@@ -418,10 +453,12 @@ static int run_pipeline(const struct run_cfg *cfg, char *const *paths,
 	size_t accepted = 0;
 	struct client_status st = { 0 };
 
+	struct client_link link = { ctx, bd.endpoint, NULL };
+
 	if (workers_up &&
-	    client_submit(ctx, bd.endpoint, cfg->batch, &pl, &accepted,
+	    client_submit(&link, cfg->batch, &pl, &accepted,
 			  DEFAULT_TIMEOUT_MS, &d) == DF_OK &&
-	    client_wait(ctx, bd.endpoint, isatty(STDERR_FILENO),
+	    client_wait(&link, isatty(STDERR_FILENO),
 			DEFAULT_TIMEOUT_MS * 20, &stop_flag, &st, &d) == DF_OK)
 		status = DF_EXIT_OK;
 	else
@@ -492,12 +529,20 @@ static int cmd_run(int argc, char **argv)
 static const char broker_help[] =
 	"Usage: dumpfleet broker --bind ENDPOINT [--store DIR]\n"
 	"                        [--heartbeat-ms N] [--lease-ms N]\n"
+	"                        [--key FILE --allow-workers P\n"
+	"                         --allow-clients P] [--curve] [--insecure]\n"
 	"Serve jobs to workers and record their results in the store.\n"
-	"Prints 'listening on ENDPOINT' once bound (a '*' port resolved).\n\n"
+	"Prints 'listening on ENDPOINT' once bound (a '*' port resolved).\n"
+	"A tcp:// endpoint that is not loopback needs CURVE keys.\n\n"
 	"  -B, --bind ENDPOINT    e.g. tcp://127.0.0.1:5555 or tcp://*:5555\n"
 	"  -s, --store DIR        the store (default: " DEFAULT_STORE ")\n"
 	"      --heartbeat-ms N   heartbeat interval (default 1000)\n"
 	"      --lease-ms N       job lease (default 600000)\n"
+	"      --metrics ADDR:PORT  serve Prometheus metrics at\n"
+	"                         http://ADDR:PORT/metrics (off by default;\n"
+	"                         unauthenticated: bind loopback or firewall)\n"
+	SECURE_BROKER_HELP
+	LOG_HELP
 	"  -h, --help             show this help\n";
 
 static void print_bound(void *ctx, const char *endpoint)
@@ -514,17 +559,28 @@ static int cmd_broker(int argc, char **argv)
 		{ "store", required_argument, NULL, 's' },
 		{ "heartbeat-ms", required_argument, NULL, 'H' },
 		{ "lease-ms", required_argument, NULL, 'L' },
+		{ "metrics", required_argument, NULL, 'M' },
+		SECURE_BROKER_OPTIONS,
+		LOG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct broker_opts bo;
-	const char *dir = DEFAULT_STORE;
+	struct secure_opts so;
+	const char *dir = DEFAULT_STORE, *metrics_addr = NULL;
 	unsigned long v;
-	int c;
+	int c, taken;
 
 	broker_opts_init(&bo);
-	while ((c = getopt_long(argc, argv, "B:s:h", opts, NULL)) != -1) {
-		if (c == 'B')
+	secure_opts_init(&so);
+	while ((c = getopt_long(argc, argv, "B:s:vh", opts, NULL)) != -1) {
+		if ((taken = secure_take(&so, c, optarg)) != 0) {
+			if (taken < 0)
+				return usage_error("broker", "too many lists");
+		} else if ((taken = take_log_option(c, optarg)) != 0) {
+			if (taken < 0)
+				return usage_error("broker", "invalid level");
+		} else if (c == 'B')
 			bo.endpoint = optarg;
 		else if (c == 's')
 			dir = optarg;
@@ -532,6 +588,8 @@ static int cmd_broker(int argc, char **argv)
 			bo.heartbeat_ms = (uint32_t)v;
 		else if (c == 'L' && parse_uint(optarg, 86400000, &v) && v)
 			bo.lease_ms = v;
+		else if (c == 'M')
+			metrics_addr = optarg;
 		else if (c == 'h')
 			return fputs(broker_help, stdout), DF_EXIT_OK;
 		else
@@ -539,13 +597,35 @@ static int cmd_broker(int argc, char **argv)
 	}
 	if (bo.endpoint == NULL || optind < argc)
 		return usage_error("broker", "--bind ENDPOINT is required");
+	struct curve_pair kp;
+	struct curve_keyring *allow = NULL;
+	int status = secure_broker_setup(&so, bo.endpoint, &kp, &bo.curve,
+					 &allow);
+
+	if (status != DF_EXIT_OK)
+		return status;
+	bo.allow = allow;
 	struct store *s = NULL;
 	struct diag d;
 
 	diag_init(&d);
 	if (store_open(&s, dir, false, &d) != DF_OK) {
 		fprintf(stderr, "dumpfleet broker: %s\n", d.msg);
+		curve_keyring_destroy(&allow);
 		return DF_EXIT_SYSTEM;
+	}
+	unsigned port = 0;
+
+	if (metrics_addr != NULL &&
+	    metrics_start(&bo.metrics, metrics_addr, &port, &d) != DF_OK) {
+		fprintf(stderr, "dumpfleet broker: %s\n", d.msg);
+		store_close(&s);
+		curve_keyring_destroy(&allow);
+		return d.code == DF_EUSAGE ? DF_EXIT_USAGE : DF_EXIT_SYSTEM;
+	}
+	if (bo.metrics != NULL) {
+		printf("metrics on port %u\n", port);
+		fflush(stdout);
 	}
 	void *ctx = zmq_ctx_new();
 
@@ -556,7 +636,10 @@ static int cmd_broker(int argc, char **argv)
 	int rc = broker_run(&bo);
 
 	zmq_ctx_term(ctx);
+	metrics_stop(&bo.metrics);
 	store_close(&s);
+	curve_keyring_destroy(&allow);
+	memset(&kp, 0, sizeof(kp));
 	return rc == DF_OK ? DF_EXIT_OK : DF_EXIT_SYSTEM;
 }
 
@@ -571,6 +654,8 @@ static const char worker_help[] =
 	"      --heartbeat-ms N    heartbeat interval (default 1000)\n"
 	"      --symbols DIR       Breakpad symbol store naming frames\n"
 	"                          (DIR/NAME.pdb/ID/NAME.sym); repeatable\n"
+	SECURE_PEER_HELP
+	LOG_HELP
 	"  -h, --help              show this help\n";
 
 static int cmd_worker(int argc, char **argv)
@@ -580,18 +665,29 @@ static int cmd_worker(int argc, char **argv)
 		{ "slots", required_argument, NULL, 'n' },
 		{ "heartbeat-ms", required_argument, NULL, 'H' },
 		{ "symbols", required_argument, NULL, 'S' },
+		SECURE_PEER_OPTIONS,
+		LOG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct worker_opts wo;
+	struct secure_opts so;
+	struct curve_client keys;
 	struct symdirs sd = { { NULL }, 0 };
 	unsigned long v;
 	char name[128], host[64] = "host";
-	int c;
+	int c, taken;
 
 	worker_opts_init(&wo);
-	while ((c = getopt_long(argc, argv, "c:n:h", opts, NULL)) != -1) {
-		if (c == 'c')
+	secure_opts_init(&so);
+	while ((c = getopt_long(argc, argv, "c:n:vh", opts, NULL)) != -1) {
+		if (secure_take(&so, c, optarg) != 0)
+			continue;
+		else if ((taken = take_log_option(c, optarg)) < 0)
+			return usage_error("worker", "invalid level");
+		else if (taken > 0)
+			continue;
+		else if (c == 'c')
 			wo.endpoint = optarg;
 		else if (c == 'n' && parse_uint(optarg, 1024, &v) && v)
 			wo.slots = (unsigned)v;
@@ -608,6 +704,11 @@ static int cmd_worker(int argc, char **argv)
 	}
 	if (wo.endpoint == NULL || optind < argc)
 		return usage_error("worker", "--connect ENDPOINT is required");
+	int status = secure_peer_setup(&so, "worker", wo.endpoint, &keys,
+				       &wo.curve);
+
+	if (status != DF_EXIT_OK)
+		return status;
 	gethostname(host, sizeof(host) - 1);
 	snprintf(name, sizeof(name), "%s:%ld", host, (long)getpid());
 	wo.name = name;
@@ -618,6 +719,7 @@ static int cmd_worker(int argc, char **argv)
 	int rc = worker_run(&wo);
 
 	zmq_ctx_term(wo.zmq_ctx);
+	memset(&keys, 0, sizeof(keys));
 	return rc == DF_OK ? DF_EXIT_OK : DF_EXIT_SYSTEM;
 }
 
@@ -631,6 +733,8 @@ static const char submit_help[] =
 	"  -B, --broker ENDPOINT  the broker\n"
 	"  -b, --batch TAG        customer or case tag\n"
 	"  -w, --wait             wait until the queue is empty\n"
+	"      --timeout-ms N     longest wait for an answer (default 30000)\n"
+	SECURE_PEER_HELP
 	"  -h, --help             show this help\n";
 
 static int cmd_submit(int argc, char **argv)
@@ -639,15 +743,25 @@ static int cmd_submit(int argc, char **argv)
 		{ "broker", required_argument, NULL, 'B' },
 		{ "batch", required_argument, NULL, 'b' },
 		{ "wait", no_argument, NULL, 'w' },
+		{ "timeout-ms", required_argument, NULL, 'T' },
+		SECURE_PEER_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ep = NULL, *batch = "";
 	bool wait = false, collected = false;
+	struct secure_opts so;
+	struct curve_client keys;
+	unsigned long tmo = DEFAULT_TIMEOUT_MS;
 	int c;
 
+	secure_opts_init(&so);
 	while ((c = getopt_long(argc, argv, "B:b:wh", opts, NULL)) != -1) {
-		if (c == 'B')
+		if (secure_take(&so, c, optarg) != 0)
+			continue;
+		else if (c == 'T' && parse_uint(optarg, 86400000, &tmo) && tmo)
+			continue;
+		else if (c == 'B')
 			ep = optarg;
 		else if (c == 'b')
 			batch = optarg;
@@ -660,27 +774,33 @@ static int cmd_submit(int argc, char **argv)
 	}
 	if (ep == NULL || optind >= argc)
 		return usage_error("submit", "--broker and a PATH are required");
+	struct client_link link = { NULL, ep, NULL };
+	int status = secure_peer_setup(&so, "submit", ep, &keys, &link.curve);
+
+	if (status != DF_EXIT_OK)
+		return status;
 	struct pathlist pl = { 0 };
 	struct client_status st = { 0 }, before = { 0 };
 	size_t accepted = 0;
 	struct diag d;
 	void *ctx = zmq_ctx_new();
 
+	link.ctx = ctx;
 	diag_init(&d);
 	int rc = client_collect(&pl, argv + optind, (size_t)(argc - optind), &d);
 
 	collected = rc == DF_OK;
 	/* The broker counts failures since it started: take a baseline. */
 	if (rc == DF_OK && wait)
-		rc = client_status(ctx, ep, &before, DEFAULT_TIMEOUT_MS, &d);
+		rc = client_status(&link, &before, (uint32_t)tmo, &d);
 	if (rc == DF_OK)
-		rc = client_submit(ctx, ep, batch, &pl, &accepted,
-				   DEFAULT_TIMEOUT_MS, &d);
+		rc = client_submit(&link, batch, &pl, &accepted,
+				   (uint32_t)tmo, &d);
 	if (rc == DF_OK)
 		printf("submitted %zu of %zu files\n", accepted, pl.n);
 	if (rc == DF_OK && wait)
-		rc = client_wait(ctx, ep, isatty(STDERR_FILENO),
-				 DEFAULT_TIMEOUT_MS, &stop_flag, &st, &d);
+		rc = client_wait(&link, isatty(STDERR_FILENO),
+				 (uint32_t)tmo, &stop_flag, &st, &d);
 	if (rc == DF_OK && wait)
 		printf("done: %llu done, %llu failed\n",
 		       (unsigned long long)st.done,
@@ -697,50 +817,6 @@ static int cmd_submit(int argc, char **argv)
 		return !collected && d.code == DF_EIO ? DF_EXIT_USAGE
 						      : DF_EXIT_SYSTEM;
 	return st.failed > before.failed ? DF_EXIT_FINDINGS : DF_EXIT_OK;
-}
-
-static const char status_help[] =
-	"Usage: dumpfleet status --broker ENDPOINT\n"
-	"Show the broker's queue: queued, running, done, failed, worker slots.\n";
-
-static int cmd_status(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "broker", required_argument, NULL, 'B' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *ep = NULL;
-	int c;
-
-	while ((c = getopt_long(argc, argv, "B:h", opts, NULL)) != -1) {
-		if (c == 'B')
-			ep = optarg;
-		else if (c == 'h')
-			return fputs(status_help, stdout), DF_EXIT_OK;
-		else
-			return usage_error("status", "invalid option");
-	}
-	if (ep == NULL)
-		return usage_error("status", "--broker ENDPOINT is required");
-	struct client_status st;
-	struct diag d;
-	void *ctx = zmq_ctx_new();
-
-	diag_init(&d);
-	int rc = client_status(ctx, ep, &st, 5000, &d);
-
-	zmq_ctx_term(ctx);
-	if (rc != DF_OK) {
-		fprintf(stderr, "dumpfleet status: %s\n", d.msg);
-		return DF_EXIT_SYSTEM;
-	}
-	printf("queued   %llu\nrunning  %llu\ndone     %llu\nfailed   %llu\n"
-	       "slots    %u\n",
-	       (unsigned long long)st.queued, (unsigned long long)st.leased,
-	       (unsigned long long)st.done, (unsigned long long)st.failed,
-	       st.workers);
-	return DF_EXIT_OK;
 }
 
 /* ---- table ------------------------------------------------------------------- */
@@ -770,7 +846,9 @@ static const struct command commands[] = {
 	{ "broker", cmd_broker, "serve jobs to workers (fleet)" },
 	{ "worker", cmd_worker, "analyse jobs from a broker (fleet)" },
 	{ "submit", cmd_submit, "queue files with a broker" },
-	{ "status", cmd_status, "show a broker's queue" },
+	{ "status", status_cmd, "show a broker's queue, workers, quarantine" },
+	{ "retry", status_cmd_retry, "re-queue quarantined jobs" },
+	{ "keygen", secure_cmd_keygen, "make a CURVE key pair" },
 	{ "report", cmd_report, "frequencies and top signatures" },
 	{ "bucket", inspect_cmd_bucket, "one bucket: dumps, patterns, --explain" },
 	{ "resign", inspect_cmd_resign, "signatures again under today's rules" },
@@ -781,14 +859,15 @@ static const struct command commands[] = {
 static void main_usage(FILE *out)
 {
 	fprintf(out, "Usage: dumpfleet [--version] [--help] [--config FILE] "
-		     "COMMAND [ARGS]\n\n"
+		     "[-v] [--log-level LEVEL]\n                 COMMAND [ARGS]\n\n"
 		     "Commands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(out, "  %-9s %s\n", commands[i].name,
 			commands[i].summary);
 	fprintf(out, "\n'dumpfleet COMMAND --help' describes one command.\n"
-		     "Set DUMPFLEET_LOG=info or debug for event logs on "
-		     "stderr.\n"
+		     "Event logs (key=value lines on stderr): -v, "
+		     "--log-level LEVEL\n(before the command, or after "
+		     "broker and worker) or DUMPFLEET_LOG=LEVEL.\n"
 		     "Options can be set in --config FILE, else in "
 		     "$DUMPFLEET_CONFIG,\nelse in " CONFIG_DEFAULT_PATH
 		     " ([COMMAND] or [common]\nsections, key = value); "
@@ -813,6 +892,24 @@ static int run_command(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)
 		return cmd_version(0, NULL);
+	/* Logging options may also come before the command. */
+	while (argc > 2 && (strcmp(argv[1], "-v") == 0 ||
+			    strcmp(argv[1], "--verbose") == 0 ||
+			    strcmp(argv[1], "--log-level") == 0)) {
+		bool level = strcmp(argv[1], "--log-level") == 0;
+
+		if (take_log_option(level ? OPT_LOG_LEVEL : 'v', argv[2]) < 0) {
+			fprintf(stderr, "dumpfleet: invalid log level '%s'\n",
+				argv[2]);
+			return DF_EXIT_USAGE;
+		}
+		argc -= level ? 2 : 1;
+		argv += level ? 2 : 1;
+	}
+	if (argc < 2) {
+		main_usage(stderr);
+		return DF_EXIT_USAGE;
+	}
 	install_signals();
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)

@@ -1,6 +1,7 @@
 #include "wire.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -111,6 +112,13 @@ int wire_recv(void *sock, struct wire_peer *peer, wire_env **env,
 			return diag_fail(d, DF_EIO, "recv: %s",
 					 zmq_strerror(errno));
 		}
+	}
+	if (peer != NULL) {
+		/* Set by the ZAP handler of a CURVE socket, absent otherwise. */
+		const char *user = zmq_msg_gets(&m, "User-Id");
+
+		snprintf(peer->user, sizeof(peer->user), "%s",
+			 user != NULL ? user : "");
 	}
 	bool more = zmq_msg_more(&m);
 	size_t n = zmq_msg_size(&m);

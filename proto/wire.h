@@ -21,6 +21,7 @@ struct diag;
 #define DF_PROTOCOL_VERSION 1
 #define WIRE_MAX_FRAME ((size_t)32 << 20)
 #define WIRE_MAX_IDENTITY 255
+#define WIRE_MAX_USER 64      /* bytes of a User-Id kept, with its NUL */
 /* Heap one received frame of N bytes may unpack into: RATIO * N + SLACK. */
 #define WIRE_ALLOC_RATIO 4
 #define WIRE_ALLOC_SLACK ((size_t)1 << 20)
@@ -31,6 +32,8 @@ typedef Dumpfleet__V1__Envelope wire_env;
 struct wire_peer {
 	uint8_t id[WIRE_MAX_IDENTITY];
 	size_t len;
+	/* User-Id the ZAP handler gave the connection ("" without ZAP). */
+	char user[WIRE_MAX_USER];
 };
 
 /*

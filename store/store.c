@@ -566,6 +566,152 @@ int store_job_fail(struct store *s, uint64_t id, const char *reason,
 	}
 }
 
+int store_jobs_scan(struct store *s,
+		    int (*fn)(void *ctx, const store_job *job), void *ctx,
+		    struct diag *d)
+{
+	return jobs_iterate(s, fn, ctx, d);
+}
+
+void store_job_list_release(struct store_job_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		store_job_free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* Ids of at most MAX quarantined jobs, read in TXN, into a fresh *IDS. */
+static int quarantined_ids(struct store *s, MDB_txn *txn, size_t max,
+			   uint64_t **ids, size_t *n)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t cap = 0;
+	int rc = mdb_cursor_open(txn, s->dbi[DB_JOBS], &cur);
+
+	*ids = NULL;
+	*n = 0;
+	if (rc != 0)
+		return rc;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	     rc == 0 && *n < max; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		store_job *job =
+			dumpfleet__v1__job__unpack(NULL, v.mv_size, v.mv_data);
+
+		if (job == NULL) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		bool q = job->state == DUMPFLEET__V1__JOB_STATE__JOB_QUARANTINED;
+		uint64_t id = job->job_id;
+
+		store_job_free(job);
+		if (!q)
+			continue;
+		if (*n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			uint64_t *nv = realloc(*ids, ncap * sizeof(*nv));
+
+			if (nv == NULL) {
+				rc = ENOMEM;
+				break;
+			}
+			*ids = nv;
+			cap = ncap;
+		}
+		(*ids)[(*n)++] = id;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Re-queue job ID in TXN when quarantined; *TAKEN says whether it was. */
+static int retry_one(struct store *s, MDB_txn *txn, uint64_t id,
+		     struct store_job_list *out, bool *taken)
+{
+	store_job *job = NULL;
+	int rc = job_get_txn(s, txn, id, &job);
+
+	*taken = false;
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (job->state != DUMPFLEET__V1__JOB_STATE__JOB_QUARANTINED) {
+		store_job_free(job);
+		return 0;
+	}
+	job->attempts = 0;
+	job->lease_deadline_ms = 0;
+	rc = job_set_state(s, txn, job, DUMPFLEET__V1__JOB_STATE__JOB_QUEUED,
+			   NULL);
+	if (rc == 0)
+		rc = counter_add(s, txn, "t/failed", -1);
+	if (rc != 0) {
+		store_job_free(job);
+		return rc;
+	}
+	out->v[out->n++] = job;
+	*taken = true;
+	return 0;
+}
+
+static int retry_txn(struct store *s, MDB_txn *txn, const uint64_t *ids,
+		     size_t n, size_t max, struct store_job_list *out,
+		     size_t *skipped)
+{
+	uint64_t *all = NULL;
+	int rc = 0;
+
+	if (ids == NULL) {
+		rc = quarantined_ids(s, txn, max, &all, &n);
+		ids = all;
+	}
+	if (n > max)
+		n = max;
+	if (rc == 0 && n > 0 && (out->v = calloc(n, sizeof(*out->v))) == NULL)
+		rc = ENOMEM;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		bool taken;
+
+		rc = retry_one(s, txn, ids[i], out, &taken);
+		*skipped += !taken;
+	}
+	free(all);
+	return rc;
+}
+
+int store_jobs_retry(struct store *s, const uint64_t *ids, size_t n,
+		     size_t max, struct store_job_list *out, size_t *skipped,
+		     struct diag *d)
+{
+	for (;;) {
+		MDB_txn *txn;
+		int rc = begin(s, 0, &txn);
+
+		*skipped = 0;
+		store_job_list_release(out);
+		if (rc != 0)
+			return lmdb_fail(d, rc, "txn_begin");
+		rc = retry_txn(s, txn, ids, n, max, out, skipped);
+		if (rc == 0)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+		if (rc == MDB_MAP_FULL && grow_map(s, d) == DF_OK)
+			continue;
+		if (rc != 0) {
+			store_job_list_release(out);
+			return rc == ENOMEM ? diag_fail(d, DF_ENOMEM,
+							"no memory to retry")
+					    : lmdb_fail(d, rc, "retry jobs");
+		}
+		return DF_OK;
+	}
+}
+
 /* ---- results ----------------------------------------------------------- */
 
 static int bucket_update(struct store *s, MDB_txn *txn, const store_dump *dm,

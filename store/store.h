@@ -122,6 +122,29 @@ int store_results_put(struct store *s, struct store_result *results,
 int store_job_fail(struct store *s, uint64_t id, const char *reason,
 		   bool quarantine, struct diag *d);
 
+/* Call FN for every job, in id order; FN returns 0 to go on. */
+int store_jobs_scan(struct store *s,
+		    int (*fn)(void *ctx, const store_job *job), void *ctx,
+		    struct diag *d);
+
+/* Jobs store_jobs_retry() put back in the queue (fresh messages). */
+struct store_job_list {
+	store_job **v;
+	size_t n;
+};
+void store_job_list_release(struct store_job_list *l);
+
+/*
+ * Put quarantined jobs back in the queue, in one write transaction: the N
+ * jobs in IDS, or, with IDS NULL, every quarantined job in id order, at
+ * most MAX. Their attempts start again from 0 and "t/failed" no longer
+ * counts them. OUT (empty on entry) gets the jobs re-queued; *SKIPPED the
+ * number of IDS that are unknown or not quarantined.
+ */
+int store_jobs_retry(struct store *s, const uint64_t *ids, size_t n,
+		     size_t max, struct store_job_list *out, size_t *skipped,
+		     struct diag *d);
+
 /* Counts of jobs by state (scans the jobs database). */
 struct store_job_counts {
 	uint64_t queued, leased, done, failed, quarantined;

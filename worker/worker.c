@@ -8,6 +8,7 @@
 #include <zmq.h>
 
 #include "analysis.h"
+#include "curve.h"
 #include "df.h"
 #include "diag.h"
 #include "log.h"
@@ -36,6 +37,17 @@ static void *slot_connect(struct slot *s)
 	if (sock == NULL)
 		return NULL;
 	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
+	if (s->opts->curve != NULL) {
+		struct diag d;
+
+		diag_init(&d);
+		if (curve_client_apply(sock, s->opts->curve, &d) != DF_OK) {
+			log_msg(LL_ERROR, "event=curve_failed err=\"%s\"",
+				d.msg);
+			zmq_close(sock);
+			return NULL;
+		}
+	}
 	if (zmq_connect(sock, s->opts->endpoint) != 0) {
 		log_msg(LL_ERROR, "event=connect_failed endpoint=%s err=\"%s\"",
 			s->opts->endpoint, zmq_strerror(zmq_errno()));
@@ -135,6 +147,13 @@ static int slot_session(struct slot *s, void *sock)
 			}
 			if (env != NULL &&
 			    env->body_case == DUMPFLEET__V1__ENVELOPE__BODY_DISCONNECT) {
+				char why[160];
+
+				log_msg(LL_WARN, "event=broker_disconnect "
+						 "worker=%s reason=%s",
+					s->name,
+					log_quote(why, sizeof(why),
+						  env->disconnect->reason));
 				wire_env_free(env);
 				return 1;
 			}
@@ -202,6 +221,9 @@ int worker_run(const struct worker_opts *o)
 		free(slots);
 		return DF_ENOMEM;
 	}
+	log_msg(LL_INFO, "event=worker_started worker=%s slots=%u endpoint=%s "
+			 "curve=%s",
+		o->name, o->slots, o->endpoint, o->curve != NULL ? "on" : "off");
 	for (unsigned i = 0; i < o->slots; i++) {
 		struct slot *s = &slots[i];
 
@@ -218,6 +240,7 @@ int worker_run(const struct worker_opts *o)
 	for (unsigned i = 0; i < o->slots; i++)
 		if (slots[i].started)
 			pthread_join(slots[i].thread, NULL);
+	log_msg(LL_INFO, "event=worker_stopped worker=%s", o->name);
 	free(slots);
 	sigrules_destroy(&rules);
 	symstore_destroy(&syms);

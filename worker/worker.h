@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct curve_client;
+
 struct worker_opts {
 	const char *endpoint;     /* broker endpoint to connect to */
 	void *zmq_ctx;            /* context to use (shared for inproc) */
@@ -23,6 +25,7 @@ struct worker_opts {
 	uint32_t heartbeat_ms;    /* heartbeat interval */
 	uint32_t liveness;        /* missed heartbeats before reconnecting */
 	atomic_bool *stop;        /* set to true to make the slots exit */
+	const struct curve_client *curve; /* CURVE keys, or NULL: plain */
 	/* Breakpad symbol roots (--symbols); the slots share one cache. */
 	const char *const *symbol_dirs;
 	size_t nsymbol_dirs;

@@ -10,8 +10,10 @@ export DUMPFLEET_CONFIG=""
 # A value the option accepts, from the metavariable in --help.
 value_for() {
 	case "$1" in
-	"") echo yes ;;
+	"" | "|") echo yes ;;
 	N) echo 1 ;;
+	LEVEL) echo info ;;
+	ADDR*) echo 127.0.0.1:9 ;;
 	DIR) echo "$tmp" ;;
 	ENDPOINT) echo tcp://127.0.0.1:9 ;;
 	FORMAT | text*) echo text ;;

@@ -35,6 +35,7 @@ struct fleet {
 	struct worker_opts wo;
 	pthread_t bth, wth;
 	bool workers;
+	struct client_link link;  /* the broker, without CURVE */
 };
 
 static void *broker_thread(void *arg)
@@ -60,6 +61,7 @@ static void fleet_start(struct fleet *f, const char *dir, bool workers)
 	diag_init(&d);
 	memset(f, 0, sizeof(*f));
 	f->ctx = zmq_ctx_new();
+	f->link = (struct client_link){ f->ctx, "inproc://test-broker", NULL };
 	assert_int_equal(store_open(&f->store, dir, false, &d), DF_OK);
 	broker_opts_init(&f->bo);
 	f->bo.endpoint = "inproc://test-broker";
@@ -127,13 +129,12 @@ static void submit_and_wait(struct fleet *f, const char *in, size_t expect)
 	diag_init(&d);
 	assert_int_equal(client_collect(&pl, roots, 1, &d), DF_OK);
 	assert_int_equal(pl.n, expect);
-	assert_int_equal(client_submit(f->ctx, "inproc://test-broker", "t",
+	assert_int_equal(client_submit(&f->link, "t",
 				       &pl, &accepted, 10000, &d),
 			 DF_OK);
 	assert_int_equal(accepted, expect);
 	if (f->workers)
-		assert_int_equal(client_wait(f->ctx, "inproc://test-broker",
-					     false, 10000, NULL, &st, &d),
+		assert_int_equal(client_wait(&f->link, false, 10000, NULL, &st, &d),
 				 DF_OK);
 	pathlist_release(&pl);
 }
@@ -195,7 +196,7 @@ static void test_pipeline__jobs_survive_broker_restart(void **state)
 
 	/* A new broker finds the jobs in the store and finishes them. */
 	fleet_start(&f, storedir, true);
-	assert_int_equal(client_wait(f.ctx, "inproc://test-broker", false,
+	assert_int_equal(client_wait(&f.link, false,
 				     10000, NULL, &st, &d),
 			 DF_OK);
 	fleet_stop(&f);
@@ -227,13 +228,13 @@ static void test_pipeline__unreadable_path_is_a_failed_job(void **state)
 	fleet_start(&f, storedir, false);
 	assert_int_equal(client_collect(&pl, roots, 1, &d), DF_OK);
 	assert_int_equal(remove(path), 0);
-	assert_int_equal(client_submit(f.ctx, "inproc://test-broker", "", &pl,
+	assert_int_equal(client_submit(&f.link, "", &pl,
 				       &accepted, 10000, &d),
 			 DF_OK);
 	pathlist_release(&pl);
 	fleet_stop(&f);
 	fleet_start(&f, storedir, true);
-	assert_int_equal(client_wait(f.ctx, "inproc://test-broker", false,
+	assert_int_equal(client_wait(&f.link, false,
 				     10000, NULL, &st, &d),
 			 DF_OK);
 	assert_int_equal(st.failed, 1);
@@ -276,7 +277,7 @@ static void test_pipeline__wait_ends_on_stop(void **state)
 	assert_int_equal(pthread_create(&th, NULL, raise_later, &stop), 0);
 	uint64_t t0 = wire_now_ms();
 
-	assert_int_equal(client_wait(f.ctx, "inproc://test-broker", false,
+	assert_int_equal(client_wait(&f.link, false,
 				     60000, &stop, &st, &d),
 			 DF_EIO);
 	assert_true(wire_now_ms() - t0 < 5000);
