@@ -56,6 +56,9 @@ struct frame {
 	uint64_t address;       /* instruction address; valid if has_address */
 	uint64_t func_offset;   /* offset from function; if has_func_offset */
 	uint64_t module_offset; /* offset from module base; if has_module_offset */
+	const char *source_file; /* from symbol line records; NULL if unknown */
+	uint32_t source_line;    /* if source_file */
+	uint64_t line_offset;    /* from the line's first address; if source_file */
 	bool has_address;
 	bool has_func_offset;
 	bool has_module_offset;

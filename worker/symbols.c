@@ -37,12 +37,32 @@ struct sym_pub {
 	size_t seq;
 };
 
+/* A FUNC's line record: [addr, end) is LINE of FILE (a FILE number). */
+struct sym_line {
+	uint64_t addr;
+	uint64_t end;
+	uint32_t line;
+	uint32_t file;
+	size_t seq;
+};
+
+struct sym_file {
+	uint32_t num;
+	const char *name;
+	size_t seq;
+};
+
 struct symfile {
 	struct arena *names;
 	struct sym_func *funcs;
 	size_t nfuncs, capfuncs;
 	struct sym_pub *pubs;
 	size_t npubs, cappubs;
+	struct sym_line *lines;
+	size_t nlines, caplines;
+	struct sym_file *files;
+	size_t nfiles, capfiles;
+	bool in_func; /* line records follow a FUNC that was kept */
 	size_t skipped;
 };
 
@@ -96,6 +116,26 @@ static bool take_hex(struct cursor *c, uint64_t *v)
 	return true;
 }
 
+/* 1..10 decimal digits (a uint32_t) ending at a space or the line. */
+static bool take_dec(struct cursor *c, uint32_t *v)
+{
+	uint64_t x = 0;
+	size_t n = 0;
+
+	while (c->p < c->end && *c->p != ' ') {
+		if (*c->p < '0' || *c->p > '9' || ++n > 10)
+			return false;
+		x = x * 10 + (uint64_t)(*c->p - '0');
+		c->p++;
+	}
+	if (n == 0 || x > UINT32_MAX)
+		return false;
+	if (c->p < c->end)
+		c->p++;
+	*v = (uint32_t)x;
+	return true;
+}
+
 /* The rest of the line as a name (cut at SYMFILE_MAX_NAME), or NULL. */
 static const char *take_name(struct symfile *f, const struct cursor *c)
 {
@@ -145,6 +185,46 @@ static bool parse_func(struct symfile *f, struct cursor *c, size_t seq)
 		return false;
 	f->funcs[f->nfuncs++] = (struct sym_func){ addr, addr + size, name,
 						   seq };
+	f->in_func = true;
+	return true;
+}
+
+/* FILE number name */
+static bool parse_file(struct symfile *f, struct cursor *c, size_t seq)
+{
+	uint32_t num;
+
+	if (!take_dec(c, &num) ||
+	    !grow((void **)&f->files, &f->capfiles, f->nfiles,
+		  sizeof(*f->files), SYMFILE_MAX_FILES))
+		return false;
+	const char *name = take_name(f, c);
+
+	if (name == NULL)
+		return false;
+	f->files[f->nfiles++] = (struct sym_file){ num, name, seq };
+	return true;
+}
+
+/* A FUNC's line record: addr size line file (hex, hex, decimal, decimal). */
+static bool parse_line_record(struct symfile *f, struct cursor *c, size_t seq)
+{
+	uint64_t addr, size;
+	uint32_t line, file;
+
+	if (!f->in_func)
+		return false;
+	if (!take_hex(c, &addr) || !take_hex(c, &size) ||
+	    !take_dec(c, &line) || !take_dec(c, &file) || c->p != c->end ||
+	    addr > UINT64_MAX - size)
+		return false;
+	if (size == 0)
+		return true; /* Breakpad keeps no empty ranges */
+	if (!grow((void **)&f->lines, &f->caplines, f->nlines,
+		  sizeof(*f->lines), SYMFILE_MAX_LINES))
+		return false;
+	f->lines[f->nlines++] = (struct sym_line){ addr, addr + size, line,
+						   file, seq };
 	return true;
 }
 
@@ -174,13 +254,25 @@ static bool parse_line(struct symfile *f, struct cursor *c, size_t seq)
 {
 	if (memchr(c->p, '\0', (size_t)(c->end - c->p)) != NULL)
 		return false;
-	if (take_word(c, "FUNC"))
+	if (take_word(c, "FUNC")) {
+		f->in_func = false;
 		return parse_func(f, c, seq);
+	}
+	/* "FILE" and "FUNC" start with hex digits: keywords first. */
+	if (take_word(c, "FILE")) {
+		f->in_func = false;
+		return parse_file(f, c, seq);
+	}
+	if (hex_digit(*c->p) >= 0)
+		return parse_line_record(f, c, seq);
+	if (take_word(c, "INLINE"))
+		return true; /* within the FUNC: its lines may follow */
+	f->in_func = false;
 	if (take_word(c, "PUBLIC"))
 		return parse_public(f, c, seq);
 	/*
-	 * MODULE, FILE, INFO, INLINE, INLINE_ORIGIN, STACK and line records
-	 * carry nothing this reader uses.
+	 * MODULE, INFO, INLINE, INLINE_ORIGIN and STACK records carry nothing
+	 * this reader uses.
 	 */
 	return true;
 }
@@ -201,6 +293,48 @@ static int cmp_pub(const void *x, const void *y)
 	if (a->addr != b->addr)
 		return a->addr < b->addr ? -1 : 1;
 	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int cmp_line(const void *x, const void *y)
+{
+	const struct sym_line *a = x, *b = y;
+
+	if (a->addr != b->addr)
+		return a->addr < b->addr ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int cmp_file(const void *x, const void *y)
+{
+	const struct sym_file *a = x, *b = y;
+
+	if (a->num != b->num)
+		return a->num < b->num ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* Sort lines and files; keep the first of overlapping lines, equal files. */
+static void finish_lines(struct symfile *f)
+{
+	size_t k = 0;
+
+	if (f->nlines > 1)
+		qsort(f->lines, f->nlines, sizeof(*f->lines), cmp_line);
+	for (size_t i = 0; i < f->nlines; i++) {
+		if (k > 0 && f->lines[i].addr < f->lines[k - 1].end)
+			continue;
+		f->lines[k++] = f->lines[i];
+	}
+	f->nlines = k;
+	k = 0;
+	if (f->nfiles > 1)
+		qsort(f->files, f->nfiles, sizeof(*f->files), cmp_file);
+	for (size_t i = 0; i < f->nfiles; i++) {
+		if (k > 0 && f->files[i].num == f->files[k - 1].num)
+			continue;
+		f->files[k++] = f->files[i];
+	}
+	f->nfiles = k;
 }
 
 /* Sort; drop FUNCs overlapping an earlier kept one, and duplicate PUBLICs. */
@@ -225,6 +359,7 @@ static void finish(struct symfile *f)
 		f->pubs[k++] = f->pubs[i];
 	}
 	f->npubs = k;
+	finish_lines(f);
 }
 
 static bool is_eol(char ch)
@@ -287,6 +422,8 @@ void symfile_destroy(struct symfile **fp)
 	arena_destroy(&f->names);
 	free(f->funcs);
 	free(f->pubs);
+	free(f->lines);
+	free(f->files);
 	free(f);
 	*fp = NULL;
 }
@@ -295,10 +432,14 @@ void symfile_stats(const struct symfile *f, struct symfile_stats *st)
 {
 	st->funcs = f->nfuncs;
 	st->publics = f->npubs;
+	st->lines = f->nlines;
+	st->files = f->nfiles;
 	st->skipped = f->skipped;
 	st->bytes = sizeof(*f) + arena_used(f->names) +
 		    f->capfuncs * sizeof(*f->funcs) +
-		    f->cappubs * sizeof(*f->pubs);
+		    f->cappubs * sizeof(*f->pubs) +
+		    f->caplines * sizeof(*f->lines) +
+		    f->capfiles * sizeof(*f->files);
 }
 
 /* Index of the last FUNC with addr <= REL, or SIZE_MAX. */
@@ -349,6 +490,57 @@ bool symfile_lookup(const struct symfile *f, uint64_t rel, const char **name,
 		return false;
 	*name = f->pubs[j].name;
 	*offset = rel - f->pubs[j].addr;
+	return true;
+}
+
+/* Index of the last line record with addr <= REL, or SIZE_MAX. */
+static size_t line_below(const struct symfile *f, uint64_t rel)
+{
+	size_t lo = 0, hi = f->nlines;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->lines[mid].addr <= rel)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo == 0 ? SIZE_MAX : lo - 1;
+}
+
+static const char *file_name(const struct symfile *f, uint32_t num)
+{
+	size_t lo = 0, hi = f->nfiles;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->files[mid].num == num)
+			return f->files[mid].name;
+		if (f->files[mid].num < num)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+bool symfile_lookup_line(const struct symfile *f, uint64_t rel,
+			 const char **file, uint32_t *line, uint64_t *offset)
+{
+	size_t i = func_below(f, rel);
+	size_t j = line_below(f, rel);
+
+	/* Only a line of the function that covers REL counts. */
+	if (i == SIZE_MAX || rel >= f->funcs[i].end || j == SIZE_MAX ||
+	    rel >= f->lines[j].end || f->lines[j].addr < f->funcs[i].addr)
+		return false;
+	*file = file_name(f, f->lines[j].file);
+	if (*file == NULL)
+		return false;
+	*line = f->lines[j].line;
+	*offset = rel - f->lines[j].addr;
 	return true;
 }
 
@@ -670,6 +862,19 @@ static void name_frame(struct symctx *c, struct frame *fr)
 	fr->func_offset = off;
 	fr->has_func_offset = true;
 	c->named++;
+	const char *file;
+	uint32_t line;
+
+	if (!symfile_lookup_line(c->ent[i]->file, fr->module_offset, &file,
+				 &line, &off))
+		return;
+	fr->source_file = arena_strdup(c->a->arena, file);
+	if (fr->source_file == NULL) {
+		c->nomem = true;
+		return;
+	}
+	fr->source_line = line;
+	fr->line_offset = off;
 }
 
 static void name_thread(struct symctx *c, struct thread *t)

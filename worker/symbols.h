@@ -4,9 +4,9 @@
  * A symbol store is one or more root folders laid out as Breakpad's
  * simple symbol supplier expects (formats.md 3.4):
  * ROOT/DEBUG_FILE/DEBUG_ID/NAME.sym, NAME being DEBUG_FILE with a trailing
- * ".pdb" replaced by ".sym" (else DEBUG_FILE + ".sym"). Only FUNC and
- * PUBLIC records are used (names and offsets, formats.md 3.5); line, INLINE
- * and STACK records are read past. Stack walking with CFI is not done here.
+ * ".pdb" replaced by ".sym" (else DEBUG_FILE + ".sym"). FUNC and PUBLIC
+ * records name frames (formats.md 3.5), FUNC line records with FILE
+ * records give their source file and line; INLINE records are read past.
  *
  * Parsed files are cached in the store, shared by every thread that uses
  * it (a mutex guards the cache; the parsed files themselves are read-only
@@ -30,6 +30,8 @@ struct analysis;
 #define SYMFILE_MAX_BYTES ((size_t)256 << 20) /* larger files are refused */
 #define SYMFILE_MAX_FUNCS ((size_t)4 << 20)
 #define SYMFILE_MAX_PUBLICS ((size_t)4 << 20)
+#define SYMFILE_MAX_LINES ((size_t)16 << 20)
+#define SYMFILE_MAX_FILES ((size_t)1 << 20)
 #define SYMFILE_MAX_NAME 8192 /* longer names are cut */
 
 /* ---- one parsed symbol file -------------------------------------------- */
@@ -39,6 +41,8 @@ struct symfile;
 struct symfile_stats {
 	size_t funcs;     /* FUNC records kept (overlaps dropped) */
 	size_t publics;   /* PUBLIC records kept */
+	size_t lines;     /* FUNC line records kept */
+	size_t files;     /* FILE records kept */
 	size_t skipped;   /* malformed or over-cap lines */
 	size_t bytes;     /* memory held */
 };
@@ -63,6 +67,14 @@ void symfile_stats(const struct symfile *f, struct symfile_stats *st);
  */
 bool symfile_lookup(const struct symfile *f, uint64_t rel, const char **name,
 		    uint64_t *offset);
+
+/*
+ * The source line covering module offset REL: a line record of the FUNC
+ * that contains REL, with its FILE's name. *OFFSET is REL less the line's
+ * first address. False when no line record (or no FILE) covers REL.
+ */
+bool symfile_lookup_line(const struct symfile *f, uint64_t rel,
+			 const char **file, uint32_t *line, uint64_t *offset);
 
 /*
  * "ROOT/DEBUG_FILE/DEBUG_ID/NAME.sym" into OUT. DEBUG_FILE may carry a

@@ -78,6 +78,52 @@ static void expect(const struct symfile *f, uint64_t rel, const char *name,
 	assert_int_equal(o, off);
 }
 
+static void expect_line(const struct symfile *f, uint64_t rel,
+			const char *file, uint32_t line, uint64_t off)
+{
+	const char *fl = NULL;
+	uint32_t l = 0;
+	uint64_t o = 0;
+
+	if (file == NULL) {
+		assert_false(symfile_lookup_line(f, rel, &fl, &l, &o));
+		return;
+	}
+	assert_true(symfile_lookup_line(f, rel, &fl, &l, &o));
+	assert_string_equal(fl, file);
+	assert_int_equal(l, line);
+	assert_int_equal(o, off);
+}
+
+/* Line records: only those of the covering FUNC, only with a FILE. */
+static void test_line_lookups(void **state)
+{
+	(void)state;
+	struct symfile *f = parse_text(crafted, sizeof(crafted) - 1);
+
+	expect_line(f, 0x1010, "c:\\src\\demo\\worker.cpp", 40, 0);
+	expect_line(f, 0x1021, "c:\\src\\demo\\worker.cpp", 40, 0x11);
+	expect_line(f, 0x1025, NULL, 0, 0); /* FILE 1 is not declared */
+	expect_line(f, 0x1040, NULL, 0, 0); /* in the FUNC, past its lines */
+	expect_line(f, 0x1075, "c:\\src\\demo\\worker.cpp", 60, 5);
+	expect_line(f, 0x1100, NULL, 0, 0); /* a PUBLIC has no lines */
+	symfile_destroy(&f);
+
+	/* A line record before any FUNC, or after a PUBLIC, belongs to none. */
+	static const char orphan[] = "FILE 0 a.c\n1000 10 1 0\n"
+				     "FUNC 1000 10 0 f\nPUBLIC 1008 0 p\n"
+				     "1008 8 2 0\n";
+
+	f = parse_text(orphan, sizeof(orphan) - 1);
+	struct symfile_stats st;
+
+	symfile_stats(f, &st);
+	assert_int_equal(st.lines, 0);
+	assert_int_equal(st.skipped, 2);
+	expect_line(f, 0x1000, NULL, 0, 0);
+	symfile_destroy(&f);
+}
+
 static void test_crafted_lookups(void **state)
 {
 	(void)state;
@@ -87,8 +133,13 @@ static void test_crafted_lookups(void **state)
 	symfile_stats(f, &st);
 	assert_int_equal(st.funcs, 4); /* run, stop, later, at_the_top */
 	assert_int_equal(st.publics, 2);
-	/* 3008 overlap is dropped in finish(), not counted as malformed. */
-	assert_int_equal(st.skipped, 8);
+	/*
+	 * 3008 overlap is dropped in finish(), not counted as malformed; the
+	 * bare "FUNC" is (it reads as a line record that does not parse).
+	 */
+	assert_int_equal(st.skipped, 9);
+	assert_int_equal(st.lines, 3);
+	assert_int_equal(st.files, 1);
 	expect(f, 0x100f, NULL, 0);
 	expect(f, 0x1010, "Worker::run(int)", 0);
 	expect(f, 0x1025, "Worker::run(int)", 0x15);
@@ -446,6 +497,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crafted_lookups),
+		cmocka_unit_test(test_line_lookups),
 		cmocka_unit_test(test_empty_and_garbage),
 		cmocka_unit_test(test_long_name_cut),
 		cmocka_unit_test(test_store_paths),
