@@ -143,6 +143,7 @@ static bool amd64_by_return(const struct walker *k, const struct state *last,
 	*next = *last;
 	next->regs.r[SW_IP] = rip;
 	next->regs.r[SW_SP] = loc + 8;
+	/* Breakpad's "leaf" trust; a word read off the stack, as a scan's. */
 	next->trust = TRUST_SCAN;
 	return true;
 }
