@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "symbols.h"
 
 /* Words a scan looks at above the stack pointer (kRASearchWords). */
 #define RA_SEARCH_WORDS 40
@@ -21,18 +22,38 @@
 #define CANONICAL_LOW_MAX 0x00007FFFFFFFFFFFull
 #define CANONICAL_HIGH_MIN 0xFFFF800000000000ull
 
+/* x86: words scanned above .raSearchStart for an aligned frame. */
+#define RA_SEARCH_ALIGN_WORDS 3
+/* Unwind rule evaluation bounds. */
+#define EVAL_MAX_STACK 32
+#define EVAL_MAX_VARS 32
+#define EVAL_MAX_NAME 24
+#define EVAL_MAX_TOKENS 512
+#define CFI_MAX_RECORDS 256 /* an INIT and its deltas */
+#define CFI_MAX_RULES 32
+
 #define BIT(r) (1u << (r))
 
 struct walker {
 	const struct sw_walk *w;
 	unsigned psize;
 	uint64_t mask; /* addresses wrap at the CPU's width */
+	/*
+	 * x86: the parameter size of the lowest frame that had one. Breakpad
+	 * looks at every callee below the frame being unwound and the last
+	 * it looks at, the lowest, wins; so do we.
+	 */
+	bool have_callee_params;
+	uint32_t callee_params;
 };
 
 /* One stack frame as the walk keeps it: its registers and how found. */
 struct state {
 	struct sw_regs regs;
 	enum frame_trust trust;
+	/* x86: the frame's STACK WIN parameter size, when it had one */
+	bool has_params;
+	uint32_t params;
 };
 
 static bool read_word(const struct walker *k, uint64_t addr, uint64_t *out)
@@ -54,10 +75,279 @@ static bool read_word(const struct walker *k, uint64_t addr, uint64_t *out)
 	return true;
 }
 
-/* Breakpad's InstructionAddressSeemsValid without symbols. */
+/*
+ * The symbol file of the module holding ADDR, and ADDR's offset in it;
+ * NULL without one (or without a module).
+ */
+static const struct symfile *symbols_at(const struct walker *k, uint64_t addr,
+					uint64_t *rel)
+{
+	const struct module *m = model_module_at(k->w->a, addr & k->mask);
+
+	if (m == NULL || k->w->syms == NULL)
+		return NULL;
+	*rel = (addr & k->mask) - m->base;
+	return symsession_file(k->w->syms, m);
+}
+
+/*
+ * Breakpad's InstructionAddressSeemsValid: inside a module, and inside a
+ * function where the module has symbols.
+ */
 static bool seems_valid(const struct walker *k, uint64_t addr)
 {
-	return model_module_at(k->w->a, addr & k->mask) != NULL;
+	const char *name;
+	uint64_t rel, off;
+
+	if (model_module_at(k->w->a, addr & k->mask) == NULL)
+		return false;
+	const struct symfile *f = symbols_at(k, addr, &rel);
+
+	return f == NULL || symfile_lookup(f, rel, &name, &off);
+}
+
+/* The address Breakpad looks symbols up at: inside the call for callers. */
+static uint64_t lookup_address(const struct state *st)
+{
+	uint64_t ip = st->regs.r[SW_IP];
+
+	return st->trust == TRUST_CONTEXT || ip == 0 ? ip : ip - 1;
+}
+
+/* ---- unwind rule evaluation ------------------------------------------------ */
+
+struct evar {
+	char name[EVAL_MAX_NAME];
+	uint64_t v;
+	bool assigned; /* by the program (not given beforehand) */
+};
+
+/* Breakpad's PostfixEvaluator over a fixed table and stack. */
+struct eval {
+	const struct walker *k;
+	struct evar vars[EVAL_MAX_VARS];
+	size_t nvars;
+	/* the stack holds tokens: a value, or a name resolved when popped */
+	struct {
+		const char *p;
+		size_t len;
+		uint64_t v;
+		bool is_value;
+	} st[EVAL_MAX_STACK];
+	size_t n;
+	size_t tokens;
+};
+
+static struct evar *eval_var(struct eval *e, const char *name, size_t len,
+			     bool create)
+{
+	for (size_t i = 0; i < e->nvars; i++)
+		if (strlen(e->vars[i].name) == len &&
+		    memcmp(e->vars[i].name, name, len) == 0)
+			return &e->vars[i];
+	if (!create || len >= EVAL_MAX_NAME || e->nvars == EVAL_MAX_VARS)
+		return NULL;
+	struct evar *v = &e->vars[e->nvars++];
+
+	memcpy(v->name, name, len);
+	v->name[len] = '\0';
+	v->v = 0;
+	v->assigned = false;
+	return v;
+}
+
+static bool eval_set(struct eval *e, const char *name, uint64_t v)
+{
+	struct evar *x = eval_var(e, name, strlen(name), true);
+
+	if (x == NULL)
+		return false;
+	x->v = v & e->k->mask;
+	return true;
+}
+
+static bool eval_get(struct eval *e, const char *name, uint64_t *v)
+{
+	struct evar *x = eval_var(e, name, strlen(name), false);
+
+	if (x == NULL)
+		return false;
+	*v = x->v;
+	return true;
+}
+
+/* A decimal literal, optionally negative, filling the whole token. */
+static bool parse_literal(const struct eval *e, const char *p, size_t len,
+			  uint64_t *out)
+{
+	bool neg = len > 0 && *p == '-';
+	uint64_t v = 0;
+
+	p += neg;
+	len -= neg;
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9' ||
+		    v > (e->k->mask - (uint64_t)(p[i] - '0')) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(p[i] - '0');
+	}
+	*out = (neg ? 0 - v : v) & e->k->mask;
+	return true;
+}
+
+static bool eval_push_value(struct eval *e, uint64_t v)
+{
+	if (e->n == EVAL_MAX_STACK)
+		return false;
+	e->st[e->n].is_value = true;
+	e->st[e->n++].v = v & e->k->mask;
+	return true;
+}
+
+/* Pop a value: a literal, a computed value, or a known variable. */
+static bool eval_pop(struct eval *e, uint64_t *v)
+{
+	if (e->n == 0)
+		return false;
+	e->n--;
+	if (e->st[e->n].is_value) {
+		*v = e->st[e->n].v;
+		return true;
+	}
+	const char *p = e->st[e->n].p;
+	size_t len = e->st[e->n].len;
+
+	if (parse_literal(e, p, len, v))
+		return true;
+	struct evar *x = eval_var(e, p, len, false);
+
+	if (x == NULL)
+		return false;
+	*v = x->v;
+	return true;
+}
+
+static bool eval_binary(struct eval *e, char op)
+{
+	uint64_t a, b, r;
+
+	if (!eval_pop(e, &b) || !eval_pop(e, &a))
+		return false;
+	switch (op) {
+	case '+': r = a + b; break;
+	case '-': r = a - b; break;
+	case '*': r = a * b; break;
+	case '/':
+		if (b == 0)
+			return false;
+		r = a / b;
+		break;
+	case '%':
+		if (b == 0)
+			return false;
+		r = a % b;
+		break;
+	default: /* '@': align down to a power of two */
+		r = a & ~(b - 1);
+		break;
+	}
+	return eval_push_value(e, r);
+}
+
+/* '=': pop a value and a name starting with '$', and assign. */
+static bool eval_assign(struct eval *e)
+{
+	uint64_t v;
+
+	if (!eval_pop(e, &v) || e->n == 0 || e->st[e->n - 1].is_value)
+		return false;
+	e->n--;
+	const char *p = e->st[e->n].p;
+	size_t len = e->st[e->n].len;
+	uint64_t unused;
+
+	if (len == 0 || *p != '$' || parse_literal(e, p, len, &unused))
+		return false;
+	struct evar *x = eval_var(e, p, len, true);
+
+	if (x == NULL)
+		return false;
+	x->v = v & e->k->mask;
+	x->assigned = true;
+	return true;
+}
+
+static bool eval_token(struct eval *e, const char *p, size_t len)
+{
+	uint64_t v;
+
+	if (++e->tokens > EVAL_MAX_TOKENS)
+		return false;
+	if (len == 1 && strchr("+-*/%@", *p) != NULL)
+		return eval_binary(e, *p);
+	if (len == 1 && *p == '^')
+		return eval_pop(e, &v) && read_word(e->k, v, &v) &&
+		       eval_push_value(e, v);
+	if (len == 1 && *p == '=')
+		return eval_assign(e);
+	if (len > 1 && *p == '=') /* "=$x" from old program strings */
+		return eval_assign(e) && eval_token(e, p + 1, len - 1);
+	if (e->n == EVAL_MAX_STACK)
+		return false;
+	e->st[e->n].is_value = false;
+	e->st[e->n].p = p;
+	e->st[e->n++].len = len;
+	return true;
+}
+
+/* Run the LEN bytes at P; the stack starts empty. */
+static bool eval_run(struct eval *e, const char *p, size_t len)
+{
+	const char *end = p + len;
+
+	e->n = 0;
+	while (p < end) {
+		while (p < end && *p == ' ')
+			p++;
+		const char *t = p;
+
+		while (p < end && *p != ' ')
+			p++;
+		if (p > t && !eval_token(e, t, (size_t)(p - t)))
+			return false;
+	}
+	return true;
+}
+
+/* Breakpad's Evaluate: a program of assignments leaves nothing behind. */
+static bool eval_program(struct eval *e, const char *prog)
+{
+	return eval_run(e, prog, strlen(prog)) && e->n == 0;
+}
+
+/* Breakpad's EvaluateForValue: an expression leaves exactly one value. */
+static bool eval_value(struct eval *e, const char *p, size_t len,
+		       uint64_t *v)
+{
+	return eval_run(e, p, len) && e->n == 1 && eval_pop(e, v);
+}
+
+/* Variables named after the CPU's registers that REGS holds. */
+static bool eval_init(struct eval *e, const struct walker *k,
+		      const struct sw_regs *regs)
+{
+	memset(e, 0, sizeof(*e));
+	e->k = k;
+	for (int r = 0; r < SW_NREGS; r++) {
+		const char *name = stackwalk_reg_name(k->w->cpu, r);
+
+		if (name != NULL && (regs->valid & BIT(r)) &&
+		    !eval_set(e, name, regs->r[r]))
+			return false;
+	}
+	return true;
 }
 
 /*
@@ -124,6 +414,280 @@ static bool x86_by_ebp(const struct walker *k, const struct state *last,
 	next->regs.r[SW_SP] = esp;
 	next->regs.r[SW_FP] = caller_ebp;
 	next->trust = TRUST_SCAN;
+	return true;
+}
+
+/* x86: .raSearchStart, moved to a return address within 3 words. */
+static uint64_t x86_ra_search_start(const struct walker *k,
+				    const struct state *last,
+				    const struct symfile_win *info,
+				    uint32_t callee_params)
+{
+	uint64_t start = (last->regs.r[SW_SP] + callee_params +
+			  info->local_size + info->saved_regs_size) &
+			 k->mask;
+	uint64_t old = start, found = 0, loc;
+
+	if (!scan_for_return(k, start, RA_SEARCH_ALIGN_WORDS, &loc, &found))
+		return start;
+	start = loc;
+	/*
+	 * A context frame in an FPO system call stub that has returned: the
+	 * word on top is its own instruction pointer; look above it.
+	 */
+	if (last->trust == TRUST_CONTEXT && info->type == 0 && old == start &&
+	    found == last->regs.r[SW_IP]) {
+		start = (start + 4) & k->mask;
+		if (scan_for_return(k, start, RA_SEARCH_ALIGN_WORDS, &loc,
+				    &found))
+			start = loc;
+	}
+	return start;
+}
+
+/* The program Breakpad runs for a STACK WIN record without one. */
+static const char *x86_default_program(const struct state *last,
+				       const struct symfile_win *info,
+				       bool *recover_ebp)
+{
+	*recover_ebp = true;
+	if (info->program != NULL)
+		return info->program;
+	if (info->allocates_base_pointer)
+		return "$eip .raSearchStart ^ = "
+		       "$ebp $esp .cbCalleeParams + .cbSavedRegs + 8 - ^ = "
+		       "$esp .raSearchStart 4 + =";
+	*recover_ebp = false;
+	if (last->regs.valid & BIT(SW_R4))
+		return "$eip .raSearchStart ^ = $esp .raSearchStart 4 + = "
+		       "$ebx $ebx =";
+	return "$eip .raSearchStart ^ = $esp .raSearchStart 4 + =";
+}
+
+/*
+ * After a scan moved the return address OFFSET bytes up, or when %ebp
+ * does not point into the stack: the highest word of the saved-register
+ * area that does.
+ */
+static uint64_t x86_recover_ebp(const struct walker *k,
+				const struct state *last,
+				const struct symfile_win *info,
+				uint32_t callee_params, uint64_t offset)
+{
+	uint64_t end = (last->regs.r[SW_SP] + callee_params) & k->mask;
+	uint64_t at = (end + info->saved_regs_size + offset) & k->mask;
+	uint64_t ebp, unused;
+
+	for (; at >= end; at -= 4) {
+		if (!read_word(k, at, &ebp))
+			break;
+		if (read_word(k, ebp, &unused))
+			return ebp;
+		if (at < 4)
+			break;
+	}
+	return UINT64_MAX;
+}
+
+/* GetCallerByWindowsFrameInfo for a full STACK WIN record. */
+static bool x86_by_win(const struct walker *k, const struct state *last,
+		       const struct symfile_win *info, struct state *next)
+{
+	uint32_t callee = k->have_callee_params ? k->callee_params : 0;
+	uint64_t ra_start = x86_ra_search_start(k, last, info, callee);
+	bool recover_ebp;
+	const char *prog = x86_default_program(last, info, &recover_ebp);
+	enum frame_trust trust = TRUST_CFI;
+	struct eval e;
+	uint64_t eip, esp, ebp, offset = 0, loc;
+
+	if (strchr(prog, '@') != NULL)
+		ra_start = (last->regs.r[SW_FP] + 4) & k->mask;
+	if (!eval_init(&e, k, &last->regs) ||
+	    !eval_set(&e, ".cbCalleeParams", callee) ||
+	    !eval_set(&e, ".cbSavedRegs", info->saved_regs_size) ||
+	    !eval_set(&e, ".cbLocals", info->local_size) ||
+	    !eval_set(&e, ".cbParams", info->param_size) ||
+	    !eval_set(&e, ".raSearchStart", ra_start) ||
+	    !eval_set(&e, ".raSearch", ra_start))
+		return false;
+	struct evar *veip = NULL, *vesp = NULL;
+
+	if (eval_program(&e, prog)) {
+		veip = eval_var(&e, "$eip", 4, false);
+		vesp = eval_var(&e, "$esp", 4, false);
+	}
+	if (veip == NULL || !veip->assigned || vesp == NULL ||
+	    !vesp->assigned) {
+		/* The program failed: scan from %esp. */
+		if (!scan_for_return(k, last->regs.r[SW_SP], scan_words(last),
+				     &loc, &eip) ||
+		    !eval_set(&e, "$eip", eip) ||
+		    !eval_set(&e, "$esp", loc + 4))
+			return false;
+		trust = TRUST_SCAN;
+	}
+	eval_get(&e, "$eip", &eip);
+	eval_get(&e, "$esp", &esp);
+	if (!eval_get(&e, "$ebp", &ebp))
+		ebp = last->regs.r[SW_FP];
+	if (eip != 0 || ebp != 0) {
+		uint64_t from = (ra_start + 4) & k->mask, unused;
+
+		if (model_module_at(k->w->a, eip) == NULL &&
+		    scan_for_return(k, from, scan_words(last), &loc, &eip)) {
+			esp = (loc + 4) & k->mask;
+			offset = loc - from;
+			trust = TRUST_SCAN; /* Breakpad's "CFI scan" */
+		}
+		if (recover_ebp &&
+		    ((trust != TRUST_CFI && ebp <= ra_start + offset) ||
+		     !read_word(k, ebp, &unused))) {
+			uint64_t found = x86_recover_ebp(k, last, info, callee,
+							 offset);
+
+			if (found != UINT64_MAX)
+				ebp = found;
+		}
+	}
+	*next = *last;
+	next->regs.r[SW_IP] = eip;
+	next->regs.r[SW_SP] = esp;
+	next->regs.r[SW_FP] = ebp;
+	next->regs.valid = BIT(SW_IP) | BIT(SW_SP) | BIT(SW_FP);
+	for (int r = SW_R4; r <= SW_R6; r++) {
+		struct evar *v = eval_var(&e, stackwalk_reg_name(k->w->cpu, r),
+					  4, false);
+
+		if (v != NULL && v->assigned) {
+			next->regs.r[r] = v->v;
+			next->regs.valid |= BIT(r);
+		}
+	}
+	next->trust = trust;
+	return true;
+}
+
+/* ---- STACK CFI --------------------------------------------------------------- */
+
+/* One "NAME: EXPR" rule; the name without its colon. */
+struct cfi_rule {
+	const char *name, *expr;
+	size_t nlen, elen;
+};
+
+/* Add the rules of TEXT to R (*N of them); a later rule replaces one. */
+static bool cfi_parse(const char *text, struct cfi_rule *r, size_t *n)
+{
+	struct cfi_rule *cur = NULL;
+	const char *p = text;
+
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		const char *t = p;
+
+		while (*p && *p != ' ')
+			p++;
+		size_t len = (size_t)(p - t);
+
+		if (len == 0)
+			break;
+		if (t[len - 1] != ':') {
+			if (cur == NULL)
+				return false; /* an expression without a name */
+			if (cur->elen == 0)
+				cur->expr = t;
+			cur->elen = (size_t)(p - cur->expr);
+			continue;
+		}
+		size_t i = 0;
+
+		while (i < *n && !(r[i].nlen == len - 1 &&
+				   memcmp(r[i].name, t, len - 1) == 0))
+			i++;
+		if (i == *n && (*n)++ == CFI_MAX_RULES)
+			return false;
+		cur = &r[i];
+		*cur = (struct cfi_rule){ t, NULL, len - 1, 0 };
+	}
+	return true;
+}
+
+static const struct cfi_rule *cfi_find(const struct cfi_rule *r, size_t n,
+				       const char *name)
+{
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < n; i++)
+		if (r[i].nlen == len && memcmp(r[i].name, name, len) == 0 &&
+		    r[i].elen > 0)
+			return &r[i];
+	return NULL;
+}
+
+/* A rule's value, from the callee's registers and .cfa when given. */
+static bool cfi_eval(const struct walker *k, const struct state *last,
+		     const struct cfi_rule *rule, const uint64_t *cfa,
+		     uint64_t *v)
+{
+	struct eval e;
+
+	return eval_init(&e, k, &last->regs) &&
+	       (cfa == NULL || eval_set(&e, ".cfa", *cfa)) &&
+	       eval_value(&e, rule->expr, rule->elen, v);
+}
+
+/*
+ * GetCallerByCFIFrameInfo: .cfa and .ra, then every register with a rule;
+ * the stack pointer is the CFA and the instruction pointer the return
+ * address unless a rule says otherwise; callee-saved registers without a
+ * rule keep their values.
+ */
+static bool by_cfi(const struct walker *k, const struct state *last,
+		   struct state *next)
+{
+	const char *recs[CFI_MAX_RECORDS];
+	struct cfi_rule rules[CFI_MAX_RULES];
+	size_t n = 0, nrec;
+	uint64_t rel, cfa, ra;
+	const struct symfile *f = symbols_at(k, lookup_address(last), &rel);
+
+	if (f == NULL)
+		return false;
+	nrec = symfile_find_cfi(f, rel, recs, CFI_MAX_RECORDS);
+	if (nrec == 0 || nrec == SIZE_MAX)
+		return false;
+	for (size_t i = 0; i < nrec; i++)
+		if (!cfi_parse(recs[i], rules, &n))
+			return false;
+	const struct cfi_rule *rc = cfi_find(rules, n, ".cfa");
+	const struct cfi_rule *rr = cfi_find(rules, n, ".ra");
+
+	if (rc == NULL || rr == NULL || !cfi_eval(k, last, rc, NULL, &cfa) ||
+	    !cfi_eval(k, last, rr, &cfa, &ra))
+		return false;
+	*next = *last;
+	next->regs.valid = 0;
+	next->regs.r[SW_IP] = ra;
+	next->regs.r[SW_SP] = cfa;
+	for (int r = 0; r < SW_NREGS; r++) {
+		const char *name = stackwalk_reg_name(k->w->cpu, r);
+		const struct cfi_rule *rule =
+			name != NULL ? cfi_find(rules, n, name) : NULL;
+		uint64_t v;
+
+		if (rule != NULL && cfi_eval(k, last, rule, &cfa, &v)) {
+			next->regs.r[r] = v;
+			next->regs.valid |= BIT(r);
+		} else if (r == SW_IP || r == SW_SP ||
+			   (r != SW_LR && (last->regs.valid & BIT(r)))) {
+			next->regs.valid |= BIT(r);
+		}
+	}
+	if (next->regs.r[SW_IP] == 0 || next->regs.r[SW_SP] == 0)
+		return false;
+	next->trust = TRUST_CFI;
 	return true;
 }
 
@@ -272,14 +836,40 @@ static bool generic_by_scan(const struct walker *k, const struct state *last,
 
 /* ---- the walk ------------------------------------------------------------- */
 
+/*
+ * x86: Breakpad's FindWindowsFrameInfo: a STACK WIN record, else the
+ * covering FUNC's parameter size alone (which only the frame's callers
+ * use); then GetCallerByWindowsFrameInfo for a full record.
+ */
+static bool x86_by_symbols(const struct walker *k, struct state *last,
+			   struct state *next)
+{
+	struct symfile_win info;
+	uint64_t rel;
+	const struct symfile *f = symbols_at(k, lookup_address(last), &rel);
+
+	if (f == NULL)
+		return false;
+	if (symfile_find_win(f, rel, &info)) {
+		last->has_params = true;
+		last->params = info.param_size;
+		return x86_by_win(k, last, &info, next);
+	}
+	last->has_params = symfile_param_size(f, rel, &last->params);
+	return false;
+}
+
 /* The caller of LAST (PREV is LAST's callee, or NULL). */
-static bool caller_of(const struct walker *k, const struct state *prev,
-		      const struct state *last, struct state *next)
+static bool caller_of(struct walker *k, const struct state *prev,
+		      struct state *last, struct state *next)
 {
 	switch (k->w->cpu) {
 	case SW_CPU_X86:
-		return x86_by_ebp(k, last, next);
+		return x86_by_symbols(k, last, next) || by_cfi(k, last, next) ||
+		       x86_by_ebp(k, last, next);
 	case SW_CPU_AMD64:
+		if (by_cfi(k, last, next))
+			return true;
 		if (last->trust == TRUST_CONTEXT && k->w->windows &&
 		    amd64_by_return(k, last, next))
 			return true;
@@ -287,10 +877,11 @@ static bool caller_of(const struct walker *k, const struct state *prev,
 			return true;
 		return amd64_by_scan(k, last, next);
 	case SW_CPU_ARM64:
-		return arm64_by_fp(k, prev, last, next) ||
+		return by_cfi(k, last, next) ||
+		       arm64_by_fp(k, prev, last, next) ||
 		       generic_by_scan(k, last, next);
 	case SW_CPU_ARM:
-		return generic_by_scan(k, last, next);
+		return by_cfi(k, last, next) || generic_by_scan(k, last, next);
 	case SW_CPU_OTHER:
 		break;
 	}
@@ -312,7 +903,7 @@ static bool terminates(const struct state *last, const struct state *next)
 size_t stackwalk_run(const struct sw_walk *w, const struct sw_regs *regs,
 		     struct sw_frame *out)
 {
-	struct walker k = { w, 8, UINT64_MAX };
+	struct walker k = { w, 8, UINT64_MAX, false, 0 };
 	struct state s[2], next;
 	const struct state *prev = NULL;
 	size_t n = 0;
@@ -324,7 +915,7 @@ size_t stackwalk_run(const struct sw_walk *w, const struct sw_regs *regs,
 		k.psize = 4;
 		k.mask = UINT32_MAX;
 	}
-	s[cur] = (struct state){ *regs, TRUST_CONTEXT };
+	s[cur] = (struct state){ *regs, TRUST_CONTEXT, false, 0 };
 	for (;;) {
 		out[n++] = (struct sw_frame){ s[cur].regs.r[SW_IP] & k.mask,
 					      s[cur].regs.r[SW_SP] & k.mask,
@@ -332,6 +923,11 @@ size_t stackwalk_run(const struct sw_walk *w, const struct sw_regs *regs,
 		if (n >= w->max_frames || !caller_of(&k, prev, &s[cur], &next) ||
 		    terminates(&s[cur], &next))
 			break;
+		if (!k.have_callee_params && s[cur].has_params) {
+			k.have_callee_params = true;
+			k.callee_params = s[cur].params;
+		}
+		next.has_params = false;
 		s[!cur] = next;
 		prev = &s[cur];
 		cur = !cur;

@@ -3,9 +3,10 @@
  * so that frames (and so signatures) agree with minidump_stackwalk.
  *
  * Per frame, the caller is found by, in order:
- *   x86:   symbol unwind rules (STACK WIN / STACK CFI) when a hook gives
- *          them, else the %ebp chain ([ebp] = caller's ebp, [ebp+4] = return
- *          address), else a scan of the stack;
+ *   x86:   the module's STACK WIN record (its program, or the program
+ *          Breakpad supplies for FPO data, with the scans that correct
+ *          it), else STACK CFI rules, else the %ebp chain ([ebp] = caller's
+ *          ebp, [ebp+4] = return address), else a scan of the stack;
  *   amd64: STACK CFI rules; for the context frame on Windows, a return
  *          simulated from the word at %rsp; off Windows, the %rbp chain
  *          with Breakpad's checks; else a scan;
@@ -15,6 +16,11 @@
  * A scan looks at 40 words above the callee's stack pointer (160 for the
  * context frame) for the first one that, less one, falls in a loaded
  * module and, where that module has symbols, in a function.
+ * Unwind rules are postfix programs (formats.md 3.5) run by a small
+ * evaluator: a fixed value stack and variable table, a cap on tokens, no
+ * recursion, memory read only from the captured stack; a program that
+ * breaks any of these fails and the next way of finding the caller is
+ * tried.
  * The walk ends when no rule finds a caller, the return address is below
  * 4 KiB, the stack pointer does not grow (may stay equal after the context
  * frame), or MAX frames are reached.
@@ -33,6 +39,7 @@
 #include "model.h"
 
 struct analysis;
+struct symsession;
 
 enum sw_cpu {
 	SW_CPU_OTHER = 0,
@@ -89,6 +96,7 @@ struct sw_walk {
 	bool windows;                 /* OS is Windows (amd64 rules) */
 	const struct analysis *a;     /* the module list */
 	struct sw_memory stack;       /* data NULL when none was captured */
+	struct symsession *syms;      /* symbol files, or NULL: no symbols */
 	size_t max_frames;
 	uint64_t *scan_budget;        /* words a scan may read; shared */
 };

@@ -29,6 +29,36 @@ struct sym_func {
 	uint64_t end; /* exclusive */
 	const char *name;
 	size_t seq;   /* file order, to keep the first of equal addresses */
+	uint32_t param_size;
+};
+
+/* A STACK WIN record of type 0 (FPO) or 4 (frame data). */
+struct sym_win {
+	uint64_t addr;
+	uint64_t end;
+	struct symfile_win info;
+	size_t seq;
+};
+
+/*
+ * A STACK CFI record: an INIT's range [addr, end) and rules, or a delta's
+ * address (end == addr) and rules, which apply from that address on.
+ */
+struct sym_cfi {
+	uint64_t addr;
+	uint64_t end;
+	const char *rules;
+	size_t seq;
+};
+
+struct sym_win_vec {
+	struct sym_win *v;
+	size_t n, cap;
+};
+
+struct sym_cfi_vec {
+	struct sym_cfi *v;
+	size_t n, cap;
 };
 
 struct sym_pub {
@@ -62,6 +92,8 @@ struct symfile {
 	size_t nlines, caplines;
 	struct sym_file *files;
 	size_t nfiles, capfiles;
+	struct sym_win_vec win[2]; /* [0]: type 4, [1]: type 0 */
+	struct sym_cfi_vec cfi_init, cfi_delta;
 	bool in_func; /* line records follow a FUNC that was kept */
 	size_t skipped;
 };
@@ -174,7 +206,8 @@ static bool parse_func(struct symfile *f, struct cursor *c, size_t seq)
 
 	take_word(c, "m");
 	if (!take_hex(c, &addr) || !take_hex(c, &size) ||
-	    !take_hex(c, &param) || size == 0 || addr > UINT64_MAX - size)
+	    !take_hex(c, &param) || size == 0 || addr > UINT64_MAX - size ||
+	    param > UINT32_MAX)
 		return false;
 	if (!grow((void **)&f->funcs, &f->capfuncs, f->nfuncs,
 		  sizeof(*f->funcs), SYMFILE_MAX_FUNCS))
@@ -184,7 +217,7 @@ static bool parse_func(struct symfile *f, struct cursor *c, size_t seq)
 	if (name == NULL)
 		return false;
 	f->funcs[f->nfuncs++] = (struct sym_func){ addr, addr + size, name,
-						   seq };
+						   seq, (uint32_t)param };
 	f->in_func = true;
 	return true;
 }
@@ -249,6 +282,93 @@ static bool parse_public(struct symfile *f, struct cursor *c, size_t seq)
 	return true;
 }
 
+/* Up to 8 hex digits, for the 32-bit fields of STACK WIN. */
+static bool take_hex32(struct cursor *c, uint32_t *v)
+{
+	uint64_t x;
+
+	if (!take_hex(c, &x) || x > UINT32_MAX)
+		return false;
+	*v = (uint32_t)x;
+	return true;
+}
+
+/*
+ * STACK WIN type rva size prolog epilog params saved_regs locals
+ * max_stack has_program (program | allocates_base_pointer)
+ */
+static bool parse_stack_win(struct symfile *f, struct cursor *c, size_t seq)
+{
+	struct sym_win w = { .seq = seq };
+	struct symfile_win *i = &w.info;
+	uint64_t size;
+	uint32_t has_program;
+
+	if (!take_hex32(c, &i->type) || !take_hex(c, &w.addr) ||
+	    !take_hex(c, &size) || !take_hex32(c, &i->prolog_size) ||
+	    !take_hex32(c, &i->epilog_size) ||
+	    !take_hex32(c, &i->param_size) ||
+	    !take_hex32(c, &i->saved_regs_size) ||
+	    !take_hex32(c, &i->local_size) ||
+	    !take_hex32(c, &i->max_stack_size) ||
+	    !take_hex32(c, &has_program) || w.addr > UINT64_MAX - size)
+		return false;
+	w.end = w.addr + size;
+	if (has_program) {
+		i->program = take_name(f, c);
+		if (i->program == NULL)
+			return false;
+	} else {
+		uint32_t bp;
+
+		if (!take_hex32(c, &bp))
+			return false;
+		i->allocates_base_pointer = bp != 0;
+	}
+	/* Breakpad walks with types 4 and 0 only; others are kept out. */
+	if ((i->type != 4 && i->type != 0) || size == 0)
+		return true;
+	struct sym_win_vec *a = &f->win[i->type == 4 ? 0 : 1];
+
+	if (!grow((void **)&a->v, &a->cap, a->n, sizeof(*a->v),
+		  SYMFILE_MAX_STACK))
+		return false;
+	a->v[a->n++] = w;
+	return true;
+}
+
+/* STACK CFI INIT addr size rules | STACK CFI addr rules */
+static bool parse_stack_cfi(struct symfile *f, struct cursor *c, size_t seq)
+{
+	struct sym_cfi r = { .seq = seq };
+	bool init = take_word(c, "INIT");
+	uint64_t size = 0;
+
+	if (!take_hex(c, &r.addr) || (init && !take_hex(c, &size)) ||
+	    r.addr > UINT64_MAX - size || (init && size == 0))
+		return false;
+	r.end = r.addr + size;
+	r.rules = take_name(f, c);
+	if (r.rules == NULL)
+		return false;
+	struct sym_cfi_vec *a = init ? &f->cfi_init : &f->cfi_delta;
+
+	if (!grow((void **)&a->v, &a->cap, a->n, sizeof(*a->v),
+		  SYMFILE_MAX_STACK))
+		return false;
+	a->v[a->n++] = r;
+	return true;
+}
+
+static bool parse_stack(struct symfile *f, struct cursor *c, size_t seq)
+{
+	if (take_word(c, "WIN"))
+		return parse_stack_win(f, c, seq);
+	if (take_word(c, "CFI"))
+		return parse_stack_cfi(f, c, seq);
+	return false;
+}
+
 /* One line; false when it is malformed (the caller counts it). */
 static bool parse_line(struct symfile *f, struct cursor *c, size_t seq)
 {
@@ -270,9 +390,11 @@ static bool parse_line(struct symfile *f, struct cursor *c, size_t seq)
 	f->in_func = false;
 	if (take_word(c, "PUBLIC"))
 		return parse_public(f, c, seq);
+	if (take_word(c, "STACK"))
+		return parse_stack(f, c, seq);
 	/*
-	 * MODULE, INFO, INLINE, INLINE_ORIGIN and STACK records carry nothing
-	 * this reader uses.
+	 * MODULE, INFO and INLINE_ORIGIN records carry nothing this reader
+	 * uses.
 	 */
 	return true;
 }
@@ -337,6 +459,59 @@ static void finish_lines(struct symfile *f)
 	f->nfiles = k;
 }
 
+static int cmp_win(const void *x, const void *y)
+{
+	const struct sym_win *a = x, *b = y;
+
+	if (a->addr != b->addr)
+		return a->addr < b->addr ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int cmp_cfi(const void *x, const void *y)
+{
+	const struct sym_cfi *a = x, *b = y;
+
+	if (a->addr != b->addr)
+		return a->addr < b->addr ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/*
+ * Sort the unwind records; of overlapping ranges keep the first (as
+ * Breakpad's range maps refuse a range that overlaps a stored one).
+ */
+static void finish_stack(struct symfile *f)
+{
+	for (int t = 0; t < 2; t++) {
+		struct sym_win_vec *w = &f->win[t];
+		size_t k = 0;
+
+		if (w->n > 1)
+			qsort(w->v, w->n, sizeof(*w->v), cmp_win);
+		for (size_t i = 0; i < w->n; i++) {
+			if (k > 0 && w->v[i].addr < w->v[k - 1].end)
+				continue;
+			w->v[k++] = w->v[i];
+		}
+		w->n = k;
+	}
+	size_t k = 0;
+
+	if (f->cfi_init.n > 1)
+		qsort(f->cfi_init.v, f->cfi_init.n, sizeof(*f->cfi_init.v),
+		      cmp_cfi);
+	for (size_t i = 0; i < f->cfi_init.n; i++) {
+		if (k > 0 && f->cfi_init.v[i].addr < f->cfi_init.v[k - 1].end)
+			continue;
+		f->cfi_init.v[k++] = f->cfi_init.v[i];
+	}
+	f->cfi_init.n = k;
+	if (f->cfi_delta.n > 1)
+		qsort(f->cfi_delta.v, f->cfi_delta.n, sizeof(*f->cfi_delta.v),
+		      cmp_cfi);
+}
+
 /* Sort; drop FUNCs overlapping an earlier kept one, and duplicate PUBLICs. */
 static void finish(struct symfile *f)
 {
@@ -360,6 +535,7 @@ static void finish(struct symfile *f)
 	}
 	f->npubs = k;
 	finish_lines(f);
+	finish_stack(f);
 }
 
 static bool is_eol(char ch)
@@ -424,6 +600,10 @@ void symfile_destroy(struct symfile **fp)
 	free(f->pubs);
 	free(f->lines);
 	free(f->files);
+	free(f->win[0].v);
+	free(f->win[1].v);
+	free(f->cfi_init.v);
+	free(f->cfi_delta.v);
 	free(f);
 	*fp = NULL;
 }
@@ -434,12 +614,17 @@ void symfile_stats(const struct symfile *f, struct symfile_stats *st)
 	st->publics = f->npubs;
 	st->lines = f->nlines;
 	st->files = f->nfiles;
+	st->stack_win = f->win[0].n + f->win[1].n;
+	st->stack_cfi = f->cfi_init.n + f->cfi_delta.n;
 	st->skipped = f->skipped;
 	st->bytes = sizeof(*f) + arena_used(f->names) +
 		    f->capfuncs * sizeof(*f->funcs) +
 		    f->cappubs * sizeof(*f->pubs) +
 		    f->caplines * sizeof(*f->lines) +
-		    f->capfiles * sizeof(*f->files);
+		    f->capfiles * sizeof(*f->files) +
+		    (f->win[0].cap + f->win[1].cap) * sizeof(struct sym_win) +
+		    (f->cfi_init.cap + f->cfi_delta.cap) *
+			    sizeof(struct sym_cfi);
 }
 
 /* Index of the last FUNC with addr <= REL, or SIZE_MAX. */
@@ -542,6 +727,71 @@ bool symfile_lookup_line(const struct symfile *f, uint64_t rel,
 	*line = f->lines[j].line;
 	*offset = rel - f->lines[j].addr;
 	return true;
+}
+
+/* Index of the last record of V (N, sorted by addr) at or below REL. */
+#define LAST_AT_OR_BELOW(v, n, rel, out)                                       \
+	do {                                                                   \
+		size_t lo_ = 0, hi_ = (n);                                     \
+		while (lo_ < hi_) {                                            \
+			size_t mid_ = lo_ + (hi_ - lo_) / 2;                   \
+			if ((v)[mid_].addr <= (rel))                           \
+				lo_ = mid_ + 1;                                \
+			else                                                   \
+				hi_ = mid_;                                    \
+		}                                                              \
+		(out) = lo_ == 0 ? SIZE_MAX : lo_ - 1;                         \
+	} while (0)
+
+bool symfile_find_win(const struct symfile *f, uint64_t rel,
+		      struct symfile_win *out)
+{
+	for (int t = 0; t < 2; t++) {
+		const struct sym_win_vec *w = &f->win[t];
+		size_t i;
+
+		LAST_AT_OR_BELOW(w->v, w->n, rel, i);
+		if (i != SIZE_MAX && rel < w->v[i].end) {
+			*out = w->v[i].info;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool symfile_param_size(const struct symfile *f, uint64_t rel,
+			uint32_t *out)
+{
+	size_t i = func_below(f, rel);
+
+	if (i == SIZE_MAX || rel >= f->funcs[i].end)
+		return false;
+	*out = f->funcs[i].param_size;
+	return true;
+}
+
+size_t symfile_find_cfi(const struct symfile *f, uint64_t rel,
+			const char **rules, size_t max)
+{
+	size_t i, j, n = 0;
+
+	LAST_AT_OR_BELOW(f->cfi_init.v, f->cfi_init.n, rel, i);
+	if (max == 0 || i == SIZE_MAX || rel >= f->cfi_init.v[i].end)
+		return 0;
+	const struct sym_cfi *init = &f->cfi_init.v[i];
+
+	rules[n++] = init->rules;
+	/* The deltas from the INIT's start up to REL, in address order. */
+	LAST_AT_OR_BELOW(f->cfi_delta.v, f->cfi_delta.n, init->addr, j);
+	j = j == SIZE_MAX ? 0 : j;
+	while (j < f->cfi_delta.n && f->cfi_delta.v[j].addr < init->addr)
+		j++;
+	for (; j < f->cfi_delta.n && f->cfi_delta.v[j].addr <= rel; j++) {
+		if (n == max)
+			return SIZE_MAX;
+		rules[n++] = f->cfi_delta.v[j].rules;
+	}
+	return n;
 }
 
 /* ---- store paths ------------------------------------------------------------ */
@@ -803,14 +1053,69 @@ static struct symentry *acquire(struct symstore *s, const struct module *m)
 	return insert_entry(s, key, load_from_roots(s, m));
 }
 
-/* ---- naming frames ---------------------------------------------------------- */
+/* ---- one analysis' view of the store ------------------------------------- */
 
-/* Per analysis: one acquired entry per module, loaded on first use. */
-struct symctx {
+/* One acquired entry per module, loaded on first use. */
+struct symsession {
 	struct symstore *s;
-	struct analysis *a;
+	const struct analysis *a;
+	size_t n; /* modules when the session began */
 	struct symentry **ent;
 	bool *tried;
+};
+
+struct symsession *symsession_new(struct symstore *s,
+				  const struct analysis *a)
+{
+	struct symsession *ss;
+
+	if (s == NULL || s->ndirs == 0 || a->modules.n == 0)
+		return NULL;
+	ss = calloc(1, sizeof(*ss));
+	if (ss == NULL)
+		return NULL;
+	*ss = (struct symsession){ s, a, a->modules.n,
+				   calloc(a->modules.n, sizeof(*ss->ent)),
+				   calloc(a->modules.n, sizeof(*ss->tried)) };
+	if (ss->ent == NULL || ss->tried == NULL)
+		symsession_destroy(&ss);
+	return ss;
+}
+
+const struct symfile *symsession_file(struct symsession *ss,
+				      const struct module *m)
+{
+	if (ss == NULL || m < ss->a->modules.v ||
+	    m >= ss->a->modules.v + ss->n)
+		return NULL;
+	size_t i = (size_t)(m - ss->a->modules.v);
+
+	if (!ss->tried[i]) {
+		ss->tried[i] = true;
+		ss->ent[i] = acquire(ss->s, m);
+	}
+	return ss->ent[i] != NULL ? ss->ent[i]->file : NULL;
+}
+
+void symsession_destroy(struct symsession **ssp)
+{
+	struct symsession *ss = *ssp;
+
+	if (ss == NULL)
+		return;
+	for (size_t i = 0; ss->ent != NULL && i < ss->n; i++)
+		release_entry(ss->s, ss->ent[i]);
+	free(ss->ent);
+	free(ss->tried);
+	free(ss);
+	*ssp = NULL;
+}
+
+/* ---- naming frames ---------------------------------------------------------- */
+
+struct symctx {
+	struct symsession *ss;
+	struct analysis *a;
 	int named;
 	bool nomem;
 };
@@ -841,18 +1146,11 @@ static void name_frame(struct symctx *c, struct frame *fr)
 	    fr->function != NULL)
 		return;
 	const struct module *m = frame_module(c->a, fr, &i);
-
-	if (m == NULL)
-		return;
-	if (!c->tried[i]) {
-		c->tried[i] = true;
-		c->ent[i] = acquire(c->s, m);
-	}
+	const struct symfile *f = m != NULL ? symsession_file(c->ss, m) : NULL;
 	const char *name;
 	uint64_t off;
 
-	if (c->ent[i] == NULL || c->ent[i]->file == NULL ||
-	    !symfile_lookup(c->ent[i]->file, fr->module_offset, &name, &off))
+	if (f == NULL || !symfile_lookup(f, fr->module_offset, &name, &off))
 		return;
 	fr->function = arena_strdup(c->a->arena, name);
 	if (fr->function == NULL) {
@@ -865,8 +1163,7 @@ static void name_frame(struct symctx *c, struct frame *fr)
 	const char *file;
 	uint32_t line;
 
-	if (!symfile_lookup_line(c->ent[i]->file, fr->module_offset, &file,
-				 &line, &off))
+	if (!symfile_lookup_line(f, fr->module_offset, &file, &line, &off))
 		return;
 	fr->source_file = arena_strdup(c->a->arena, file);
 	if (fr->source_file == NULL) {
@@ -887,23 +1184,14 @@ static void name_thread(struct symctx *c, struct thread *t)
 
 int symstore_symbolize(struct symstore *s, struct analysis *a)
 {
-	size_t n = a->modules.n;
-
-	if (s == NULL || s->ndirs == 0 || n == 0)
+	if (s == NULL || s->ndirs == 0 || a->modules.n == 0)
 		return 0;
-	struct symctx c = { s, a, calloc(n, sizeof(*c.ent)),
-			    calloc(n, sizeof(*c.tried)), 0, false };
+	struct symctx c = { symsession_new(s, a), a, 0, false };
 
-	if (c.ent == NULL || c.tried == NULL) {
-		free(c.ent);
-		free(c.tried);
+	if (c.ss == NULL)
 		return DF_ENOMEM;
-	}
 	for (size_t t = 0; t < a->threads.n; t++)
 		name_thread(&c, &a->threads.v[t]);
-	for (size_t i = 0; i < n; i++)
-		release_entry(s, c.ent[i]);
-	free(c.ent);
-	free(c.tried);
+	symsession_destroy(&c.ss);
 	return c.nomem ? DF_ENOMEM : c.named;
 }

@@ -6,7 +6,8 @@
  * ROOT/DEBUG_FILE/DEBUG_ID/NAME.sym, NAME being DEBUG_FILE with a trailing
  * ".pdb" replaced by ".sym" (else DEBUG_FILE + ".sym"). FUNC and PUBLIC
  * records name frames (formats.md 3.5), FUNC line records with FILE
- * records give their source file and line; INLINE records are read past.
+ * records give their source file and line; STACK WIN and STACK CFI records
+ * are the unwind rules stackwalk.h uses. INLINE records are read past.
  *
  * Parsed files are cached in the store, shared by every thread that uses
  * it (a mutex guards the cache; the parsed files themselves are read-only
@@ -26,12 +27,14 @@
 #include <stdint.h>
 
 struct analysis;
+struct module;
 
 #define SYMFILE_MAX_BYTES ((size_t)256 << 20) /* larger files are refused */
 #define SYMFILE_MAX_FUNCS ((size_t)4 << 20)
 #define SYMFILE_MAX_PUBLICS ((size_t)4 << 20)
 #define SYMFILE_MAX_LINES ((size_t)16 << 20)
 #define SYMFILE_MAX_FILES ((size_t)1 << 20)
+#define SYMFILE_MAX_STACK ((size_t)16 << 20) /* STACK records per kind */
 #define SYMFILE_MAX_NAME 8192 /* longer names are cut */
 
 /* ---- one parsed symbol file -------------------------------------------- */
@@ -43,6 +46,8 @@ struct symfile_stats {
 	size_t publics;   /* PUBLIC records kept */
 	size_t lines;     /* FUNC line records kept */
 	size_t files;     /* FILE records kept */
+	size_t stack_win; /* STACK WIN records kept (types 4 and 0) */
+	size_t stack_cfi; /* STACK CFI INIT and delta records kept */
 	size_t skipped;   /* malformed or over-cap lines */
 	size_t bytes;     /* memory held */
 };
@@ -76,6 +81,35 @@ bool symfile_lookup(const struct symfile *f, uint64_t rel, const char **name,
 bool symfile_lookup_line(const struct symfile *f, uint64_t rel,
 			 const char **file, uint32_t *line, uint64_t *offset);
 
+/* A STACK WIN record's fields (x86 unwinding, formats.md 3.5). */
+struct symfile_win {
+	uint32_t type; /* 4: frame data, 0: FPO */
+	uint32_t prolog_size, epilog_size, param_size;
+	uint32_t saved_regs_size, local_size, max_stack_size;
+	bool allocates_base_pointer;
+	const char *program; /* postfix program, or NULL */
+};
+
+/*
+ * The STACK WIN record covering REL, type 4 before type 0 as Breakpad
+ * prefers them. False when none does.
+ */
+bool symfile_find_win(const struct symfile *f, uint64_t rel,
+		      struct symfile_win *out);
+
+/* The parameter size of the FUNC covering REL. False when none does. */
+bool symfile_param_size(const struct symfile *f, uint64_t rel,
+			uint32_t *out);
+
+/*
+ * The STACK CFI rules in force at REL: the covering INIT record's, then
+ * each delta's from the INIT's start up to REL, into RULES (at most MAX;
+ * strings live as long as F). Returns the count, 0 when no INIT covers
+ * REL, SIZE_MAX when there are more than MAX.
+ */
+size_t symfile_find_cfi(const struct symfile *f, uint64_t rel,
+			const char **rules, size_t max);
+
 /*
  * "ROOT/DEBUG_FILE/DEBUG_ID/NAME.sym" into OUT. DEBUG_FILE may carry a
  * Windows or POSIX directory (its base name is used). DF_OK, DF_EUSAGE for
@@ -93,6 +127,32 @@ struct symstore *symstore_new(const char *const *dirs, size_t n);
 
 /* Free the store and its cache. NULL-safe. */
 void symstore_destroy(struct symstore **sp);
+
+/* ---- one analysis' view of the store ------------------------------------- */
+
+/*
+ * The symbol files of one analysis' modules, each looked up in the store
+ * on first use and held until the session ends. Used by one thread.
+ */
+struct symsession;
+
+/*
+ * A session for A's modules from S. NULL when S is NULL or has no roots,
+ * A has no modules, or memory is short: callers then walk and name
+ * without symbols.
+ */
+struct symsession *symsession_new(struct symstore *s,
+				  const struct analysis *a);
+
+/*
+ * The parsed symbol file for module M (an element of A's module list),
+ * or NULL when the store has none: a missing file is not an error.
+ */
+const struct symfile *symsession_file(struct symsession *ss,
+				      const struct module *m);
+
+/* Release the session's files. NULL-safe. */
+void symsession_destroy(struct symsession **ssp);
 
 /*
  * Name every frame (frames and own_frames of every thread) that has a

@@ -26,6 +26,7 @@
 #include "model.h"
 #include "reader.h"
 #include "stackwalk.h"
+#include "symbols.h"
 
 /* ---- constants (formats.md 1.2-1.25) ---------------------------------- */
 
@@ -198,6 +199,8 @@ struct md {
 
 	uint64_t scan_budget;
 	struct sw_frame *frames; /* one walk's frames, WALK_MAX_FRAMES */
+	struct symstore *store;  /* NULL: no symbols */
+	struct symsession *syms; /* during the walks */
 };
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -2001,6 +2004,7 @@ static void walk_thread(struct md *m, const struct md_walk *w,
 		.a = m->a,
 		.stack = { st.ok ? st.r.data : NULL, st.ok ? st.r.len : 0,
 			   st.va },
+		.syms = m->syms,
 		.max_frames = WALK_MAX_FRAMES,
 		.scan_budget = &m->scan_budget,
 	};
@@ -2270,6 +2274,12 @@ bool minidump_probe(const uint8_t *data, size_t len)
 
 int minidump_read(struct analysis *a, const uint8_t *data, size_t len)
 {
+	return minidump_read_with(a, data, len, NULL);
+}
+
+int minidump_read_with(struct analysis *a, const uint8_t *data, size_t len,
+		       struct symstore *syms)
+{
 	struct md *m = arena_alloc(a->arena, sizeof(*m));
 	uint32_t count = 0, dir_rva = 0;
 	int rc;
@@ -2279,6 +2289,7 @@ int minidump_read(struct analysis *a, const uint8_t *data, size_t len)
 		return model_add_error(a, DF_ENOMEM, false, 0,
 				       "no memory to read the minidump");
 	m->a = a;
+	m->store = syms;
 	reader_init(&m->file, data, data != NULL ? len : 0);
 	rc = read_header(m, &count, &dir_rva);
 	if (rc != DF_OK)
@@ -2290,7 +2301,10 @@ int minidump_read(struct analysis *a, const uint8_t *data, size_t len)
 	read_streams(m);
 	if (m->mem != NULL)
 		qsort(m->mem, m->nmem, sizeof(*m->mem), range_cmp);
+	/* Without symbols (or memory for them) walk as Breakpad does then. */
+	m->syms = symsession_new(m->store, a);
 	finish_threads(m);
+	symsession_destroy(&m->syms);
 	finish_summary(m);
 	return DF_OK;
 }
