@@ -6,20 +6,29 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
 #include "model.h"
 #include "stackwalk.h"
+#include "symbols.h"
+#include "testutil.h"
 
 #define STACK_VA 0x10000u
 #define STACK_WORDS 512
 #define MOD_BASE 0x400000u
 #define MOD_END 0x40ffffu
+#define DEBUG_ID "0123456789ABCDEF0123456789ABCDEF1"
 
 struct fixture {
 	struct analysis *a;
+	char *dir;
+	struct symstore *store;
+	struct symsession *ss;
 	uint8_t stack[STACK_WORDS * 8];
 	uint64_t budget;
 	struct sw_walk w;
@@ -37,6 +46,8 @@ static void setup(enum sw_cpu cpu, bool windows)
 
 	assert_non_null(m);
 	m->filename = "app.exe";
+	m->debug_file = "app.pdb";
+	m->debug_id = DEBUG_ID;
 	m->base = MOD_BASE;
 	m->end = MOD_END;
 	m->size = MOD_END - MOD_BASE + 1;
@@ -54,7 +65,40 @@ static void setup(enum sw_cpu cpu, bool windows)
 
 static void teardown(void)
 {
+	symsession_destroy(&fx.ss);
+	symstore_destroy(&fx.store);
+	if (fx.dir != NULL) {
+		test_rmtree(fx.dir);
+		free(fx.dir);
+	}
 	analysis_destroy(&fx.a);
+}
+
+/* Give the module the symbol file TEXT, through a real store. */
+static void with_symbols(const char *text)
+{
+	char path[4096];
+	FILE *f;
+
+	fx.dir = test_tmpdir();
+	assert_non_null(fx.dir);
+	snprintf(path, sizeof(path), "%s/app.pdb", fx.dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/app.pdb/%s", fx.dir, DEBUG_ID);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/app.pdb/%s/app.sym", fx.dir,
+		 DEBUG_ID);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	const char *dirs[1] = { fx.dir };
+
+	fx.store = symstore_new(dirs, 1);
+	assert_non_null(fx.store);
+	fx.ss = symsession_new(fx.store, fx.a);
+	assert_non_null(fx.ss);
+	fx.w.syms = fx.ss;
 }
 
 /* Store a word of the walk's pointer size at VA. */
@@ -278,9 +322,144 @@ static void test_no_stack(void **state)
 	teardown();
 }
 
+/* amd64 STACK CFI: the INIT's rules, then a delta's from its address. */
+static void test_amd64_cfi(void **state)
+{
+	(void)state;
+	setup(SW_CPU_AMD64, true);
+	with_symbols("FUNC 500 100 0 f\n"
+		     "STACK CFI INIT 500 100 .cfa: $rsp 8 + .ra: .cfa -8 + ^\n"
+		     "STACK CFI 510 .cfa: $rsp 24 + $rbx: .cfa -16 + ^\n");
+	/* at 0x505 the INIT's rules: return address at [rsp] */
+	put(0x10000, 0x401000);
+	put(0x10010, 0x402000);
+	assert_int_equal(walk(regs(MOD_BASE + 0x505, 0x10000, 0)), 2);
+	expect(1, 0x401000, TRUST_CFI);
+	assert_int_equal(fx.out[1].sp, 0x10008);
+	/* at 0x515 the delta's: the CFA is rsp + 24 */
+	assert_true(walk(regs(MOD_BASE + 0x515, 0x10000, 0)) >= 2);
+	expect(1, 0x402000, TRUST_CFI);
+	assert_int_equal(fx.out[1].sp, 0x10018);
+	teardown();
+}
+
+/* CFI rules that cannot be evaluated fall back to the next way. */
+static void test_cfi_failures_fall_back(void **state)
+{
+	static const char *const bad[] = {
+		"STACK CFI INIT 500 100 .cfa: $rsp 8 +\n",           /* no .ra */
+		"STACK CFI INIT 500 100 .cfa: $rsp 0 / .ra: 1 ^\n",  /* / 0 */
+		"STACK CFI INIT 500 100 .cfa: $nope .ra: .cfa ^\n",  /* name */
+		"STACK CFI INIT 500 100 .cfa: 1 2 .ra: .cfa ^\n",    /* 2 left */
+		"STACK CFI INIT 500 100 .cfa: + .ra: .cfa ^\n",      /* empty */
+		"STACK CFI INIT 500 100 $rsp .cfa: 8 .ra: .cfa ^\n", /* no name */
+		"STACK CFI INIT 500 100 .cfa: 99999999999999999999999 .ra: 1\n",
+		"STACK CFI INIT 500 100 .cfa: 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1"
+		" 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 + .ra: 1\n", /* stack cap */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[512];
+
+		setup(SW_CPU_AMD64, true);
+		snprintf(text, sizeof(text), "FUNC 500 100 0 f\n%s", bad[i]);
+		with_symbols(text);
+		put(0x10000, MOD_BASE + 0x520);
+		assert_int_equal(walk(regs(MOD_BASE + 0x505, 0x10000, 0)), 2);
+		/* the simulated return, not CFI */
+		expect(1, MOD_BASE + 0x520, TRUST_SCAN);
+		teardown();
+	}
+}
+
+/* x86 STACK WIN with a program string: the classic %ebp frame. */
+static void test_x86_stack_win_program(void **state)
+{
+	(void)state;
+	setup(SW_CPU_X86, true);
+	with_symbols("FUNC 500 100 0 f\n"
+		     "STACK WIN 4 500 100 0 0 0 0 0 0 1 $T0 $ebp = "
+		     "$eip $T0 4 + ^ = $ebp $T0 ^ = $esp $T0 8 + =\n");
+	put(0x10100, 0x10200);
+	put(0x10104, 0x401000);
+	assert_int_equal(walk(regs(MOD_BASE + 0x505, 0x10000, 0x10100)), 2);
+	expect(1, 0x401000, TRUST_CFI);
+	assert_int_equal(fx.out[1].sp, 0x10108);
+	teardown();
+}
+
+/*
+ * x86 FPO data without a program: the return address sits above the
+ * callee's locals and saved registers.
+ */
+static void test_x86_stack_win_fpo(void **state)
+{
+	(void)state;
+	setup(SW_CPU_X86, true);
+	/* locals 8, saved registers 4, no %ebp */
+	with_symbols("FUNC 500 100 0 f\n"
+		     "STACK WIN 0 500 100 0 0 0 4 8 0 0 0\n");
+	put(0x10000, 0x401111); /* inside the module, but below the frame */
+	put(0x1000c, 0x401000);
+	assert_int_equal(walk(regs(MOD_BASE + 0x505, 0x10000, 0x7ff00000)),
+			 2);
+	expect(1, 0x401000, TRUST_CFI);
+	assert_int_equal(fx.out[1].sp, 0x10010);
+	teardown();
+}
+
+/* A STACK WIN program that fails: the walk scans instead. */
+static void test_x86_stack_win_bad_program(void **state)
+{
+	static const char *const progs[] = {
+		"$eip 1 0 / =",         /* division by zero */
+		"$eip $T9 =",           /* unknown variable */
+		"eip 4 = $esp 8 =",     /* assignment to a non-register */
+		"$eip 4 ^ = $esp 8 =",  /* memory off the stack */
+		"$eip 4 $esp 8 =",      /* a value left on the stack */
+		"=",                    /* nothing to assign */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		char text[256];
+
+		setup(SW_CPU_X86, true);
+		snprintf(text, sizeof(text),
+			 "FUNC 500 100 0 f\nSTACK WIN 4 500 100 0 0 0 0 0 0 1 "
+			 "%s\n",
+			 progs[i]);
+		with_symbols(text);
+		put(0x10008, MOD_BASE + 0x520); /* in f: symbols say so */
+		assert_true(walk(regs(MOD_BASE + 0x505, 0x10000, 0)) >= 2);
+		expect(1, MOD_BASE + 0x520, TRUST_SCAN);
+		teardown();
+	}
+}
+
+/* With symbols, a scan accepts only addresses inside a function. */
+static void test_scan_needs_function_with_symbols(void **state)
+{
+	(void)state;
+	setup(SW_CPU_AMD64, false);
+	with_symbols("FUNC 500 100 0 f\nFUNC 1000 100 0 g\n");
+	put(0x10008, MOD_BASE + 0x801); /* in the module, in no function */
+	put(0x10010, MOD_BASE + 0x1001);
+	assert_int_equal(walk(regs(MOD_BASE + 0x505, 0x10000, 0x7)), 2);
+	expect(1, MOD_BASE + 0x1001, TRUST_SCAN);
+	teardown();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_amd64_cfi),
+		cmocka_unit_test(test_cfi_failures_fall_back),
+		cmocka_unit_test(test_x86_stack_win_program),
+		cmocka_unit_test(test_x86_stack_win_fpo),
+		cmocka_unit_test(test_x86_stack_win_bad_program),
+		cmocka_unit_test(test_scan_needs_function_with_symbols),
 		cmocka_unit_test(test_x86_ebp_chain),
 		cmocka_unit_test(test_x86_scan_repairs_ebp),
 		cmocka_unit_test(test_x86_wrapping_ebp),

@@ -124,6 +124,60 @@ static void test_line_lookups(void **state)
 	symfile_destroy(&f);
 }
 
+/* STACK records: lookups by range, preference, deltas, malformed lines. */
+static void test_stack_records(void **state)
+{
+	static const char text[] =
+		"FUNC 1000 100 c f\n"
+		"STACK WIN 0 1000 100 1 2 c 4 8 10 0 1\n"
+		"STACK WIN 4 1000 80 0 0 c 0 0 0 1 $eip $esp ^ =\n"
+		"STACK WIN 2 2000 10 0 0 0 0 0 0 0 0\n" /* type 2: unused */
+		"STACK WIN 4 zz 10 0 0 0 0 0 0 0 0\n"   /* malformed */
+		"STACK WIN 4 3000 10 0 0 0 0 0 0 1\n"   /* no program */
+		"STACK CFI INIT 1000 100 .cfa: $rsp 8 + .ra: .cfa -8 + ^\n"
+		"STACK CFI 1010 .cfa: $rsp 16 +\n"
+		"STACK CFI 1020 .cfa: $rsp 24 +\n"
+		"STACK CFI 2000 .cfa: $rsp 32 +\n"      /* no INIT covers it */
+		"STACK CFI INIT 1080 10 .cfa: 0\n"       /* overlaps: dropped */
+		"STACK CFI INIT 4000 0 .cfa: 0\n"        /* empty range */
+		"STACK FOO 1 2\n";
+	(void)state;
+	struct symfile *f = parse_text(text, sizeof(text) - 1);
+	struct symfile_stats st;
+	struct symfile_win w;
+	const char *rules[4];
+	uint32_t params;
+
+	symfile_stats(f, &st);
+	assert_int_equal(st.stack_win, 2);
+	assert_int_equal(st.stack_cfi, 4); /* the overlapping INIT is dropped */
+	assert_int_equal(st.skipped, 4);
+	/* type 4 first where both cover; type 0 past type 4's range */
+	assert_true(symfile_find_win(f, 0x1000, &w));
+	assert_int_equal(w.type, 4);
+	assert_string_equal(w.program, "$eip $esp ^ =");
+	assert_true(symfile_find_win(f, 0x1090, &w));
+	assert_int_equal(w.type, 0);
+	assert_null(w.program);
+	assert_int_equal(w.param_size, 0xc);
+	assert_int_equal(w.saved_regs_size, 4);
+	assert_int_equal(w.local_size, 8);
+	assert_true(w.allocates_base_pointer);
+	assert_false(symfile_find_win(f, 0x2000, &w));
+	assert_true(symfile_param_size(f, 0x10ff, &params));
+	assert_int_equal(params, 0xc);
+	assert_false(symfile_param_size(f, 0x1100, &params));
+	/* the INIT, then the deltas up to the address */
+	assert_int_equal(symfile_find_cfi(f, 0x100f, rules, 4), 1);
+	assert_int_equal(symfile_find_cfi(f, 0x1010, rules, 4), 2);
+	assert_int_equal(symfile_find_cfi(f, 0x10ff, rules, 4), 3);
+	assert_string_equal(rules[2], ".cfa: $rsp 24 +");
+	assert_int_equal(symfile_find_cfi(f, 0x10ff, rules, 2), SIZE_MAX);
+	assert_int_equal(symfile_find_cfi(f, 0x2000, rules, 4), 0);
+	assert_int_equal(symfile_find_cfi(f, 0xfff, rules, 4), 0);
+	symfile_destroy(&f);
+}
+
 static void test_crafted_lookups(void **state)
 {
 	(void)state;
@@ -140,6 +194,8 @@ static void test_crafted_lookups(void **state)
 	assert_int_equal(st.skipped, 9);
 	assert_int_equal(st.lines, 3);
 	assert_int_equal(st.files, 1);
+	assert_int_equal(st.stack_win, 1);
+	assert_int_equal(st.stack_cfi, 1);
 	expect(f, 0x100f, NULL, 0);
 	expect(f, 0x1010, "Worker::run(int)", 0);
 	expect(f, 0x1025, "Worker::run(int)", 0x15);
@@ -498,6 +554,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crafted_lookups),
 		cmocka_unit_test(test_line_lookups),
+		cmocka_unit_test(test_stack_records),
 		cmocka_unit_test(test_empty_and_garbage),
 		cmocka_unit_test(test_long_name_cut),
 		cmocka_unit_test(test_store_paths),
