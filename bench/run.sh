@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks (not tests): medians of several runs, each next to a baseline
 # measured in the same run.
-#   1. analysis speed: `dumpfleet analyze --json` over the shared corpus
-#      minidumps vs Breakpad's minidump_stackwalk -m on the same files
-#      (MINIDUMP_STACKWALK, or skipped).
+#   1. analysis speed: `dumpfleet analyze --json --symbols` over the shared
+#      corpus minidumps vs Breakpad's minidump_stackwalk -m with the same
+#      symbols on the same files (MINIDUMP_STACKWALK, or skipped), one core.
 #   2. pipeline throughput: `dumpfleet run` (broker + workers + store) over
 #      N distinct generated minidumps vs `dumpfleet analyze` of the same
 #      files in one process (the cost of the fleet machinery).
@@ -28,16 +28,24 @@ timeit() { # runs command $runs times, prints median seconds
 	done | median
 }
 
+# Section 1 runs both tools on one core (taskset -c $BENCH_CPU, default 0)
+# with stack walking on and the corpus symbol store: Breakpad once per dump
+# as a per-dump pipeline runs it, dumpfleet over all files in one process.
 corpus=$here/../shared/corpus/minidumps
+symbols=$here/../shared/corpus/symbols
+pin=()
+if command -v taskset >/dev/null; then pin=(taskset -c "${BENCH_CPU:-0}"); fi
 if [ -d "$corpus" ]; then
 	mapfile -t dumps < <(ls "$corpus"/*.dmp)
-	ours=$(timeit "$df" analyze --json "${dumps[@]}")
-	echo "analyze ${#dumps[@]} corpus minidumps: median ${ours}s"
+	mb=$(cat "${dumps[@]}" | wc -c | awk '{printf "%.3f", $1 / 1048576}')
+	rate() { echo "$(calc "${#dumps[@]} / $1") dumps/s, $(calc "$mb / $1") MB/s"; }
+	ours=$(timeit "${pin[@]}" "$df" analyze --json --symbols "$symbols" "${dumps[@]}")
+	echo "analyze ${#dumps[@]} corpus minidumps ($mb MB) on one core: median ${ours}s ($(rate "$ours"))"
 	if [ -x "${MINIDUMP_STACKWALK:-}" ]; then
-		bp() { for f in "${dumps[@]}"; do "$MINIDUMP_STACKWALK" -m "$f"; done; }
+		bp() { for f in "${dumps[@]}"; do "${pin[@]}" "$MINIDUMP_STACKWALK" -m "$f" "$symbols"; done; }
 		base=$(timeit bp)
-		echo "breakpad minidump_stackwalk -m, same files: median ${base}s"
-		echo "ratio dumpfleet/breakpad: $(calc "$ours / $base")"
+		echo "breakpad minidump_stackwalk -m, one process per dump, same files and core: median ${base}s ($(rate "$base"))"
+		echo "dumpfleet is $(calc "$base / $ours") times as fast as breakpad"
 	fi
 fi
 
