@@ -1062,6 +1062,7 @@ struct symsession {
 	size_t n; /* modules when the session began */
 	struct symentry **ent;
 	bool *tried;
+	const struct symfile *only; /* symsession_for_file: every module's */
 };
 
 struct symsession *symsession_new(struct symstore *s,
@@ -1074,17 +1075,35 @@ struct symsession *symsession_new(struct symstore *s,
 	ss = calloc(1, sizeof(*ss));
 	if (ss == NULL)
 		return NULL;
-	*ss = (struct symsession){ s, a, a->modules.n,
-				   calloc(a->modules.n, sizeof(*ss->ent)),
-				   calloc(a->modules.n, sizeof(*ss->tried)) };
+	*ss = (struct symsession){
+		.s = s,
+		.a = a,
+		.n = a->modules.n,
+		.ent = calloc(a->modules.n, sizeof(*ss->ent)),
+		.tried = calloc(a->modules.n, sizeof(*ss->tried)),
+	};
 	if (ss->ent == NULL || ss->tried == NULL)
 		symsession_destroy(&ss);
+	return ss;
+}
+
+struct symsession *symsession_for_file(const struct analysis *a,
+				      const struct symfile *f)
+{
+	struct symsession *ss = calloc(1, sizeof(*ss));
+
+	if (ss != NULL) {
+		ss->a = a;
+		ss->only = f;
+	}
 	return ss;
 }
 
 const struct symfile *symsession_file(struct symsession *ss,
 				      const struct module *m)
 {
+	if (ss != NULL && ss->only != NULL)
+		return ss->only;
 	if (ss == NULL || m < ss->a->modules.v ||
 	    m >= ss->a->modules.v + ss->n)
 		return NULL;

@@ -145,6 +145,14 @@ struct symsession *symsession_new(struct symstore *s,
 				  const struct analysis *a);
 
 /*
+ * A session that gives F (still owned by the caller) for every module of
+ * A: for walking with one file at hand, as tests and fuzzers do. NULL on
+ * ENOMEM.
+ */
+struct symsession *symsession_for_file(const struct analysis *a,
+				      const struct symfile *f);
+
+/*
  * The parsed symbol file for module M (an element of A's module list),
  * or NULL when the store has none: a missing file is not an error.
  */
