@@ -538,6 +538,16 @@ static void test_minidump2(void **state)
 	}
 	assert_int_equal(t->frames.v[0].func_offset, 0xe);
 	assert_non_null(strstr(a->signature, "CrashFunction"));
+	/* Source lines, and the callers unwound by STACK WIN, as Breakpad. */
+	assert_string_equal(t->frames.v[0].source_file, "c:\\test_app.cc");
+	assert_int_equal(t->frames.v[0].source_line, 58);
+	assert_int_equal(t->frames.v[1].source_line, 65);
+	assert_null(t->frames.v[3].source_file); /* kernel32: no lines */
+	assert_int_equal(t->frames.v[0].trust, TRUST_CONTEXT);
+	for (size_t i = 1; i < 4; i++)
+		assert_int_equal(t->frames.v[i].trust, TRUST_CFI);
+	size_t errors = a->errors.n;
+
 	analysis_destroy(&a);
 
 	/* Without symbols the same dump names nothing. */
@@ -545,8 +555,31 @@ static void test_minidump2(void **state)
 	t = model_crashing_thread(a);
 	assert_non_null(t);
 	assert_null(t->frames.v[0].function);
+	assert_int_equal(a->errors.n, errors);
 	analysis_destroy(&a);
 	symstore_destroy(&s);
+
+	/*
+	 * A store without the files: not an error; the walk is the one
+	 * without symbols (frame pointers), nothing is named.
+	 */
+	char *empty = test_tmpdir();
+
+	assert_non_null(empty);
+	dirs[0] = empty;
+	s = symstore_new(dirs, 1);
+	assert_non_null(s);
+	assert_int_equal(analysis_run_file_with(&a, dmp, NULL, s), DF_OK);
+	t = model_crashing_thread(a);
+	assert_non_null(t);
+	assert_int_equal(a->errors.n, errors);
+	assert_true(t->frames.n >= 4);
+	assert_null(t->frames.v[0].function);
+	assert_int_equal(t->frames.v[1].trust, TRUST_FRAME_POINTER);
+	analysis_destroy(&a);
+	symstore_destroy(&s);
+	test_rmtree(empty);
+	free(empty);
 }
 
 int main(void)
