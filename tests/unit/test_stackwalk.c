@@ -354,8 +354,9 @@ static void test_cfi_failures_fall_back(void **state)
 		"STACK CFI INIT 500 100 .cfa: + .ra: .cfa ^\n",      /* empty */
 		"STACK CFI INIT 500 100 $rsp .cfa: 8 .ra: .cfa ^\n", /* no name */
 		"STACK CFI INIT 500 100 .cfa: 99999999999999999999999 .ra: 1\n",
-		"STACK CFI INIT 500 100 .cfa: 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1"
-		" 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 + .ra: 1\n", /* stack cap */
+		/* 33 values: past the value stack's cap */
+		("STACK CFI INIT 500 100 .cfa: 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 "
+		 "1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 + .ra: 1\n"),
 	};
 
 	(void)state;
