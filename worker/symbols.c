@@ -24,31 +24,36 @@
 
 /* ---- parsing -------------------------------------------------------------- */
 
-struct sym_func {
+/*
+ * Where a record applies: [addr, end), and its place in the file, to keep
+ * the first of records at one address. Every record kind begins with one,
+ * so that one sort, one overlap rule and one search serve them all.
+ */
+struct sym_range {
 	uint64_t addr;
 	uint64_t end; /* exclusive */
+	size_t seq;
+};
+
+struct sym_func {
+	struct sym_range r;
 	const char *name;
-	size_t seq;   /* file order, to keep the first of equal addresses */
 	uint32_t param_size;
 };
 
 /* A STACK WIN record of type 0 (FPO) or 4 (frame data). */
 struct sym_win {
-	uint64_t addr;
-	uint64_t end;
+	struct sym_range r;
 	struct symfile_win info;
-	size_t seq;
 };
 
 /*
- * A STACK CFI record: an INIT's range [addr, end) and rules, or a delta's
- * address (end == addr) and rules, which apply from that address on.
+ * A STACK CFI record: an INIT's range and rules, or a delta's address
+ * (end == addr) and rules, which apply from that address on.
  */
 struct sym_cfi {
-	uint64_t addr;
-	uint64_t end;
+	struct sym_range r;
 	const char *rules;
-	size_t seq;
 };
 
 struct sym_win_vec {
@@ -61,19 +66,17 @@ struct sym_cfi_vec {
 	size_t n, cap;
 };
 
+/* A PUBLIC symbol: its range is its one address (end = addr + 1). */
 struct sym_pub {
-	uint64_t addr;
+	struct sym_range r;
 	const char *name;
-	size_t seq;
 };
 
-/* A FUNC's line record: [addr, end) is LINE of FILE (a FILE number). */
+/* A FUNC's line record: its range is LINE of FILE (a FILE number). */
 struct sym_line {
-	uint64_t addr;
-	uint64_t end;
+	struct sym_range r;
 	uint32_t line;
 	uint32_t file;
-	size_t seq;
 };
 
 struct sym_file {
@@ -216,8 +219,8 @@ static bool parse_func(struct symfile *f, struct cursor *c, size_t seq)
 
 	if (name == NULL)
 		return false;
-	f->funcs[f->nfuncs++] = (struct sym_func){ addr, addr + size, name,
-						   seq, (uint32_t)param };
+	f->funcs[f->nfuncs++] = (struct sym_func){
+		{ addr, addr + size, seq }, name, (uint32_t)param };
 	f->in_func = true;
 	return true;
 }
@@ -256,8 +259,8 @@ static bool parse_line_record(struct symfile *f, struct cursor *c, size_t seq)
 	if (!grow((void **)&f->lines, &f->caplines, f->nlines,
 		  sizeof(*f->lines), SYMFILE_MAX_LINES))
 		return false;
-	f->lines[f->nlines++] = (struct sym_line){ addr, addr + size, line,
-						   file, seq };
+	f->lines[f->nlines++] = (struct sym_line){ { addr, addr + size, seq },
+						   line, file };
 	return true;
 }
 
@@ -269,7 +272,7 @@ static bool parse_public(struct symfile *f, struct cursor *c, size_t seq)
 	take_word(c, "m");
 	if (!take_hex(c, &addr) || !take_hex(c, &param))
 		return false;
-	if (addr == 0)
+	if (addr == 0 || addr == UINT64_MAX)
 		return true;
 	if (!grow((void **)&f->pubs, &f->cappubs, f->npubs, sizeof(*f->pubs),
 		  SYMFILE_MAX_PUBLICS))
@@ -278,7 +281,7 @@ static bool parse_public(struct symfile *f, struct cursor *c, size_t seq)
 
 	if (name == NULL)
 		return false;
-	f->pubs[f->npubs++] = (struct sym_pub){ addr, name, seq };
+	f->pubs[f->npubs++] = (struct sym_pub){ { addr, addr + 1, seq }, name };
 	return true;
 }
 
@@ -299,21 +302,21 @@ static bool take_hex32(struct cursor *c, uint32_t *v)
  */
 static bool parse_stack_win(struct symfile *f, struct cursor *c, size_t seq)
 {
-	struct sym_win w = { .seq = seq };
+	struct sym_win w = { .r.seq = seq };
 	struct symfile_win *i = &w.info;
 	uint64_t size;
 	uint32_t has_program;
 
-	if (!take_hex32(c, &i->type) || !take_hex(c, &w.addr) ||
+	if (!take_hex32(c, &i->type) || !take_hex(c, &w.r.addr) ||
 	    !take_hex(c, &size) || !take_hex32(c, &i->prolog_size) ||
 	    !take_hex32(c, &i->epilog_size) ||
 	    !take_hex32(c, &i->param_size) ||
 	    !take_hex32(c, &i->saved_regs_size) ||
 	    !take_hex32(c, &i->local_size) ||
 	    !take_hex32(c, &i->max_stack_size) ||
-	    !take_hex32(c, &has_program) || w.addr > UINT64_MAX - size)
+	    !take_hex32(c, &has_program) || w.r.addr > UINT64_MAX - size)
 		return false;
-	w.end = w.addr + size;
+	w.r.end = w.r.addr + size;
 	if (has_program) {
 		i->program = take_name(f, c);
 		if (i->program == NULL)
@@ -340,14 +343,14 @@ static bool parse_stack_win(struct symfile *f, struct cursor *c, size_t seq)
 /* STACK CFI INIT addr size rules | STACK CFI addr rules */
 static bool parse_stack_cfi(struct symfile *f, struct cursor *c, size_t seq)
 {
-	struct sym_cfi r = { .seq = seq };
+	struct sym_cfi r = { .r.seq = seq };
 	bool init = take_word(c, "INIT");
 	uint64_t size = 0;
 
-	if (!take_hex(c, &r.addr) || (init && !take_hex(c, &size)) ||
-	    r.addr > UINT64_MAX - size || (init && size == 0))
+	if (!take_hex(c, &r.r.addr) || (init && !take_hex(c, &size)) ||
+	    r.r.addr > UINT64_MAX - size || (init && size == 0))
 		return false;
-	r.end = r.addr + size;
+	r.r.end = r.r.addr + size;
 	r.rules = take_name(f, c);
 	if (r.rules == NULL)
 		return false;
@@ -399,31 +402,43 @@ static bool parse_line(struct symfile *f, struct cursor *c, size_t seq)
 	return true;
 }
 
-static int cmp_func(const void *x, const void *y)
+/* Order by address, then file order (a record's first member is a range). */
+static int cmp_range(const void *x, const void *y)
 {
-	const struct sym_func *a = x, *b = y;
+	const struct sym_range *a = x, *b = y;
 
 	if (a->addr != b->addr)
 		return a->addr < b->addr ? -1 : 1;
 	return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-static int cmp_pub(const void *x, const void *y)
+static const struct sym_range *range_at(const void *v, size_t size, size_t i)
 {
-	const struct sym_pub *a = x, *b = y;
-
-	if (a->addr != b->addr)
-		return a->addr < b->addr ? -1 : 1;
-	return a->seq < b->seq ? -1 : a->seq > b->seq;
+	return (const struct sym_range *)((const char *)v + i * size);
 }
 
-static int cmp_line(const void *x, const void *y)
+/*
+ * Sort the N records of SIZE bytes at V by address; with DROP, keep the
+ * first of records that overlap, as Breakpad's range maps refuse a range
+ * overlapping a stored one. Returns the records kept.
+ */
+static size_t sort_ranges(void *v, size_t n, size_t size, bool drop)
 {
-	const struct sym_line *a = x, *b = y;
+	size_t k = 0;
 
-	if (a->addr != b->addr)
-		return a->addr < b->addr ? -1 : 1;
-	return a->seq < b->seq ? -1 : a->seq > b->seq;
+	if (n > 1)
+		qsort(v, n, size, cmp_range);
+	if (!drop)
+		return n;
+	for (size_t i = 0; i < n; i++) {
+		if (k > 0 && range_at(v, size, i)->addr <
+				     range_at(v, size, k - 1)->end)
+			continue;
+		if (k != i)
+			memcpy((char *)v + k * size, range_at(v, size, i), size);
+		k++;
+	}
+	return k;
 }
 
 static int cmp_file(const void *x, const void *y)
@@ -435,20 +450,11 @@ static int cmp_file(const void *x, const void *y)
 	return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-/* Sort lines and files; keep the first of overlapping lines, equal files. */
-static void finish_lines(struct symfile *f)
+/* Sort FILE records by number; keep the first of equal numbers. */
+static void finish_files(struct symfile *f)
 {
 	size_t k = 0;
 
-	if (f->nlines > 1)
-		qsort(f->lines, f->nlines, sizeof(*f->lines), cmp_line);
-	for (size_t i = 0; i < f->nlines; i++) {
-		if (k > 0 && f->lines[i].addr < f->lines[k - 1].end)
-			continue;
-		f->lines[k++] = f->lines[i];
-	}
-	f->nlines = k;
-	k = 0;
 	if (f->nfiles > 1)
 		qsort(f->files, f->nfiles, sizeof(*f->files), cmp_file);
 	for (size_t i = 0; i < f->nfiles; i++) {
@@ -459,83 +465,20 @@ static void finish_lines(struct symfile *f)
 	f->nfiles = k;
 }
 
-static int cmp_win(const void *x, const void *y)
-{
-	const struct sym_win *a = x, *b = y;
-
-	if (a->addr != b->addr)
-		return a->addr < b->addr ? -1 : 1;
-	return a->seq < b->seq ? -1 : a->seq > b->seq;
-}
-
-static int cmp_cfi(const void *x, const void *y)
-{
-	const struct sym_cfi *a = x, *b = y;
-
-	if (a->addr != b->addr)
-		return a->addr < b->addr ? -1 : 1;
-	return a->seq < b->seq ? -1 : a->seq > b->seq;
-}
-
-/*
- * Sort the unwind records; of overlapping ranges keep the first (as
- * Breakpad's range maps refuse a range that overlaps a stored one).
- */
-static void finish_stack(struct symfile *f)
-{
-	for (int t = 0; t < 2; t++) {
-		struct sym_win_vec *w = &f->win[t];
-		size_t k = 0;
-
-		if (w->n > 1)
-			qsort(w->v, w->n, sizeof(*w->v), cmp_win);
-		for (size_t i = 0; i < w->n; i++) {
-			if (k > 0 && w->v[i].addr < w->v[k - 1].end)
-				continue;
-			w->v[k++] = w->v[i];
-		}
-		w->n = k;
-	}
-	size_t k = 0;
-
-	if (f->cfi_init.n > 1)
-		qsort(f->cfi_init.v, f->cfi_init.n, sizeof(*f->cfi_init.v),
-		      cmp_cfi);
-	for (size_t i = 0; i < f->cfi_init.n; i++) {
-		if (k > 0 && f->cfi_init.v[i].addr < f->cfi_init.v[k - 1].end)
-			continue;
-		f->cfi_init.v[k++] = f->cfi_init.v[i];
-	}
-	f->cfi_init.n = k;
-	if (f->cfi_delta.n > 1)
-		qsort(f->cfi_delta.v, f->cfi_delta.n, sizeof(*f->cfi_delta.v),
-		      cmp_cfi);
-}
-
-/* Sort; drop FUNCs overlapping an earlier kept one, and duplicate PUBLICs. */
+/* Sort every kind of record; CFI deltas may share addresses with INITs. */
 static void finish(struct symfile *f)
 {
-	size_t k = 0;
-
-	if (f->nfuncs > 1)
-		qsort(f->funcs, f->nfuncs, sizeof(*f->funcs), cmp_func);
-	for (size_t i = 0; i < f->nfuncs; i++) {
-		if (k > 0 && f->funcs[i].addr < f->funcs[k - 1].end)
-			continue;
-		f->funcs[k++] = f->funcs[i];
-	}
-	f->nfuncs = k;
-	k = 0;
-	if (f->npubs > 1)
-		qsort(f->pubs, f->npubs, sizeof(*f->pubs), cmp_pub);
-	for (size_t i = 0; i < f->npubs; i++) {
-		if (k > 0 && f->pubs[i].addr == f->pubs[k - 1].addr)
-			continue;
-		f->pubs[k++] = f->pubs[i];
-	}
-	f->npubs = k;
-	finish_lines(f);
-	finish_stack(f);
+	f->nfuncs = sort_ranges(f->funcs, f->nfuncs, sizeof(*f->funcs), true);
+	f->npubs = sort_ranges(f->pubs, f->npubs, sizeof(*f->pubs), true);
+	f->nlines = sort_ranges(f->lines, f->nlines, sizeof(*f->lines), true);
+	for (int t = 0; t < 2; t++)
+		f->win[t].n = sort_ranges(f->win[t].v, f->win[t].n,
+					  sizeof(*f->win[t].v), true);
+	f->cfi_init.n = sort_ranges(f->cfi_init.v, f->cfi_init.n,
+				    sizeof(*f->cfi_init.v), true);
+	f->cfi_delta.n = sort_ranges(f->cfi_delta.v, f->cfi_delta.n,
+				     sizeof(*f->cfi_delta.v), false);
+	finish_files(f);
 }
 
 static bool is_eol(char ch)
@@ -627,15 +570,16 @@ void symfile_stats(const struct symfile *f, struct symfile_stats *st)
 			    sizeof(struct sym_cfi);
 }
 
-/* Index of the last FUNC with addr <= REL, or SIZE_MAX. */
-static size_t func_below(const struct symfile *f, uint64_t rel)
+/* Index of the last of N sorted records at V with addr <= REL, or SIZE_MAX. */
+static size_t last_at_or_below(const void *v, size_t n, size_t size,
+			       uint64_t rel)
 {
-	size_t lo = 0, hi = f->nfuncs;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (f->funcs[mid].addr <= rel)
+		if (range_at(v, size, mid)->addr <= rel)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -643,19 +587,9 @@ static size_t func_below(const struct symfile *f, uint64_t rel)
 	return lo == 0 ? SIZE_MAX : lo - 1;
 }
 
-static size_t pub_below(const struct symfile *f, uint64_t rel)
+static size_t func_below(const struct symfile *f, uint64_t rel)
 {
-	size_t lo = 0, hi = f->npubs;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (f->pubs[mid].addr <= rel)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo == 0 ? SIZE_MAX : lo - 1;
+	return last_at_or_below(f->funcs, f->nfuncs, sizeof(*f->funcs), rel);
 }
 
 bool symfile_lookup(const struct symfile *f, uint64_t rel, const char **name,
@@ -663,35 +597,20 @@ bool symfile_lookup(const struct symfile *f, uint64_t rel, const char **name,
 {
 	size_t i = func_below(f, rel);
 
-	if (i != SIZE_MAX && rel < f->funcs[i].end) {
+	if (i != SIZE_MAX && rel < f->funcs[i].r.end) {
 		*name = f->funcs[i].name;
-		*offset = rel - f->funcs[i].addr;
+		*offset = rel - f->funcs[i].r.addr;
 		return true;
 	}
-	size_t j = pub_below(f, rel);
+	size_t j = last_at_or_below(f->pubs, f->npubs, sizeof(*f->pubs), rel);
 
 	/* A FUNC between the PUBLIC and REL ends the PUBLIC's reach. */
-	if (j == SIZE_MAX || (i != SIZE_MAX && f->pubs[j].addr <= f->funcs[i].addr))
+	if (j == SIZE_MAX ||
+	    (i != SIZE_MAX && f->pubs[j].r.addr <= f->funcs[i].r.addr))
 		return false;
 	*name = f->pubs[j].name;
-	*offset = rel - f->pubs[j].addr;
+	*offset = rel - f->pubs[j].r.addr;
 	return true;
-}
-
-/* Index of the last line record with addr <= REL, or SIZE_MAX. */
-static size_t line_below(const struct symfile *f, uint64_t rel)
-{
-	size_t lo = 0, hi = f->nlines;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (f->lines[mid].addr <= rel)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo == 0 ? SIZE_MAX : lo - 1;
 }
 
 static const char *file_name(const struct symfile *f, uint32_t num)
@@ -715,43 +634,28 @@ bool symfile_lookup_line(const struct symfile *f, uint64_t rel,
 			 const char **file, uint32_t *line, uint64_t *offset)
 {
 	size_t i = func_below(f, rel);
-	size_t j = line_below(f, rel);
+	size_t j = last_at_or_below(f->lines, f->nlines, sizeof(*f->lines), rel);
 
 	/* Only a line of the function that covers REL counts. */
-	if (i == SIZE_MAX || rel >= f->funcs[i].end || j == SIZE_MAX ||
-	    rel >= f->lines[j].end || f->lines[j].addr < f->funcs[i].addr)
+	if (i == SIZE_MAX || rel >= f->funcs[i].r.end || j == SIZE_MAX ||
+	    rel >= f->lines[j].r.end || f->lines[j].r.addr < f->funcs[i].r.addr)
 		return false;
 	*file = file_name(f, f->lines[j].file);
 	if (*file == NULL)
 		return false;
 	*line = f->lines[j].line;
-	*offset = rel - f->lines[j].addr;
+	*offset = rel - f->lines[j].r.addr;
 	return true;
 }
-
-/* Index of the last record of V (N, sorted by addr) at or below REL. */
-#define LAST_AT_OR_BELOW(v, n, rel, out)                                       \
-	do {                                                                   \
-		size_t lo_ = 0, hi_ = (n);                                     \
-		while (lo_ < hi_) {                                            \
-			size_t mid_ = lo_ + (hi_ - lo_) / 2;                   \
-			if ((v)[mid_].addr <= (rel))                           \
-				lo_ = mid_ + 1;                                \
-			else                                                   \
-				hi_ = mid_;                                    \
-		}                                                              \
-		(out) = lo_ == 0 ? SIZE_MAX : lo_ - 1;                         \
-	} while (0)
 
 bool symfile_find_win(const struct symfile *f, uint64_t rel,
 		      struct symfile_win *out)
 {
 	for (int t = 0; t < 2; t++) {
 		const struct sym_win_vec *w = &f->win[t];
-		size_t i;
+		size_t i = last_at_or_below(w->v, w->n, sizeof(*w->v), rel);
 
-		LAST_AT_OR_BELOW(w->v, w->n, rel, i);
-		if (i != SIZE_MAX && rel < w->v[i].end) {
+		if (i != SIZE_MAX && rel < w->v[i].r.end) {
 			*out = w->v[i].info;
 			return true;
 		}
@@ -764,7 +668,7 @@ bool symfile_param_size(const struct symfile *f, uint64_t rel,
 {
 	size_t i = func_below(f, rel);
 
-	if (i == SIZE_MAX || rel >= f->funcs[i].end)
+	if (i == SIZE_MAX || rel >= f->funcs[i].r.end)
 		return false;
 	*out = f->funcs[i].param_size;
 	return true;
@@ -773,23 +677,26 @@ bool symfile_param_size(const struct symfile *f, uint64_t rel,
 size_t symfile_find_cfi(const struct symfile *f, uint64_t rel,
 			const char **rules, size_t max)
 {
-	size_t i, j, n = 0;
+	const struct sym_cfi_vec *d = &f->cfi_delta;
+	size_t n = 0, i = last_at_or_below(f->cfi_init.v, f->cfi_init.n,
+					   sizeof(*f->cfi_init.v), rel);
 
-	LAST_AT_OR_BELOW(f->cfi_init.v, f->cfi_init.n, rel, i);
-	if (max == 0 || i == SIZE_MAX || rel >= f->cfi_init.v[i].end)
+	if (max == 0 || i == SIZE_MAX || rel >= f->cfi_init.v[i].r.end)
 		return 0;
 	const struct sym_cfi *init = &f->cfi_init.v[i];
 
 	rules[n++] = init->rules;
 	/* The deltas from the INIT's start up to REL, in address order. */
-	LAST_AT_OR_BELOW(f->cfi_delta.v, f->cfi_delta.n, init->addr, j);
-	j = j == SIZE_MAX ? 0 : j;
-	while (j < f->cfi_delta.n && f->cfi_delta.v[j].addr < init->addr)
-		j++;
-	for (; j < f->cfi_delta.n && f->cfi_delta.v[j].addr <= rel; j++) {
+	size_t j = init->r.addr == 0
+			   ? SIZE_MAX
+			   : last_at_or_below(d->v, d->n, sizeof(*d->v),
+					      init->r.addr - 1);
+
+	for (j = j == SIZE_MAX ? 0 : j + 1; j < d->n && d->v[j].r.addr <= rel;
+	     j++) {
 		if (n == max)
 			return SIZE_MAX;
-		rules[n++] = f->cfi_delta.v[j].rules;
+		rules[n++] = d->v[j].rules;
 	}
 	return n;
 }

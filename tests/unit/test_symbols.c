@@ -136,6 +136,8 @@ static void test_stack_records(void **state)
 		"STACK WIN 4 3000 10 0 0 0 0 0 0 1\n"   /* no program */
 		"STACK CFI INIT 1000 100 .cfa: $rsp 8 + .ra: .cfa -8 + ^\n"
 		"STACK CFI 1010 .cfa: $rsp 16 +\n"
+		"STACK CFI 1000 $rbx: .cfa -16 + ^\n" /* at the INIT's start */
+		"STACK CFI 1000 $rbp: .cfa -24 + ^\n"
 		"STACK CFI 1020 .cfa: $rsp 24 +\n"
 		"STACK CFI 2000 .cfa: $rsp 32 +\n"      /* no INIT covers it */
 		"STACK CFI INIT 1080 10 .cfa: 0\n"       /* overlaps: dropped */
@@ -145,12 +147,12 @@ static void test_stack_records(void **state)
 	struct symfile *f = parse_text(text, sizeof(text) - 1);
 	struct symfile_stats st;
 	struct symfile_win w;
-	const char *rules[4];
+	const char *rules[8];
 	uint32_t params;
 
 	symfile_stats(f, &st);
 	assert_int_equal(st.stack_win, 2);
-	assert_int_equal(st.stack_cfi, 4); /* the overlapping INIT is dropped */
+	assert_int_equal(st.stack_cfi, 6); /* the overlapping INIT is dropped */
 	assert_int_equal(st.skipped, 4);
 	/* type 4 first where both cover; type 0 past type 4's range */
 	assert_true(symfile_find_win(f, 0x1000, &w));
@@ -168,11 +170,13 @@ static void test_stack_records(void **state)
 	assert_int_equal(params, 0xc);
 	assert_false(symfile_param_size(f, 0x1100, &params));
 	/* the INIT, then the deltas up to the address */
-	assert_int_equal(symfile_find_cfi(f, 0x100f, rules, 4), 1);
-	assert_int_equal(symfile_find_cfi(f, 0x1010, rules, 4), 2);
-	assert_int_equal(symfile_find_cfi(f, 0x10ff, rules, 4), 3);
-	assert_string_equal(rules[2], ".cfa: $rsp 24 +");
-	assert_int_equal(symfile_find_cfi(f, 0x10ff, rules, 2), SIZE_MAX);
+	assert_int_equal(symfile_find_cfi(f, 0x1000, rules, 8), 3);
+	assert_string_equal(rules[1], "$rbx: .cfa -16 + ^"); /* file order */
+	assert_int_equal(symfile_find_cfi(f, 0x100f, rules, 8), 3);
+	assert_int_equal(symfile_find_cfi(f, 0x1010, rules, 8), 4);
+	assert_int_equal(symfile_find_cfi(f, 0x10ff, rules, 8), 5);
+	assert_string_equal(rules[4], ".cfa: $rsp 24 +");
+	assert_int_equal(symfile_find_cfi(f, 0x10ff, rules, 4), SIZE_MAX);
 	assert_int_equal(symfile_find_cfi(f, 0x2000, rules, 4), 0);
 	assert_int_equal(symfile_find_cfi(f, 0xfff, rules, 4), 0);
 	symfile_destroy(&f);
