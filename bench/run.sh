@@ -35,7 +35,7 @@ timeit() { # runs command $runs times, prints median seconds
 cpuit() {
 	local i
 	for i in $(seq "$runs"); do
-		(TIMEFORMAT='%U %S'; { time "$@" >/dev/null 2>&1; } 2>&1) |
+		(TIMEFORMAT='%U %S'; { time "$@" >/dev/null 2>&1 || true; } 2>&1) |
 			awk '{ printf "%.4f\n", $1 + $2 }'
 	done | median
 }

@@ -196,6 +196,7 @@ struct md {
 
 	struct md_range *mem;
 	size_t nmem, memcap;
+	bool mem_sorted;
 
 	uint64_t scan_budget;
 	struct sw_frame *frames; /* one walk's frames, WALK_MAX_FRAMES */
@@ -938,6 +939,7 @@ static void add_range(struct md *m, uint64_t start, uint64_t size,
 	if (m->nmem == m->memcap)
 		return;
 	m->mem[m->nmem++] = (struct md_range){ start, size, off };
+	m->mem_sorted = false;
 }
 
 /* Make room for N more ranges (arena). False on ENOMEM. */
@@ -1055,13 +1057,32 @@ static int range_cmp(const void *x, const void *y)
 }
 
 /*
+ * Sort the memory ranges by start, once, when first looked up: only a
+ * thread without its own stack descriptor needs them, and a dump with
+ * the process' memory lists tens of thousands, rarely in order.
+ */
+static void sort_ranges(struct md *m)
+{
+	if (m->mem_sorted)
+		return;
+	m->mem_sorted = true;
+	for (size_t i = 1; i < m->nmem; i++) {
+		if (range_cmp(&m->mem[i - 1], &m->mem[i]) > 0) {
+			qsort(m->mem, m->nmem, sizeof(*m->mem), range_cmp);
+			return;
+		}
+	}
+}
+
+/*
  * The largest captured range holding ADDR, as a reader and its VA, or
  * false. Ranges are sorted by start; overlapping ones are searched a few
  * entries back.
  */
-static bool memory_at(const struct md *m, uint64_t addr, struct reader *out,
+static bool memory_at(struct md *m, uint64_t addr, struct reader *out,
 		      uint64_t *va)
 {
+	sort_ranges(m);
 	size_t lo = 0, hi = m->nmem;
 	const struct md_range *best = NULL;
 
@@ -2299,8 +2320,6 @@ int minidump_read_with(struct analysis *a, const uint8_t *data, size_t len,
 	if (rc != DF_OK)
 		return rc;
 	read_streams(m);
-	if (m->mem != NULL)
-		qsort(m->mem, m->nmem, sizeof(*m->mem), range_cmp);
 	/* Without symbols (or memory for them) walk as Breakpad does then. */
 	m->syms = symsession_new(m->store, a);
 	finish_threads(m);
