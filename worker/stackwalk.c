@@ -106,12 +106,20 @@ static bool seems_valid(const struct walker *k, uint64_t addr)
 	return f == NULL || symfile_lookup(f, rel, &name, &off);
 }
 
-/* The address Breakpad looks symbols up at: inside the call for callers. */
-static uint64_t lookup_address(const struct state *st)
+/* Bytes from a return address back into the call, by CPU. */
+static const uint8_t call_back[] = {
+	[SW_CPU_OTHER] = 1, [SW_CPU_X86] = 1, [SW_CPU_AMD64] = 1,
+	[SW_CPU_ARM] = 2,   [SW_CPU_ARM64] = 4,
+};
+
+/* Breakpad's frame->instruction: where it looks up the frame's symbols. */
+static uint64_t lookup_address(const struct walker *k, const struct state *st)
 {
 	uint64_t ip = st->regs.r[SW_IP];
 
-	return st->trust == TRUST_CONTEXT || ip == 0 ? ip : ip - 1;
+	if (st->trust == TRUST_CONTEXT || ip < call_back[k->w->cpu])
+		return ip;
+	return (ip - call_back[k->w->cpu]) & k->mask;
 }
 
 /* ---- unwind rule evaluation ------------------------------------------------ */
@@ -651,7 +659,7 @@ static bool by_cfi(const struct walker *k, const struct state *last,
 	struct cfi_rule rules[CFI_MAX_RULES];
 	size_t n = 0, nrec;
 	uint64_t rel, cfa, ra;
-	const struct symfile *f = symbols_at(k, lookup_address(last), &rel);
+	const struct symfile *f = symbols_at(k, lookup_address(k, last), &rel);
 
 	if (f == NULL)
 		return false;
@@ -846,7 +854,7 @@ static bool x86_by_symbols(const struct walker *k, struct state *last,
 {
 	struct symfile_win info;
 	uint64_t rel;
-	const struct symfile *f = symbols_at(k, lookup_address(last), &rel);
+	const struct symfile *f = symbols_at(k, lookup_address(k, last), &rel);
 
 	if (f == NULL)
 		return false;
@@ -917,9 +925,12 @@ size_t stackwalk_run(const struct sw_walk *w, const struct sw_regs *regs,
 	}
 	s[cur] = (struct state){ *regs, TRUST_CONTEXT, false, 0 };
 	for (;;) {
-		out[n++] = (struct sw_frame){ s[cur].regs.r[SW_IP] & k.mask,
-					      s[cur].regs.r[SW_SP] & k.mask,
-					      s[cur].trust };
+		out[n++] = (struct sw_frame){
+			.ip = s[cur].regs.r[SW_IP] & k.mask,
+			.instruction = lookup_address(&k, &s[cur]),
+			.sp = s[cur].regs.r[SW_SP] & k.mask,
+			.trust = s[cur].trust,
+		};
 		if (n >= w->max_frames || !caller_of(&k, prev, &s[cur], &next) ||
 		    terminates(&s[cur], &next))
 			break;

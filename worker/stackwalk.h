@@ -84,9 +84,15 @@ struct sw_memory {
 	uint64_t va;
 };
 
-/* One frame found: IP is the context's or the return address. */
+/*
+ * One frame found: IP is the context's or the return address;
+ * INSTRUCTION is where Breakpad places the frame (and looks up its
+ * symbols): IP for the context frame, for callers inside the call: IP
+ * less 1 on x86 and amd64, less 4 on arm64, less 2 on arm.
+ */
 struct sw_frame {
 	uint64_t ip;
+	uint64_t instruction;
 	uint64_t sp;
 	enum frame_trust trust;
 };

@@ -334,11 +334,14 @@ static void cmp_crash(struct cmp *c, const struct bp_ref *r,
 /*
  * The offset Breakpad prints for a frame: from the source line's start,
  * else the function's, else the module's, else the address itself; for
- * a caller frame from its return address, one past our address.
+ * an x86 or amd64 caller frame from its return address, one past our
+ * address (arm and arm64 frames print the address inside the call).
  */
-static uint64_t frame_offset(const struct frame *f)
+static uint64_t frame_offset(const struct frame *f, const char *cpu)
 {
-	uint64_t ret = f->trust != TRUST_CONTEXT;
+	bool x86 = cpu != NULL &&
+		   (strcmp(cpu, "x86") == 0 || strcmp(cpu, "amd64") == 0);
+	uint64_t ret = x86 && f->trust != TRUST_CONTEXT;
 
 	if (f->function != NULL && f->source_file != NULL)
 		return f->line_offset + ret;
@@ -353,7 +356,7 @@ static uint64_t frame_offset(const struct frame *f)
 #define FRAME_FIELDS 5
 
 static void cmp_frame(struct cmp *c, size_t i, const struct bp_frame *b,
-		      const struct frame *f)
+		      const struct frame *f, const char *cpu)
 {
 	char what[64], buf[64];
 
@@ -370,7 +373,7 @@ static void cmp_frame(struct cmp *c, size_t i, const struct bp_frame *b,
 		buf[0] = '\0';
 	cmp_str(c, FC_FRAMES, what, b->line, buf);
 	snprintf(what, sizeof(what), "frame %zu offset", i);
-	snprintf(buf, sizeof(buf), "0x%" PRIx64, frame_offset(f));
+	snprintf(buf, sizeof(buf), "0x%" PRIx64, frame_offset(f, cpu));
 	cmp_str(c, FC_FRAMES, what, b->offset, buf);
 }
 
@@ -387,7 +390,8 @@ static void cmp_frames(struct cmp *c, const struct bp_ref *r,
 
 	for (size_t i = 0; i < n; i++) {
 		if (i < r->nframes && i < ours) {
-			cmp_frame(c, i, &r->frames[i], &t->frames.v[i]);
+			cmp_frame(c, i, &r->frames[i], &t->frames.v[i],
+				  a->system.cpu_arch);
 			continue;
 		}
 		mismatch(c, "frame %zu only in %s", i,

@@ -150,6 +150,9 @@ static void test_x86_ebp_chain(void **state)
 	expect(1, 0x401000, TRUST_FRAME_POINTER);
 	expect(2, 0x402000, TRUST_FRAME_POINTER);
 	assert_int_equal(fx.out[1].sp, 0x10108);
+	/* the context frame at its pointer; callers inside the call */
+	assert_int_equal(fx.out[0].instruction, 0x400500);
+	assert_int_equal(fx.out[1].instruction, 0x400fff);
 	teardown();
 }
 
@@ -295,6 +298,9 @@ static void test_arm64_frame_records(void **state)
 	assert_int_equal(walk(r), 3);
 	expect(1, 0x401000, TRUST_FRAME_POINTER);
 	expect(2, 0x402000, TRUST_FRAME_POINTER);
+	/* Breakpad places arm64 callers at the branch, 4 bytes back */
+	assert_int_equal(fx.out[0].instruction, 0x400500);
+	assert_int_equal(fx.out[1].instruction, 0x400ffc);
 	teardown();
 }
 

@@ -1930,7 +1930,12 @@ static size_t walk_count(const struct md_walk *w)
 	return w->own ? w->t->own_frames.n : w->t->frames.n;
 }
 
-/* Append a frame at ADDR with TRUST. False when the walk is full. */
+/*
+ * Append a frame at ADDR with TRUST. False when the walk is full.
+ * A caller frame is known by its return address, which points past the
+ * call; ADDR is inside the call (stackwalk.h), as Breakpad and
+ * rust-minidump report it, so that offsets and signatures agree.
+ */
 static bool add_frame(struct md *m, const struct md_walk *w, uint64_t addr,
 		      enum frame_trust trust)
 {
@@ -1941,14 +1946,6 @@ static bool add_frame(struct md *m, const struct md_walk *w, uint64_t addr,
 
 	if (f == NULL)
 		return false;
-	/*
-	 * A caller frame is known by its return address, which points past
-	 * the call; the call itself is one byte earlier. Breakpad and
-	 * rust-minidump report that byte, and so do we, so that offsets and
-	 * signatures agree with theirs.
-	 */
-	if (trust != TRUST_CONTEXT && addr > 0)
-		addr--;
 	const struct module *mod = model_module_at(m->a, addr);
 
 	f->address = addr;
@@ -2032,7 +2029,8 @@ static void walk_thread(struct md *m, const struct md_walk *w,
 	size_t n = stackwalk_run(&sw, &r->sw, m->frames);
 
 	for (size_t i = 0; i < n; i++)
-		if (!add_frame(m, w, m->frames[i].ip, m->frames[i].trust))
+		if (!add_frame(m, w, m->frames[i].instruction,
+			       m->frames[i].trust))
 			break;
 }
 
