@@ -1,8 +1,9 @@
 /*
- * Fuzz target: the Breakpad .sym parser on arbitrary bytes, lookups, and
- * stack walks that run the file's STACK WIN / STACK CFI rules. The input
- * is the symbol text and also the stack memory; its last WALK_TAIL bytes,
- * when there are that many, pick the CPU and the registers.
+ * Fuzz target: the Breakpad .sym parser on arbitrary bytes, its lookups
+ * (names, lines, inlined functions, unwind records), and stack walks that
+ * run the file's STACK WIN / STACK CFI rules. The input is the symbol
+ * text and also the stack memory; its last WALK_TAIL bytes, when there
+ * are that many, pick the CPU and the registers.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +37,7 @@ static void lookups(const struct symfile *f, const uint8_t *data,
 	uint32_t line, params;
 	struct symfile_win win;
 	const char *rules[8];
+	struct symfile_inline inl[4];
 
 	for (size_t i = 0; i < size && i < 8; i++)
 		probe = probe << 8 | data[i];
@@ -52,6 +54,11 @@ static void lookups(const struct symfile *f, const uint8_t *data,
 		    win.type != 4)
 			__builtin_trap();
 		symfile_param_size(f, addrs[i], &params);
+		size_t ni = symfile_lookup_inlines(f, addrs[i], inl, 4);
+
+		for (size_t k = 0; k < ni; k++)
+			if (inl[k].name == NULL)
+				__builtin_trap();
 		size_t n = symfile_find_cfi(f, addrs[i], rules, 8);
 
 		for (size_t k = 0; n != SIZE_MAX && k < n; k++)

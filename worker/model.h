@@ -48,6 +48,7 @@ enum frame_trust {
 	TRUST_CFI,
 	TRUST_FRAME_POINTER,
 	TRUST_SCAN,         /* return address found by scanning the stack */
+	TRUST_INLINE,       /* a function inlined at the next frame's address */
 };
 
 struct frame {
@@ -255,7 +256,10 @@ void analysis_destroy(struct analysis **ap);
 /* The text name of a format: "minidump", "kernel-dump", "debugger-log". */
 const char *model_format_name(enum model_format f);
 
-/* "context", "prewalked", "cfi", "frame_pointer", "scan" or "none". */
+/*
+ * "context", "prewalked", "cfi", "frame_pointer", "scan", "inline" or
+ * "none".
+ */
 const char *model_trust_name(enum frame_trust t);
 
 /*

@@ -13,6 +13,10 @@
 #include "mapfile.h"
 #include "model.h"
 
+/* Inlined functions: per frame, and added per list of frames. */
+#define SYMSTORE_MAX_INLINE_DEPTH 32
+#define SYMSTORE_MAX_INLINE_FRAMES 1024
+
 /* Cache bounds: entries and bytes of parsed files held. */
 #define SYMSTORE_MAX_ENTRIES 512
 #define SYMSTORE_MAX_BYTES ((size_t)1 << 30)
@@ -85,6 +89,32 @@ struct sym_file {
 	size_t seq;
 };
 
+/* One range of an INLINE record: code of ORIGIN inlined at a call site. */
+struct sym_inline {
+	struct sym_range r;
+	uint32_t level;      /* nesting depth, 0 outermost */
+	uint32_t line;       /* call site line */
+	uint32_t file;       /* call site FILE number, if has_file */
+	uint32_t origin;     /* INLINE_ORIGIN number */
+	bool has_file;
+};
+
+struct sym_origin {
+	uint32_t id;
+	const char *name;
+	size_t seq;
+};
+
+struct sym_inline_vec {
+	struct sym_inline *v;
+	size_t n, cap;
+};
+
+struct sym_origin_vec {
+	struct sym_origin *v;
+	size_t n, cap;
+};
+
 struct symfile {
 	struct arena *names;
 	struct sym_func *funcs;
@@ -97,7 +127,10 @@ struct symfile {
 	size_t nfiles, capfiles;
 	struct sym_win_vec win[2]; /* [0]: type 4, [1]: type 0 */
 	struct sym_cfi_vec cfi_init, cfi_delta;
+	struct sym_inline_vec inlines;
+	struct sym_origin_vec origins;
 	bool in_func; /* line records follow a FUNC that was kept */
+	long inline_level; /* deepest INLINE level so far in the FUNC */
 	size_t skipped;
 };
 
@@ -222,6 +255,7 @@ static bool parse_func(struct symfile *f, struct cursor *c, size_t seq)
 	f->funcs[f->nfuncs++] = (struct sym_func){
 		{ addr, addr + size, seq }, name, (uint32_t)param };
 	f->in_func = true;
+	f->inline_level = -1;
 	return true;
 }
 
@@ -282,6 +316,91 @@ static bool parse_public(struct symfile *f, struct cursor *c, size_t seq)
 	if (name == NULL)
 		return false;
 	f->pubs[f->npubs++] = (struct sym_pub){ { addr, addr + 1, seq }, name };
+	return true;
+}
+
+/* A decimal number or -1 (Breakpad's "no file"), into *V and *HAS. */
+static bool take_file_num(struct cursor *c, uint32_t *v, bool *has)
+{
+	if ((size_t)(c->end - c->p) >= 3 && memcmp(c->p, "-1 ", 3) == 0) {
+		c->p += 3;
+		*has = false;
+		return true;
+	}
+	*has = true;
+	return take_dec(c, v);
+}
+
+/* Count the space-separated tokens of the rest of the line. */
+static size_t count_tokens(const struct cursor *c)
+{
+	size_t n = 0;
+
+	for (const char *p = c->p; p < c->end; p++)
+		n += *p != ' ' && (p == c->p || p[-1] == ' ');
+	return n;
+}
+
+/*
+ * INLINE level call_line [call_file] origin (addr size)+ inside a FUNC;
+ * the old form has no call_file: an odd count of tokens tells them apart,
+ * as in Breakpad. A level more than one deeper than the last is refused
+ * (its parent was malformed).
+ */
+static bool parse_inline(struct symfile *f, struct cursor *c, size_t seq)
+{
+	struct sym_inline in = { .r.seq = seq };
+	size_t tokens = count_tokens(c);
+
+	in.has_file = tokens % 2 == 0;
+	if (!f->in_func || tokens < 5 || !take_dec(c, &in.level) ||
+	    !take_dec(c, &in.line) ||
+	    (in.has_file && !take_file_num(c, &in.file, &in.has_file)) ||
+	    !take_dec(c, &in.origin) || (long)in.level > f->inline_level + 1)
+		return false;
+	f->inline_level = in.level;
+	while (c->p < c->end) {
+		uint64_t size;
+
+		if (!take_hex(c, &in.r.addr) || !take_hex(c, &size) ||
+		    in.r.addr > UINT64_MAX - size)
+			return false;
+		in.r.end = in.r.addr + size;
+		if (size == 0)
+			continue;
+		if (!grow((void **)&f->inlines.v, &f->inlines.cap,
+			  f->inlines.n, sizeof(in), SYMFILE_MAX_INLINES))
+			return false;
+		f->inlines.v[f->inlines.n++] = in;
+	}
+	return true;
+}
+
+/* INLINE_ORIGIN id [file] name; an old-form file number is skipped. */
+static bool parse_inline_origin(struct symfile *f, struct cursor *c,
+				size_t seq)
+{
+	struct sym_origin o = { .seq = seq };
+	uint32_t file;
+	bool has;
+
+	if (!take_dec(c, &o.id))
+		return false;
+	const char *p = c->p;
+
+	if (p < c->end && *p == '-')
+		p++;
+	while (p < c->end && *p >= '0' && *p <= '9')
+		p++;
+	if (p > c->p && (p == c->end || *p == ' ') &&
+	    !take_file_num(c, &file, &has))
+		return false;
+	o.name = take_name(f, c);
+	if (o.name == NULL ||
+	    !grow((void **)&f->origins.v, &f->origins.cap, f->origins.n,
+		  sizeof(o), SYMFILE_MAX_INLINES))
+		return false;
+	f->origins.v[f->origins.n++] = o;
 	return true;
 }
 
@@ -389,15 +508,16 @@ static bool parse_line(struct symfile *f, struct cursor *c, size_t seq)
 	if (hex_digit(*c->p) >= 0)
 		return parse_line_record(f, c, seq);
 	if (take_word(c, "INLINE"))
-		return true; /* within the FUNC: its lines may follow */
+		return parse_inline(f, c, seq); /* the FUNC's lines may follow */
 	f->in_func = false;
+	if (take_word(c, "INLINE_ORIGIN"))
+		return parse_inline_origin(f, c, seq);
 	if (take_word(c, "PUBLIC"))
 		return parse_public(f, c, seq);
 	if (take_word(c, "STACK"))
 		return parse_stack(f, c, seq);
 	/*
-	 * MODULE, INFO and INLINE_ORIGIN records carry nothing this reader
-	 * uses.
+	 * MODULE and INFO records carry nothing this reader uses.
 	 */
 	return true;
 }
@@ -465,7 +585,35 @@ static void finish_files(struct symfile *f)
 	f->nfiles = k;
 }
 
-/* Sort every kind of record; CFI deltas may share addresses with INITs. */
+static int cmp_origin(const void *x, const void *y)
+{
+	const struct sym_origin *a = x, *b = y;
+
+	if (a->id != b->id)
+		return a->id < b->id ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* Sort INLINE_ORIGINs by number; the first of equal numbers counts. */
+static void finish_origins(struct symfile *f)
+{
+	struct sym_origin_vec *o = &f->origins;
+	size_t k = 0;
+
+	if (o->n > 1)
+		qsort(o->v, o->n, sizeof(*o->v), cmp_origin);
+	for (size_t i = 0; i < o->n; i++) {
+		if (k > 0 && o->v[i].id == o->v[k - 1].id)
+			continue;
+		o->v[k++] = o->v[i];
+	}
+	o->n = k;
+}
+
+/*
+ * Sort every kind of record; CFI deltas may share addresses with INITs,
+ * inlined ranges nest.
+ */
 static void finish(struct symfile *f)
 {
 	f->nfuncs = sort_ranges(f->funcs, f->nfuncs, sizeof(*f->funcs), true);
@@ -478,7 +626,10 @@ static void finish(struct symfile *f)
 				    sizeof(*f->cfi_init.v), true);
 	f->cfi_delta.n = sort_ranges(f->cfi_delta.v, f->cfi_delta.n,
 				     sizeof(*f->cfi_delta.v), false);
+	f->inlines.n = sort_ranges(f->inlines.v, f->inlines.n,
+				   sizeof(*f->inlines.v), false);
 	finish_files(f);
+	finish_origins(f);
 }
 
 static bool is_eol(char ch)
@@ -547,6 +698,8 @@ void symfile_destroy(struct symfile **fp)
 	free(f->win[1].v);
 	free(f->cfi_init.v);
 	free(f->cfi_delta.v);
+	free(f->inlines.v);
+	free(f->origins.v);
 	free(f);
 	*fp = NULL;
 }
@@ -559,6 +712,8 @@ void symfile_stats(const struct symfile *f, struct symfile_stats *st)
 	st->files = f->nfiles;
 	st->stack_win = f->win[0].n + f->win[1].n;
 	st->stack_cfi = f->cfi_init.n + f->cfi_delta.n;
+	st->inlines = f->inlines.n;
+	st->origins = f->origins.n;
 	st->skipped = f->skipped;
 	st->bytes = sizeof(*f) + arena_used(f->names) +
 		    f->capfuncs * sizeof(*f->funcs) +
@@ -567,7 +722,9 @@ void symfile_stats(const struct symfile *f, struct symfile_stats *st)
 		    f->capfiles * sizeof(*f->files) +
 		    (f->win[0].cap + f->win[1].cap) * sizeof(struct sym_win) +
 		    (f->cfi_init.cap + f->cfi_delta.cap) *
-			    sizeof(struct sym_cfi);
+			    sizeof(struct sym_cfi) +
+		    f->inlines.cap * sizeof(struct sym_inline) +
+		    f->origins.cap * sizeof(struct sym_origin);
 }
 
 /* Index of the last of N sorted records at V with addr <= REL, or SIZE_MAX. */
@@ -646,6 +803,68 @@ bool symfile_lookup_line(const struct symfile *f, uint64_t rel,
 	*line = f->lines[j].line;
 	*offset = rel - f->lines[j].r.addr;
 	return true;
+}
+
+static const char *origin_name(const struct symfile *f, uint32_t id)
+{
+	size_t lo = 0, hi = f->origins.n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->origins.v[mid].id == id)
+			return f->origins.v[mid].name;
+		if (f->origins.v[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return "<name omitted>"; /* as Breakpad names an unknown origin */
+}
+
+/* Insert IN into OUT (N of MAX, innermost first); false when full. */
+static bool add_inline(const struct symfile *f, const struct sym_inline *in,
+		       struct symfile_inline *out, size_t *n, size_t max)
+{
+	size_t i = *n;
+
+	if (*n == max)
+		return false;
+	/* deeper first; of equal depth, the one earlier in the file */
+	while (i > 0 && (out[i - 1].level < in->level ||
+			 (out[i - 1].level == in->level &&
+			  out[i - 1].seq > in->r.seq))) {
+		out[i] = out[i - 1];
+		i--;
+	}
+	out[i] = (struct symfile_inline){
+		.name = origin_name(f, in->origin),
+		.call_file = in->has_file ? file_name(f, in->file) : NULL,
+		.call_line = in->line,
+		.base = in->r.addr,
+		.level = in->level,
+		.seq = in->r.seq,
+	};
+	(*n)++;
+	return true;
+}
+
+size_t symfile_lookup_inlines(const struct symfile *f, uint64_t rel,
+			      struct symfile_inline *out, size_t max)
+{
+	size_t i = func_below(f, rel), n = 0, steps = 0;
+	const struct sym_inline_vec *v = &f->inlines;
+
+	if (i == SIZE_MAX || rel >= f->funcs[i].r.end)
+		return 0;
+	/* The FUNC's ranges that start at or below REL, walking back. */
+	for (size_t j = last_at_or_below(v->v, v->n, sizeof(*v->v), rel);
+	     j != SIZE_MAX && v->v[j].r.addr >= f->funcs[i].r.addr &&
+	     steps < SYMFILE_MAX_INLINE_SCAN;
+	     j = j == 0 ? SIZE_MAX : j - 1, steps++)
+		if (rel < v->v[j].r.end && !add_inline(f, &v->v[j], out, &n, max))
+			break;
+	return n;
 }
 
 bool symfile_find_win(const struct symfile *f, uint64_t rel,
@@ -1064,24 +1283,28 @@ static const struct module *frame_module(const struct analysis *a,
 	return NULL;
 }
 
-static void name_frame(struct symctx *c, struct frame *fr)
+/*
+ * Name FR; returns its module's symbol file when FR was named from it (so
+ * inlined functions may be looked up there too), else NULL.
+ */
+static const struct symfile *name_frame(struct symctx *c, struct frame *fr)
 {
 	size_t i;
 
 	if (fr->module == NULL || !fr->has_module_offset ||
 	    fr->function != NULL)
-		return;
+		return NULL;
 	const struct module *m = frame_module(c->a, fr, &i);
 	const struct symfile *f = m != NULL ? symsession_file(c->ss, m) : NULL;
 	const char *name;
 	uint64_t off;
 
 	if (f == NULL || !symfile_lookup(f, fr->module_offset, &name, &off))
-		return;
+		return NULL;
 	fr->function = arena_strdup(c->a->arena, name);
 	if (fr->function == NULL) {
 		c->nomem = true;
-		return;
+		return NULL;
 	}
 	fr->func_offset = off;
 	fr->has_func_offset = true;
@@ -1090,22 +1313,107 @@ static void name_frame(struct symctx *c, struct frame *fr)
 	uint32_t line;
 
 	if (!symfile_lookup_line(f, fr->module_offset, &file, &line, &off))
-		return;
+		return f;
 	fr->source_file = arena_strdup(c->a->arena, file);
 	if (fr->source_file == NULL) {
 		c->nomem = true;
-		return;
+		return NULL;
 	}
 	fr->source_line = line;
 	fr->line_offset = off;
+	return f;
+}
+
+/*
+ * The N frames for the functions inlined at FR (IN, innermost first),
+ * into OUT, as Breakpad builds them: each a copy of FR named after its
+ * origin, offset from its inlined range; the innermost takes FR's source
+ * line, each outer one the call site of the one inside it, and FR the
+ * outermost call site. A call site without a known file keeps FR's.
+ */
+static void inline_frames(struct symctx *c, struct frame *fr,
+			  const struct symfile_inline *in, size_t n,
+			  struct frame *out)
+{
+	const char *file = fr->source_file;
+	uint32_t line = fr->source_line;
+	bool had_line = fr->source_file != NULL;
+
+	for (size_t k = 0; k < n; k++) {
+		out[k] = *fr;
+		out[k].function = arena_strdup(c->a->arena, in[k].name);
+		out[k].func_offset = fr->module_offset - in[k].base;
+		out[k].trust = TRUST_INLINE;
+		out[k].source_file = file;
+		out[k].source_line = line;
+		file = in[k].call_file != NULL
+			       ? arena_strdup(c->a->arena, in[k].call_file)
+			       : fr->source_file;
+		line = in[k].call_line;
+		c->nomem |= out[k].function == NULL ||
+			    (in[k].call_file != NULL && file == NULL);
+	}
+	fr->source_file = file;
+	fr->source_line = line;
+	/* A call site line where FR had none: Breakpad's line base is 0. */
+	for (size_t k = 0; !had_line && k <= n; k++) {
+		struct frame *x = k < n ? &out[k] : fr;
+
+		if (x->source_file != NULL)
+			x->line_offset = x->address;
+	}
+}
+
+/*
+ * Name the frames of V (N of them); with inlined functions, a longer list
+ * with their frames before each, in the analysis' arena.
+ */
+static void name_frames(struct symctx *c, struct frame **v, size_t *n,
+			size_t *cap)
+{
+	struct symfile_inline in[SYMSTORE_MAX_INLINE_DEPTH];
+	struct frame *out = NULL;
+	size_t k = 0;
+
+	for (size_t i = 0; i < *n; i++) {
+		const struct symfile *f = name_frame(c, &(*v)[i]);
+		size_t ni = f != NULL ? symfile_lookup_inlines(
+						f, (*v)[i].module_offset, in,
+						SYMSTORE_MAX_INLINE_DEPTH)
+				      : 0;
+
+		if (ni > 0 && out == NULL) {
+			/* the first inlined call: copy into a list with room */
+			size_t room = *n + SYMSTORE_MAX_INLINE_FRAMES;
+
+			out = arena_alloc(c->a->arena, room * sizeof(*out));
+			if (out == NULL) {
+				c->nomem = true;
+				return;
+			}
+			memcpy(out, *v, i * sizeof(*out));
+			k = i;
+			*cap = room;
+		}
+		if (out == NULL)
+			continue;
+		if (k + ni + (*n - i) > *cap)
+			ni = 0; /* out of room: no more inlined frames */
+		inline_frames(c, &(*v)[i], in, ni, out + k);
+		k += ni;
+		out[k++] = (*v)[i];
+	}
+	if (out != NULL) {
+		*v = out;
+		*n = k;
+	}
 }
 
 static void name_thread(struct symctx *c, struct thread *t)
 {
-	for (size_t k = 0; k < t->frames.n; k++)
-		name_frame(c, &t->frames.v[k]);
-	for (size_t k = 0; k < t->own_frames.n; k++)
-		name_frame(c, &t->own_frames.v[k]);
+	name_frames(c, &t->frames.v, &t->frames.n, &t->frames.cap);
+	name_frames(c, &t->own_frames.v, &t->own_frames.n,
+		    &t->own_frames.cap);
 }
 
 int symstore_symbolize(struct symstore *s, struct analysis *a)

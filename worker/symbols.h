@@ -6,8 +6,9 @@
  * ROOT/DEBUG_FILE/DEBUG_ID/NAME.sym, NAME being DEBUG_FILE with a trailing
  * ".pdb" replaced by ".sym" (else DEBUG_FILE + ".sym"). FUNC and PUBLIC
  * records name frames (formats.md 3.5), FUNC line records with FILE
- * records give their source file and line; STACK WIN and STACK CFI records
- * are the unwind rules stackwalk.h uses. INLINE records are read past.
+ * records give their source file and line, INLINE and INLINE_ORIGIN
+ * records the functions inlined there; STACK WIN and STACK CFI records
+ * are the unwind rules stackwalk.h uses.
  *
  * Parsed files are cached in the store, shared by every thread that uses
  * it (a mutex guards the cache; the parsed files themselves are read-only
@@ -35,6 +36,8 @@ struct module;
 #define SYMFILE_MAX_LINES ((size_t)16 << 20)
 #define SYMFILE_MAX_FILES ((size_t)1 << 20)
 #define SYMFILE_MAX_STACK ((size_t)16 << 20) /* STACK records per kind */
+#define SYMFILE_MAX_INLINES ((size_t)16 << 20) /* INLINE ranges, origins */
+#define SYMFILE_MAX_INLINE_SCAN 4096 /* inlined ranges looked at per lookup */
 #define SYMFILE_MAX_NAME 8192 /* longer names are cut */
 
 /* ---- one parsed symbol file -------------------------------------------- */
@@ -48,6 +51,8 @@ struct symfile_stats {
 	size_t files;     /* FILE records kept */
 	size_t stack_win; /* STACK WIN records kept (types 4 and 0) */
 	size_t stack_cfi; /* STACK CFI INIT and delta records kept */
+	size_t inlines;   /* INLINE ranges kept */
+	size_t origins;   /* INLINE_ORIGIN records kept */
 	size_t skipped;   /* malformed or over-cap lines */
 	size_t bytes;     /* memory held */
 };
@@ -80,6 +85,23 @@ bool symfile_lookup(const struct symfile *f, uint64_t rel, const char **name,
  */
 bool symfile_lookup_line(const struct symfile *f, uint64_t rel,
 			 const char **file, uint32_t *line, uint64_t *offset);
+
+/* A function inlined at an address (INLINE and INLINE_ORIGIN records). */
+struct symfile_inline {
+	const char *name;      /* the origin's, or "<name omitted>" */
+	const char *call_file; /* call site's FILE, NULL when not given */
+	uint32_t call_line;    /* call site's line */
+	uint64_t base;         /* start of the inlined range holding REL */
+	uint32_t level;        /* nesting depth, 0 outermost */
+	size_t seq;            /* file order */
+};
+
+/*
+ * The functions inlined at REL within the FUNC covering it, innermost
+ * first, into OUT (at most MAX). Returns the count.
+ */
+size_t symfile_lookup_inlines(const struct symfile *f, uint64_t rel,
+			      struct symfile_inline *out, size_t max);
 
 /* A STACK WIN record's fields (x86 unwinding, formats.md 3.5). */
 struct symfile_win {

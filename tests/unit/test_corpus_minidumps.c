@@ -341,7 +341,9 @@ static uint64_t frame_offset(const struct frame *f, const char *cpu)
 {
 	bool x86 = cpu != NULL &&
 		   (strcmp(cpu, "x86") == 0 || strcmp(cpu, "amd64") == 0);
-	uint64_t ret = x86 && f->trust != TRUST_CONTEXT;
+	/* an inlined frame is a plain frame to Breakpad: at its address */
+	uint64_t ret = x86 && f->trust != TRUST_CONTEXT &&
+		       f->trust != TRUST_INLINE;
 
 	if (f->function != NULL && f->source_file != NULL)
 		return f->line_offset + ret;

@@ -182,6 +182,51 @@ static void test_stack_records(void **state)
 	symfile_destroy(&f);
 }
 
+/* INLINE records: both forms, nesting order, refused and unnamed ones. */
+static void test_inline_records(void **state)
+{
+	static const char text[] =
+		"FILE 7 a.h\n"
+		"INLINE_ORIGIN 1 outer()\n"
+		"INLINE_ORIGIN 2 5 inner()\n" /* old form: file 5, then name */
+		"INLINE_ORIGIN 1 duplicate()\n"
+		"INLINE 0 10 7 1 100 10\n"    /* outside any FUNC */
+		"FUNC 100 100 0 f\n"
+		"INLINE 0 10 7 1 110 20 180 8\n"  /* new form, two ranges */
+		"INLINE 1 20 2 118 8\n"           /* old form: no file */
+		"INLINE 3 30 7 9 118 4\n"         /* level skips 2: refused */
+		"INLINE 1 40 -1 9 184 2\n"        /* file -1, unknown origin */
+		"INLINE 0 1\n";                   /* too short */
+	(void)state;
+	struct symfile *f = parse_text(text, sizeof(text) - 1);
+	struct symfile_stats st;
+	struct symfile_inline in[4];
+
+	symfile_stats(f, &st);
+	assert_int_equal(st.inlines, 4);
+	assert_int_equal(st.origins, 2);
+	assert_int_equal(st.skipped, 3);
+	assert_int_equal(symfile_lookup_inlines(f, 0x10f, in, 4), 0);
+	assert_int_equal(symfile_lookup_inlines(f, 0x111, in, 4), 1);
+	assert_string_equal(in[0].name, "outer()");
+	assert_string_equal(in[0].call_file, "a.h");
+	assert_int_equal(in[0].call_line, 10);
+	assert_int_equal(in[0].base, 0x110);
+	/* innermost first */
+	assert_int_equal(symfile_lookup_inlines(f, 0x119, in, 4), 2);
+	assert_string_equal(in[0].name, "inner()");
+	assert_null(in[0].call_file);
+	assert_int_equal(in[0].call_line, 20);
+	assert_string_equal(in[1].name, "outer()");
+	assert_int_equal(symfile_lookup_inlines(f, 0x119, in, 1), 1);
+	/* the second range of the first INLINE, and an unknown origin */
+	assert_int_equal(symfile_lookup_inlines(f, 0x185, in, 4), 2);
+	assert_string_equal(in[0].name, "<name omitted>");
+	assert_null(in[0].call_file);
+	assert_int_equal(in[1].base, 0x180);
+	symfile_destroy(&f);
+}
+
 static void test_crafted_lookups(void **state)
 {
 	(void)state;
@@ -385,10 +430,19 @@ static void check_fake(const struct analysis *a)
 {
 	const struct thread *t = &a->threads.v[0];
 
-	assert_string_equal(t->frames.v[0].function, "Worker::run(int)");
-	assert_true(t->frames.v[0].has_func_offset);
-	assert_int_equal(t->frames.v[0].func_offset, 0x15);
-	for (size_t i = 1; i < 4; i++) {
+	/* 0x1025 is in Queue::pop() inlined into Worker::run(int) at line 42 */
+	assert_int_equal(t->frames.n, 5);
+	assert_string_equal(t->frames.v[0].function, "Queue::pop()");
+	assert_int_equal(t->frames.v[0].trust, TRUST_INLINE);
+	assert_int_equal(t->frames.v[0].func_offset, 0x3);
+	assert_null(t->frames.v[0].source_file); /* its line's FILE is absent */
+	assert_string_equal(t->frames.v[1].function, "Worker::run(int)");
+	assert_true(t->frames.v[1].has_func_offset);
+	assert_int_equal(t->frames.v[1].func_offset, 0x15);
+	assert_string_equal(t->frames.v[1].source_file,
+			    "c:\\src\\demo\\worker.cpp");
+	assert_int_equal(t->frames.v[1].source_line, 42);
+	for (size_t i = 2; i < 5; i++) {
 		assert_null(t->frames.v[i].function);
 		assert_false(t->frames.v[i].has_func_offset);
 	}
@@ -586,12 +640,140 @@ static void test_minidump2(void **state)
 	free(empty);
 }
 
+/*
+ * Copy corpus/symbols/DIR/ID/NAME into ROOT, with the lines of EXTRA put
+ * after the first line that starts with each AFTER (EXTRA[i] after
+ * AFTER[i]; an AFTER of "" puts it first).
+ */
+static void copy_sym(const char *root, const char *dir, const char *id,
+		     const char *name, const char *const *after,
+		     const char *const *extra, size_t n)
+{
+	char src[4096], dst[4096];
+	size_t len;
+
+	snprintf(src, sizeof(src), "corpus/symbols/%s/%s/%s", dir, id, name);
+	snprintf(src, sizeof(src), "%s", test_shared_path(src));
+	uint8_t *text = test_read_file(src, &len);
+
+	assert_non_null(text);
+	snprintf(dst, sizeof(dst), "%s/%s", root, dir);
+	assert_int_equal(mkdir(dst, 0755), 0);
+	snprintf(dst, sizeof(dst), "%s/%s/%s", root, dir, id);
+	assert_int_equal(mkdir(dst, 0755), 0);
+	snprintf(dst, sizeof(dst), "%s/%s/%s/%s", root, dir, id, name);
+	FILE *fp = fopen(dst, "wb");
+
+	assert_non_null(fp);
+	for (size_t i = 0; i < n; i++)
+		if (after[i][0] == '\0')
+			fprintf(fp, "%s\n", extra[i]);
+	for (char *line = (char *)text, *nl; *line; line = nl) {
+		nl = strchr(line, '\n');
+		nl = nl != NULL ? nl + 1 : line + strlen(line);
+		fwrite(line, 1, (size_t)(nl - line), fp);
+		for (size_t i = 0; i < n; i++)
+			if (after[i][0] != '\0' &&
+			    strncmp(line, after[i], strlen(after[i])) == 0)
+				fprintf(fp, "%s\n", extra[i]);
+	}
+	assert_int_equal(fclose(fp), 0);
+	free(text);
+}
+
+/*
+ * INLINE records: minidump2 with inlined functions added to test_app.sym
+ * must give the frames Breakpad's minidump_stackwalk -m gave for the same
+ * symbol files (0.26.0; its output is the table below).
+ */
+static void test_inline_frames(void **state)
+{
+	static const char *const after[] = {
+		"", "", "", "FUNC 4290 ", "FUNC 4290 ", "FUNC 41b0 ",
+	};
+	static const char *const extra[] = {
+		"INLINE_ORIGIN 0 Inner0()",
+		"INLINE_ORIGIN 1 Inner1(int)",
+		"INLINE_ORIGIN 2 MainInline",
+		"INLINE 0 57 178 0 4298 8",
+		"INLINE 1 99 3 1 429c 4",
+		"INLINE 0 64 178 2 41f0 10",
+	};
+	static const struct {
+		const char *function, *file;
+		uint32_t line;
+		uint64_t offset; /* as Breakpad prints it */
+	} want[] = {
+		{ "Inner1(int)", "c:\\test_app.cc", 58, 0x3 },
+		{ "Inner0()", "c:\\breakpad\\trunk\\src\\common\\windows\\"
+			      "guid_string.h", 99, 0x3 },
+		{ "`anonymous namespace'::CrashFunction", "c:\\test_app.cc", 57,
+		  0x3 },
+		{ "MainInline", "c:\\test_app.cc", 65, 0x4 },
+		{ "main", "c:\\test_app.cc", 64, 0x5 },
+		{ "__tmainCRTStartup",
+		  "f:\\sp\\vctools\\crt_bld\\self_x86\\crt\\src\\crt0.c", 327,
+		  0x12 },
+		{ "BaseProcessStart", NULL, 0, 0x23 },
+	};
+	char dmp[4096];
+
+	(void)state;
+	if (test_shared_dir() == NULL) {
+		printf("shared corpus not found: skipped\n");
+		skip();
+	}
+	snprintf(dmp, sizeof(dmp), "%s",
+		 test_shared_path("corpus/minidumps/breakpad__minidump2.dmp"));
+	char *root = test_tmpdir();
+
+	assert_non_null(root);
+	copy_sym(root, "test_app.pdb", "5A9832E5287241C1838ED98914E9B7FF1",
+		 "test_app.sym", after, extra, 6);
+	copy_sym(root, "kernel32.pdb", "BCE8785C57B44245A669896B6A19B9542",
+		 "kernel32.sym", after, extra, 0);
+	const char *dirs[] = { root };
+	struct symstore *s = symstore_new(dirs, 1);
+	struct analysis *a = NULL;
+
+	assert_non_null(s);
+	assert_int_equal(analysis_run_file_with(&a, dmp, NULL, s), DF_OK);
+	const struct thread *t = model_crashing_thread(a);
+
+	assert_non_null(t);
+	assert_int_equal(t->frames.n, 7);
+	for (size_t i = 0; i < 7; i++) {
+		const struct frame *f = &t->frames.v[i];
+		/* x86 callers print from the return address, one past */
+		uint64_t ret = f->trust == TRUST_CFI;
+		uint64_t off = f->source_file != NULL ? f->line_offset + ret
+						      : f->func_offset + ret;
+
+		assert_string_equal(f->function, want[i].function);
+		if (want[i].file == NULL) {
+			assert_null(f->source_file);
+		} else {
+			assert_string_equal(f->source_file, want[i].file);
+			assert_int_equal(f->source_line, want[i].line);
+		}
+		assert_int_equal(off, want[i].offset);
+		assert_int_equal(f->trust == TRUST_INLINE,
+				 i == 0 || i == 1 || i == 3);
+	}
+	analysis_destroy(&a);
+	symstore_destroy(&s);
+	test_rmtree(root);
+	free(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crafted_lookups),
 		cmocka_unit_test(test_line_lookups),
 		cmocka_unit_test(test_stack_records),
+		cmocka_unit_test(test_inline_records),
+		cmocka_unit_test(test_inline_frames),
 		cmocka_unit_test(test_empty_and_garbage),
 		cmocka_unit_test(test_long_name_cut),
 		cmocka_unit_test(test_store_paths),
