@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks (not tests): medians of several runs, each next to a baseline
 # measured in the same run.
-#   1. analysis speed: `dumpfleet analyze --json` over the shared corpus
-#      minidumps vs Breakpad's minidump_stackwalk -m on the same files
-#      (MINIDUMP_STACKWALK, or skipped).
+#   1. analysis speed: `dumpfleet analyze --json --symbols` over the shared
+#      corpus minidumps vs Breakpad's minidump_stackwalk -m with the same
+#      symbols on the same files (MINIDUMP_STACKWALK, or skipped), one core.
 #   2. pipeline throughput: `dumpfleet run` (broker + workers + store) over
 #      N distinct generated minidumps vs `dumpfleet analyze` of the same
 #      files in one process (the cost of the fleet machinery).
@@ -28,16 +28,36 @@ timeit() { # runs command $runs times, prints median seconds
 	done | median
 }
 
+# Section 1 runs both tools on one core (taskset -c $BENCH_CPU, default 0)
+# with stack walking on and the corpus symbol store: Breakpad once per dump
+# as a per-dump pipeline runs it, dumpfleet over all files in one process.# CPU seconds (user + sys, children included), median of $runs runs: less
+# disturbed than wall time when other work shares the machine.
+cpuit() {
+	local i
+	for i in $(seq "$runs"); do
+		(TIMEFORMAT='%U %S'; { time "$@" >/dev/null 2>&1 || true; } 2>&1) |
+			awk '{ printf "%.4f\n", $1 + $2 }'
+	done | median
+}
+
 corpus=$here/../shared/corpus/minidumps
+symbols=$here/../shared/corpus/symbols
+pin=()
+if command -v taskset >/dev/null; then pin=(taskset -c "${BENCH_CPU:-0}"); fi
 if [ -d "$corpus" ]; then
 	mapfile -t dumps < <(ls "$corpus"/*.dmp)
-	ours=$(timeit "$df" analyze --json "${dumps[@]}")
-	echo "analyze ${#dumps[@]} corpus minidumps: median ${ours}s"
+	mb=$(cat "${dumps[@]}" | wc -c | awk '{printf "%.3f", $1 / 1048576}')
+	rate() { echo "$(calc "${#dumps[@]} / $1") dumps/s, $(calc "$mb / $1") MB/s"; }
+	an() { "${pin[@]}" "$df" analyze --json --symbols "$symbols" "${dumps[@]}"; }
+	ours=$(timeit an)
+	ours_cpu=$(cpuit an)
+	echo "analyze ${#dumps[@]} corpus minidumps ($mb MB) on one core: median ${ours}s wall ($(rate "$ours")), ${ours_cpu}s CPU ($(rate "$ours_cpu"))"
 	if [ -x "${MINIDUMP_STACKWALK:-}" ]; then
-		bp() { for f in "${dumps[@]}"; do "$MINIDUMP_STACKWALK" -m "$f"; done; }
+		bp() { for f in "${dumps[@]}"; do "${pin[@]}" "$MINIDUMP_STACKWALK" -m "$f" "$symbols"; done; }
 		base=$(timeit bp)
-		echo "breakpad minidump_stackwalk -m, same files: median ${base}s"
-		echo "ratio dumpfleet/breakpad: $(calc "$ours / $base")"
+		base_cpu=$(cpuit bp)
+		echo "breakpad minidump_stackwalk -m, one process per dump, same files and core: median ${base}s wall ($(rate "$base")), ${base_cpu}s CPU ($(rate "$base_cpu"))"
+		echo "dumpfleet is $(calc "$base / $ours") times as fast as breakpad (wall), $(calc "$base_cpu / $ours_cpu") times (CPU)"
 	fi
 fi
 

@@ -26,12 +26,13 @@ enum model_format analysis_detect_format(const uint8_t *data, size_t len)
 	return FORMAT_UNKNOWN;
 }
 
-static void read_by_format(struct analysis *a, const uint8_t *data, size_t len)
+static void read_by_format(struct analysis *a, const uint8_t *data, size_t len,
+			   struct symstore *syms)
 {
 	a->format = analysis_detect_format(data, len);
 	switch (a->format) {
 	case FORMAT_MINIDUMP:
-		minidump_read(a, data, len);
+		minidump_read_with(a, data, len, syms);
 		break;
 	case FORMAT_DEBUGGER_LOG:
 		dbglog_read(a, data, len);
@@ -81,7 +82,7 @@ int analysis_run_with(struct analysis **out, const uint8_t *data, size_t len,
 		return DF_ENOMEM;
 	a->size = len;
 	hash_sha256(data, len, a->content_hash);
-	read_by_format(a, data, len);
+	read_by_format(a, data, len, syms);
 	symbolize(a, syms);
 	name_codes(a);
 	blame_pick(a);

@@ -116,6 +116,11 @@ static json_t *frame_json(const struct frame *f, size_t idx, int w)
 			    jhex_opt(f->has_func_offset, f->func_offset, 8));
 	json_object_set_new(o, "module_offset",
 			    jhex_opt(f->has_module_offset, f->module_offset, 8));
+	json_object_set_new(o, "file", jstr(f->source_file));
+	json_object_set_new(o, "line",
+			    f->source_file != NULL
+				    ? json_integer((json_int_t)f->source_line)
+				    : json_null());
 	json_object_set_new(o, "trust", json_string(model_trust_name(f->trust)));
 	return o;
 }

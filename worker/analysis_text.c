@@ -45,6 +45,11 @@ static void print_frame(FILE *out, size_t i, const struct frame *f)
 	} else {
 		fputc('?', out);
 	}
+	if (f->source_file != NULL) {
+		fputs(" [", out);
+		text_put_safe(out, f->source_file);
+		fprintf(out, " : %" PRIu32 "]", f->source_line);
+	}
 	fprintf(out, "  (%s)\n", model_trust_name(f->trust));
 }
 

@@ -55,6 +55,7 @@ const char *model_trust_name(enum frame_trust t)
 		[TRUST_CFI] = "cfi",
 		[TRUST_FRAME_POINTER] = "frame_pointer",
 		[TRUST_SCAN] = "scan",
+		[TRUST_INLINE] = "inline",
 	};
 
 	if ((size_t)t >= ARRAY_SIZE(names))

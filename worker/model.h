@@ -48,6 +48,7 @@ enum frame_trust {
 	TRUST_CFI,
 	TRUST_FRAME_POINTER,
 	TRUST_SCAN,         /* return address found by scanning the stack */
+	TRUST_INLINE,       /* a function inlined at the next frame's address */
 };
 
 struct frame {
@@ -56,6 +57,9 @@ struct frame {
 	uint64_t address;       /* instruction address; valid if has_address */
 	uint64_t func_offset;   /* offset from function; if has_func_offset */
 	uint64_t module_offset; /* offset from module base; if has_module_offset */
+	const char *source_file; /* from symbol line records; NULL if unknown */
+	uint32_t source_line;    /* if source_file */
+	uint64_t line_offset;    /* from the line's first address; if source_file */
 	bool has_address;
 	bool has_func_offset;
 	bool has_module_offset;
@@ -252,7 +256,10 @@ void analysis_destroy(struct analysis **ap);
 /* The text name of a format: "minidump", "kernel-dump", "debugger-log". */
 const char *model_format_name(enum model_format f);
 
-/* "context", "prewalked", "cfi", "frame_pointer", "scan" or "none". */
+/*
+ * "context", "prewalked", "cfi", "frame_pointer", "scan", "inline" or
+ * "none".
+ */
 const char *model_trust_name(enum frame_trust t);
 
 /*

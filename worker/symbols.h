@@ -4,9 +4,11 @@
  * A symbol store is one or more root folders laid out as Breakpad's
  * simple symbol supplier expects (formats.md 3.4):
  * ROOT/DEBUG_FILE/DEBUG_ID/NAME.sym, NAME being DEBUG_FILE with a trailing
- * ".pdb" replaced by ".sym" (else DEBUG_FILE + ".sym"). Only FUNC and
- * PUBLIC records are used (names and offsets, formats.md 3.5); line, INLINE
- * and STACK records are read past. Stack walking with CFI is not done here.
+ * ".pdb" replaced by ".sym" (else DEBUG_FILE + ".sym"). FUNC and PUBLIC
+ * records name frames (formats.md 3.5), FUNC line records with FILE
+ * records give their source file and line, INLINE and INLINE_ORIGIN
+ * records the functions inlined there; STACK WIN and STACK CFI records
+ * are the unwind rules stackwalk.h uses.
  *
  * Parsed files are cached in the store, shared by every thread that uses
  * it (a mutex guards the cache; the parsed files themselves are read-only
@@ -26,10 +28,16 @@
 #include <stdint.h>
 
 struct analysis;
+struct module;
 
 #define SYMFILE_MAX_BYTES ((size_t)256 << 20) /* larger files are refused */
 #define SYMFILE_MAX_FUNCS ((size_t)4 << 20)
 #define SYMFILE_MAX_PUBLICS ((size_t)4 << 20)
+#define SYMFILE_MAX_LINES ((size_t)16 << 20)
+#define SYMFILE_MAX_FILES ((size_t)1 << 20)
+#define SYMFILE_MAX_STACK ((size_t)16 << 20) /* STACK records per kind */
+#define SYMFILE_MAX_INLINES ((size_t)16 << 20) /* INLINE ranges, origins */
+#define SYMFILE_MAX_INLINE_SCAN 4096 /* inlined ranges looked at per lookup */
 #define SYMFILE_MAX_NAME 8192 /* longer names are cut */
 
 /* ---- one parsed symbol file -------------------------------------------- */
@@ -39,6 +47,12 @@ struct symfile;
 struct symfile_stats {
 	size_t funcs;     /* FUNC records kept (overlaps dropped) */
 	size_t publics;   /* PUBLIC records kept */
+	size_t lines;     /* FUNC line records kept */
+	size_t files;     /* FILE records kept */
+	size_t stack_win; /* STACK WIN records kept (types 4 and 0) */
+	size_t stack_cfi; /* STACK CFI INIT and delta records kept */
+	size_t inlines;   /* INLINE ranges kept */
+	size_t origins;   /* INLINE_ORIGIN records kept */
 	size_t skipped;   /* malformed or over-cap lines */
 	size_t bytes;     /* memory held */
 };
@@ -65,6 +79,60 @@ bool symfile_lookup(const struct symfile *f, uint64_t rel, const char **name,
 		    uint64_t *offset);
 
 /*
+ * The source line covering module offset REL: a line record of the FUNC
+ * that contains REL, with its FILE's name. *OFFSET is REL less the line's
+ * first address. False when no line record (or no FILE) covers REL.
+ */
+bool symfile_lookup_line(const struct symfile *f, uint64_t rel,
+			 const char **file, uint32_t *line, uint64_t *offset);
+
+/* A function inlined at an address (INLINE and INLINE_ORIGIN records). */
+struct symfile_inline {
+	const char *name;      /* the origin's, or "<name omitted>" */
+	const char *call_file; /* call site's FILE, NULL when not given */
+	uint32_t call_line;    /* call site's line */
+	uint64_t base;         /* start of the inlined range holding REL */
+	uint32_t level;        /* nesting depth, 0 outermost */
+	size_t seq;            /* file order */
+};
+
+/*
+ * The functions inlined at REL within the FUNC covering it, innermost
+ * first, into OUT (at most MAX). Returns the count.
+ */
+size_t symfile_lookup_inlines(const struct symfile *f, uint64_t rel,
+			      struct symfile_inline *out, size_t max);
+
+/* A STACK WIN record's fields (x86 unwinding, formats.md 3.5). */
+struct symfile_win {
+	uint32_t type; /* 4: frame data, 0: FPO */
+	uint32_t prolog_size, epilog_size, param_size;
+	uint32_t saved_regs_size, local_size, max_stack_size;
+	bool allocates_base_pointer;
+	const char *program; /* postfix program, or NULL */
+};
+
+/*
+ * The STACK WIN record covering REL, type 4 before type 0 as Breakpad
+ * prefers them. False when none does.
+ */
+bool symfile_find_win(const struct symfile *f, uint64_t rel,
+		      struct symfile_win *out);
+
+/* The parameter size of the FUNC covering REL. False when none does. */
+bool symfile_param_size(const struct symfile *f, uint64_t rel,
+			uint32_t *out);
+
+/*
+ * The STACK CFI rules in force at REL: the covering INIT record's, then
+ * each delta's from the INIT's start up to REL, into RULES (at most MAX;
+ * strings live as long as F). Returns the count, 0 when no INIT covers
+ * REL, SIZE_MAX when there are more than MAX.
+ */
+size_t symfile_find_cfi(const struct symfile *f, uint64_t rel,
+			const char **rules, size_t max);
+
+/*
  * "ROOT/DEBUG_FILE/DEBUG_ID/NAME.sym" into OUT. DEBUG_FILE may carry a
  * Windows or POSIX directory (its base name is used). DF_OK, DF_EUSAGE for
  * an unsafe name or id, DF_ELIMIT when OUT is too small.
@@ -81,6 +149,40 @@ struct symstore *symstore_new(const char *const *dirs, size_t n);
 
 /* Free the store and its cache. NULL-safe. */
 void symstore_destroy(struct symstore **sp);
+
+/* ---- one analysis' view of the store ------------------------------------- */
+
+/*
+ * The symbol files of one analysis' modules, each looked up in the store
+ * on first use and held until the session ends. Used by one thread.
+ */
+struct symsession;
+
+/*
+ * A session for A's modules from S. NULL when S is NULL or has no roots,
+ * A has no modules, or memory is short: callers then walk and name
+ * without symbols.
+ */
+struct symsession *symsession_new(struct symstore *s,
+				  const struct analysis *a);
+
+/*
+ * A session that gives F (still owned by the caller) for every module of
+ * A: for walking with one file at hand, as tests and fuzzers do. NULL on
+ * ENOMEM.
+ */
+struct symsession *symsession_for_file(const struct analysis *a,
+				      const struct symfile *f);
+
+/*
+ * The parsed symbol file for module M (an element of A's module list),
+ * or NULL when the store has none: a missing file is not an error.
+ */
+const struct symfile *symsession_file(struct symsession *ss,
+				      const struct module *m);
+
+/* Release the session's files. NULL-safe. */
+void symsession_destroy(struct symsession **ssp);
 
 /*
  * Name every frame (frames and own_frames of every thread) that has a

@@ -17,6 +17,12 @@ rc=0
 [ "$rc" -le 1 ] || fail "analyze --symbols exited $rc"
 grep -q 'CrashFunction' "$tmp/with.json" || fail "no CrashFunction with symbols"
 grep -q 'BaseProcessStart' "$tmp/with.json" || fail "no kernel32 name"
+# Source lines from the FUNC line records, and STACK WIN unwinding.
+grep -qF '"line":58' "$tmp/with.json" || fail "no source line 58"
+grep -qF '"file":"c:\\test_app.cc"' "$tmp/with.json" || fail "no source file"
+grep -qF '"trust":"cfi"' "$tmp/with.json" || fail "no frame found by CFI"
+"$DUMPFLEET" analyze --symbols "$syms" "$dmp" >"$tmp/with.txt" || true
+grep -qF '[c:\test_app.cc : 58]' "$tmp/with.txt" || fail "no line in text"
 
 rc=0
 "$DUMPFLEET" analyze --json "$dmp" >"$tmp/without.json" || rc=$?

@@ -572,11 +572,13 @@ static void test_own_frames(void **state)
 	 * the walk from its own stack pointer (0x12f000) finds it.
 	 */
 	build(&m, &default_spec);
-	mb_dbghelp_and_own_context(&m);
+	ctx = mb_dbghelp_and_own_context(&m);
 	uint32_t stack = m.b[m.thread_list_at + 4 + 0x24] |
 			 (uint32_t)m.b[m.thread_list_at + 4 + 0x25] << 8;
 
 	mb32(&m, stack + 0x08, 0x7c81a0b4);
+	/* %ebp off the stack: the x86 walk scans, as Breakpad's does. */
+	mb32(&m, ctx + 0xB4, 0);
 	a = read_mb(&m, m.len, &rc);
 	t = &a->threads.v[0];
 	assert_int_equal(t->frames.n, 3);

@@ -25,6 +25,8 @@
 #include "df.h"
 #include "model.h"
 #include "reader.h"
+#include "stackwalk.h"
+#include "symbols.h"
 
 /* ---- constants (formats.md 1.2-1.25) ---------------------------------- */
 
@@ -124,8 +126,7 @@ enum md_cpu {
 };
 
 /* Stack walking bounds. */
-#define WALK_MAX_FRAMES 64
-#define WALK_SCAN_BYTES (64u << 10)
+#define WALK_MAX_FRAMES 1024
 #define WALK_SCAN_BUDGET ((uint64_t)64 << 20) /* words scanned per dump */
 
 /* UTF-8 bytes for one MINIDUMP_STRING at most (3 per UTF-16 unit). */
@@ -160,9 +161,10 @@ struct md_thread_raw {
 	struct md_loc context;
 };
 
-/* Registers the walker needs. */
+/* Registers the walker needs, and the context's CPU. */
 struct md_regs {
-	uint64_t ip, sp, fp;
+	struct sw_regs sw;
+	enum md_cpu cpu;
 	bool ok;
 };
 
@@ -194,8 +196,12 @@ struct md {
 
 	struct md_range *mem;
 	size_t nmem, memcap;
+	bool mem_sorted;
 
 	uint64_t scan_budget;
+	struct sw_frame *frames; /* one walk's frames, WALK_MAX_FRAMES */
+	struct symstore *store;  /* NULL: no symbols */
+	struct symsession *syms; /* during the walks */
 };
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -933,6 +939,7 @@ static void add_range(struct md *m, uint64_t start, uint64_t size,
 	if (m->nmem == m->memcap)
 		return;
 	m->mem[m->nmem++] = (struct md_range){ start, size, off };
+	m->mem_sorted = false;
 }
 
 /* Make room for N more ranges (arena). False on ENOMEM. */
@@ -1050,13 +1057,32 @@ static int range_cmp(const void *x, const void *y)
 }
 
 /*
+ * Sort the memory ranges by start, once, when first looked up: only a
+ * thread without its own stack descriptor needs them, and a dump with
+ * the process' memory lists tens of thousands, rarely in order.
+ */
+static void sort_ranges(struct md *m)
+{
+	if (m->mem_sorted)
+		return;
+	m->mem_sorted = true;
+	for (size_t i = 1; i < m->nmem; i++) {
+		if (range_cmp(&m->mem[i - 1], &m->mem[i]) > 0) {
+			qsort(m->mem, m->nmem, sizeof(*m->mem), range_cmp);
+			return;
+		}
+	}
+}
+
+/*
  * The largest captured range holding ADDR, as a reader and its VA, or
  * false. Ranges are sorted by start; overlapping ones are searched a few
  * entries back.
  */
-static bool memory_at(const struct md *m, uint64_t addr, struct reader *out,
+static bool memory_at(struct md *m, uint64_t addr, struct reader *out,
 		      uint64_t *va)
 {
+	sort_ranges(m);
 	size_t lo = 0, hi = m->nmem;
 	const struct md_range *best = NULL;
 
@@ -1570,13 +1596,22 @@ static enum md_cpu context_cpu(const struct md *m, const struct reader *c)
 static const struct ctx_layout {
 	uint32_t size;
 	uint8_t width;
-	uint16_t ip, sp, fp;
+	uint16_t off[SW_NREGS]; /* by enum sw_reg; 0: not kept */
 } ctx_layouts[] = {
-	[CPU_UNKNOWN] = { 0, 0, 0, 0, 0 },
-	[CPU_X86] = { 0xCC, 4, 0xB8, 0xC4, 0xB4 },
-	[CPU_AMD64] = { 0x100, 8, 0xF8, 0x98, 0xA0 },
-	[CPU_ARM] = { 0x44, 4, 0x40, 0x38, 0x30 },
-	[CPU_ARM64] = { 0x110, 8, 0x108, 0x100, 0xF0 },
+	[CPU_UNKNOWN] = { 0, 0, { 0 } },
+	/* eip esp ebp - ebx esi edi */
+	[CPU_X86] = { 0xCC, 4, { 0xB8, 0xC4, 0xB4, 0, 0xA4, 0xA0, 0x9C } },
+	/* rip rsp rbp - rbx r12 r13 r14 r15 */
+	[CPU_AMD64] = { 0x100, 8,
+			{ 0xF8, 0x98, 0xA0, 0, 0x90, 0xD8, 0xE0, 0xE8, 0xF0 } },
+	/* pc sp r11 lr r4..r10 */
+	[CPU_ARM] = { 0x44, 4,
+		      { 0x40, 0x38, 0x30, 0x3C, 0x14, 0x18, 0x1C, 0x20, 0x24,
+			0x28, 0x2C } },
+	/* pc sp x29 x30 x19..x28 */
+	[CPU_ARM64] = { 0x110, 8,
+			{ 0x108, 0x100, 0xF0, 0xF8, 0xA0, 0xA8, 0xB0, 0xB8,
+			  0xC0, 0xC8, 0xD0, 0xD8, 0xE0, 0xE8 } },
 };
 
 /* A register of WIDTH bytes at OFF; the layout guarantees it fits. */
@@ -1585,10 +1620,10 @@ static uint64_t ctx_reg(const struct reader *c, uint8_t width, uint16_t off)
 	return width == 8 ? le64(c->data + off) : le32(c->data + off);
 }
 
-/* IP, SP and frame pointer from the context at LOC. */
+/* The registers of ctx_layouts from the context at LOC. */
 static struct md_regs read_context(struct md *m, struct md_loc loc)
 {
-	struct md_regs r = { 0, 0, 0, false };
+	struct md_regs r = { .ok = false };
 	struct reader c;
 
 	if (loc.size == 0)
@@ -1600,13 +1635,17 @@ static struct md_regs read_context(struct md *m, struct md_loc loc)
 				loc.size, loc.rva);
 		return r;
 	}
-	const struct ctx_layout *l = &ctx_layouts[context_cpu(m, &c)];
+	r.cpu = context_cpu(m, &c);
+	const struct ctx_layout *l = &ctx_layouts[r.cpu];
 
 	if (l->size == 0 || c.len < l->size)
 		return r;
-	r.ip = ctx_reg(&c, l->width, l->ip);
-	r.sp = ctx_reg(&c, l->width, l->sp);
-	r.fp = ctx_reg(&c, l->width, l->fp);
+	for (int i = 0; i < SW_NREGS; i++) {
+		if (l->off[i] == 0)
+			continue;
+		r.sw.r[i] = ctx_reg(&c, l->width, l->off[i]);
+		r.sw.valid |= 1u << i;
+	}
 	r.ok = true;
 	return r;
 }
@@ -1891,7 +1930,12 @@ static size_t walk_count(const struct md_walk *w)
 	return w->own ? w->t->own_frames.n : w->t->frames.n;
 }
 
-/* Append a frame at ADDR with TRUST. False when the walk is full. */
+/*
+ * Append a frame at ADDR with TRUST. False when the walk is full.
+ * A caller frame is known by its return address, which points past the
+ * call; ADDR is inside the call (stackwalk.h), as Breakpad and
+ * rust-minidump report it, so that offsets and signatures agree.
+ */
 static bool add_frame(struct md *m, const struct md_walk *w, uint64_t addr,
 		      enum frame_trust trust)
 {
@@ -1902,14 +1946,6 @@ static bool add_frame(struct md *m, const struct md_walk *w, uint64_t addr,
 
 	if (f == NULL)
 		return false;
-	/*
-	 * A caller frame is known by its return address, which points past
-	 * the call; the call itself is one byte earlier. Breakpad and
-	 * rust-minidump report that byte, and so do we, so that offsets and
-	 * signatures agree with theirs.
-	 */
-	if (trust != TRUST_CONTEXT && addr > 0)
-		addr--;
 	const struct module *mod = model_module_at(m->a, addr);
 
 	f->address = addr;
@@ -1930,27 +1966,14 @@ struct md_stack {
 	bool ok;
 };
 
-static bool stack_word(const struct md_stack *st, uint64_t addr,
-		       unsigned psize, uint64_t *out)
-{
-	if (!st->ok || addr < st->va)
-		return false;
-	uint64_t off = addr - st->va;
-	const uint8_t *p = view_at(&st->r, off, psize);
-
-	if (p == NULL)
-		return false;
-	*out = psize == 8 ? le64(p) : le32(p);
-	return true;
-}
-
 /*
- * Find the stack bytes: the thread's own descriptor, else the memory lists.
+ * Find the stack bytes as Breakpad does: the thread's own descriptor, else
+ * the memory-list range holding the stack's start.
  * REPORT: record a descriptor that points past the file (once per thread).
  */
 static struct md_stack thread_stack(struct md *m,
 				    const struct md_thread_raw *raw,
-				    uint64_t sp, bool report)
+				    bool report)
 {
 	struct md_stack st = { .ok = false };
 
@@ -1966,99 +1989,49 @@ static struct md_stack thread_stack(struct md *m,
 				"thread %u: stack memory of %u bytes at "
 				"offset 0x%x is not in the file",
 				raw->id, raw->stack.size, raw->stack.rva);
-	if (memory_at(m, raw->stack_start, &st.r, &st.va) ||
-		   memory_at(m, sp, &st.r, &st.va)) {
+	if (raw->stack_start != 0 &&
+	    memory_at(m, raw->stack_start, &st.r, &st.va))
 		st.ok = true;
-	}
 	return st;
 }
 
-/*
- * Follow the saved frame-pointer chain: [fp] = caller's fp, [fp + psize] =
- * return address. Stops when the chain leaves the stack, goes down, or a
- * return address is outside every module. Sets *RESUME to the stack
- * address just above the last frame record used (where scanning may go
- * on); returns true when the chain ended cleanly with a zero frame pointer
- * or return address (the outermost frame: nothing is left to scan for).
- */
-static bool walk_frame_pointers(struct md *m, const struct md_walk *w,
-				const struct md_stack *st, uint64_t fp,
-				uint64_t sp, unsigned psize, uint64_t *resume)
+static enum sw_cpu walk_cpu(enum md_cpu cpu)
 {
-	*resume = sp;
-	while (fp >= *resume && fp % psize == 0 &&
-	       walk_count(w) < WALK_MAX_FRAMES) {
-		uint64_t next, ret;
+	static const enum sw_cpu cpus[] = {
+		[CPU_UNKNOWN] = SW_CPU_OTHER, [CPU_X86] = SW_CPU_X86,
+		[CPU_AMD64] = SW_CPU_AMD64,   [CPU_ARM] = SW_CPU_ARM,
+		[CPU_ARM64] = SW_CPU_ARM64,
+	};
 
-		if (!stack_word(st, fp, psize, &next) ||
-		    !stack_word(st, fp + psize, psize, &ret))
-			break;
-		if (ret == 0 && walk_count(w) > 1)
-			return true; /* a zero return address ends the stack */
-		if (model_module_at(m->a, ret) == NULL ||
-		    !add_frame(m, w, ret, TRUST_FRAME_POINTER))
-			break;
-		*resume = fp + 2 * (uint64_t)psize;
-		if (next == 0)
-			return true;
-		if (next <= fp)
-			break;
-		fp = next;
-	}
-	return false;
-}
-
-/* Scan the stack from FROM for words that point into a loaded module. */
-static void scan_stack(struct md *m, const struct md_walk *w,
-		       const struct md_stack *st, uint64_t from,
-		       unsigned psize)
-{
-	if (!st->ok)
-		return;
-	if (from < st->va)
-		from = st->va;
-	from += (psize - (from - st->va) % psize) % psize;
-	for (uint64_t at = from, n = 0;
-	     n < WALK_SCAN_BYTES / psize && walk_count(w) < WALK_MAX_FRAMES &&
-	     m->scan_budget > 0;
-	     at += psize, n++, m->scan_budget--) {
-		uint64_t v;
-
-		if (!stack_word(st, at, psize, &v))
-			break;
-		if (model_module_at(m->a, v) != NULL &&
-		    !add_frame(m, w, v, TRUST_SCAN))
-			break;
-	}
-}
-
-static unsigned pointer_size(const struct md *m)
-{
-	if (m->has_system)
-		return arch_is_32bit(m->arch) ? 4 : 8;
-	return 8;
+	return cpus[cpu];
 }
 
 /*
- * Frames for one walk from registers R and the thread's stack memory:
- * frame 0 from the context, then the frame-pointer chain (x86, arm64),
- * then a bounded scan. REPORT as for thread_stack().
+ * Frames for one walk from registers R and the thread's stack memory, by
+ * Breakpad's rules (stackwalk.h). REPORT as for thread_stack().
  */
 static void walk_thread(struct md *m, const struct md_walk *w,
-			const struct md_thread_raw *raw, struct md_regs r,
-			bool report)
+			const struct md_thread_raw *raw,
+			const struct md_regs *r, bool report)
 {
-	unsigned psize = pointer_size(m);
-	struct md_stack st = thread_stack(m, raw, r.sp, report);
-	uint64_t resume = r.sp;
+	struct md_stack st = thread_stack(m, raw, report);
+	struct sw_walk sw = {
+		.cpu = walk_cpu(r->cpu),
+		.windows = m->has_system && (m->platform == OS_WIN32_NT ||
+					     m->platform == OS_WIN32_WINDOWS),
+		.a = m->a,
+		.stack = { st.ok ? st.r.data : NULL, st.ok ? st.r.len : 0,
+			   st.va },
+		.syms = m->syms,
+		.max_frames = WALK_MAX_FRAMES,
+		.scan_budget = &m->scan_budget,
+	};
+	size_t n = stackwalk_run(&sw, &r->sw, m->frames);
 
-	add_frame(m, w, r.ip, TRUST_CONTEXT);
-	if (m->has_system &&
-	    (m->arch == ARCH_X86 || m->arch == ARCH_X86_WIN64 ||
-	     m->arch == ARCH_ARM64 || m->arch == ARCH_ARM64_OLD) &&
-	    walk_frame_pointers(m, w, &st, r.fp, r.sp, psize, &resume))
-		return;
-	scan_stack(m, w, &st, resume, psize);
+	for (size_t i = 0; i < n; i++)
+		if (!add_frame(m, w, m->frames[i].instruction,
+			       m->frames[i].trust))
+			break;
 }
 
 /* Registers of every thread, frames, and the crashing thread's index. */
@@ -2070,11 +2043,18 @@ static void finish_threads(struct md *m)
 	bool have_want = m->has_exception || m->has_requesting_thread;
 
 	/* The crashing thread's own context, when its frames are not. */
-	struct md_regs own = { 0, 0, 0, false };
+	struct md_regs own = { .ok = false };
 	size_t own_index = 0;
 
 	model_index_modules(m->a);
 	m->scan_budget = WALK_SCAN_BUDGET;
+	m->frames = arena_alloc(m->a->arena,
+				WALK_MAX_FRAMES * sizeof(*m->frames));
+	if (m->frames == NULL) {
+		model_add_error(m->a, DF_ENOMEM, false, 0,
+				"no memory to walk stacks");
+		return;
+	}
 	for (size_t i = 0; i < m->nraw && i < m->a->threads.n; i++) {
 		struct thread *t = &m->a->threads.v[i];
 		const struct md_thread_raw *raw = &m->raw[i];
@@ -2089,7 +2069,8 @@ static void finish_threads(struct md *m)
 					read_context(m, m->exc_context);
 
 				if (e.ok) {
-					if (r.ok && r.ip != e.ip) {
+					if (r.ok &&
+					    r.sw.r[SW_IP] != e.sw.r[SW_IP]) {
 						own = r;
 						own_index = i;
 					}
@@ -2099,10 +2080,10 @@ static void finish_threads(struct md *m)
 		}
 		if (!r.ok)
 			continue;
-		t->ip = r.ip;
-		t->sp = r.sp;
+		t->ip = r.sw.r[SW_IP];
+		t->sp = r.sw.r[SW_SP];
 		t->has_context = true;
-		walk_thread(m, &(struct md_walk){ t, false }, raw, r, true);
+		walk_thread(m, &(struct md_walk){ t, false }, raw, &r, true);
 	}
 	/*
 	 * After every thread, so that its frames (and so the agreement with
@@ -2113,12 +2094,12 @@ static void finish_threads(struct md *m)
 	if (own.ok)
 		walk_thread(m, &(struct md_walk){ &m->a->threads.v[own_index],
 						  true },
-			    &m->raw[own_index], own, false);
+			    &m->raw[own_index], &own, false);
 	if (m->has_exception && !c->has_ip) {
 		struct md_regs e = read_context(m, m->exc_context);
 
 		if (e.ok) {
-			c->ip = e.ip;
+			c->ip = e.sw.r[SW_IP];
 			c->has_ip = true;
 		}
 	}
@@ -2312,6 +2293,12 @@ bool minidump_probe(const uint8_t *data, size_t len)
 
 int minidump_read(struct analysis *a, const uint8_t *data, size_t len)
 {
+	return minidump_read_with(a, data, len, NULL);
+}
+
+int minidump_read_with(struct analysis *a, const uint8_t *data, size_t len,
+		       struct symstore *syms)
+{
 	struct md *m = arena_alloc(a->arena, sizeof(*m));
 	uint32_t count = 0, dir_rva = 0;
 	int rc;
@@ -2321,6 +2308,7 @@ int minidump_read(struct analysis *a, const uint8_t *data, size_t len)
 		return model_add_error(a, DF_ENOMEM, false, 0,
 				       "no memory to read the minidump");
 	m->a = a;
+	m->store = syms;
 	reader_init(&m->file, data, data != NULL ? len : 0);
 	rc = read_header(m, &count, &dir_rva);
 	if (rc != DF_OK)
@@ -2330,9 +2318,10 @@ int minidump_read(struct analysis *a, const uint8_t *data, size_t len)
 	if (rc != DF_OK)
 		return rc;
 	read_streams(m);
-	if (m->mem != NULL)
-		qsort(m->mem, m->nmem, sizeof(*m->mem), range_cmp);
+	/* Without symbols (or memory for them) walk as Breakpad does then. */
+	m->syms = symsession_new(m->store, a);
 	finish_threads(m);
+	symsession_destroy(&m->syms);
 	finish_summary(m);
 	return DF_OK;
 }

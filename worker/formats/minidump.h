@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 struct analysis;
+struct symstore;
 
 #define MINIDUMP_MAX_STREAMS 128
 #define MINIDUMP_MAX_THREADS 4096
@@ -35,5 +36,13 @@ bool minidump_probe(const uint8_t *data, size_t len);
  * recorded in A) when the file cannot be read as a minidump at all.
  */
 int minidump_read(struct analysis *a, const uint8_t *data, size_t len);
+
+/*
+ * As minidump_read(), walking stacks with the unwind rules (STACK WIN,
+ * STACK CFI) and function ranges of the symbol files in SYMS (NULL: none).
+ * Frames are not named here: symstore_symbolize() does that.
+ */
+int minidump_read_with(struct analysis *a, const uint8_t *data, size_t len,
+		       struct symstore *syms);
 
 #endif /* FORMATS_MINIDUMP_H */
