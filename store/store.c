@@ -1097,14 +1097,15 @@ int store_counter_get(struct store *s, const char *key, uint64_t *out,
 	return rc == 0 || rc == MDB_NOTFOUND ? DF_OK : lmdb_fail(d, rc, "get");
 }
 
-int store_counters_scan(struct store *s, const char *prefix,
-			int (*fn)(void *ctx, const char *key, uint64_t v),
-			void *ctx, struct diag *d)
+/* Call FN for every counter key in [FROM, TO), or with prefix FROM. */
+static int counters_walk(struct store *s, const char *from, const char *to,
+			 int (*fn)(void *ctx, const char *key, uint64_t v),
+			 void *ctx, struct diag *d)
 {
 	MDB_txn *txn;
 	MDB_cursor *cur;
-	size_t plen = strlen(prefix);
-	MDB_val k = { plen, (void *)prefix }, v;
+	size_t flen = strlen(from), tlen = to != NULL ? strlen(to) : 0;
+	MDB_val k = { flen, (void *)from }, v;
 	int rc = begin(s, MDB_RDONLY, &txn);
 
 	if (rc != 0)
@@ -1118,9 +1119,18 @@ int store_counters_scan(struct store *s, const char *prefix,
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		char key[STORE_MAX_KEY + 1];
 
-		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0 ||
-		    k.mv_size > STORE_MAX_KEY)
+		if (k.mv_size > STORE_MAX_KEY)
+			continue; /* never written by this store */
+		if (to == NULL && (k.mv_size < flen ||
+				   memcmp(k.mv_data, from, flen) != 0))
 			break;
+		if (to != NULL) {
+			size_t n = k.mv_size < tlen ? k.mv_size : tlen;
+			int c = memcmp(k.mv_data, to, n);
+
+			if (c > 0 || (c == 0 && k.mv_size >= tlen))
+				break;
+		}
 		memcpy(key, k.mv_data, k.mv_size);
 		key[k.mv_size] = '\0';
 		if (v.mv_size == 8 && fn(ctx, key, load_u64le(v.mv_data)))
@@ -1129,6 +1139,20 @@ int store_counters_scan(struct store *s, const char *prefix,
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
 	return DF_OK;
+}
+
+int store_counters_scan(struct store *s, const char *prefix,
+			int (*fn)(void *ctx, const char *key, uint64_t v),
+			void *ctx, struct diag *d)
+{
+	return counters_walk(s, prefix, NULL, fn, ctx, d);
+}
+
+int store_counters_range(struct store *s, const char *from, const char *to,
+			 int (*fn)(void *ctx, const char *key, uint64_t v),
+			 void *ctx, struct diag *d)
+{
+	return counters_walk(s, from, to, fn, ctx, d);
 }
 
 int store_buckets_scan(struct store *s,

@@ -163,6 +163,14 @@ int store_counters_scan(struct store *s, const char *prefix,
 			int (*fn)(void *ctx, const char *key, uint64_t v),
 			void *ctx, struct diag *d);
 
+/*
+ * Call FN(ctx, key, value) for every counter with FROM <= key < TO (byte
+ * order), in key order, in one read snapshot. FN returns 0 to go on.
+ */
+int store_counters_range(struct store *s, const char *from, const char *to,
+			 int (*fn)(void *ctx, const char *key, uint64_t v),
+			 void *ctx, struct diag *d);
+
 /* Call FN for every bucket (borrowed message, valid during the call). */
 int store_buckets_scan(struct store *s,
 		       int (*fn)(void *ctx, const store_bucket *b), void *ctx,
