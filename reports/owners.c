@@ -128,7 +128,8 @@ int owners_load_text(struct owners *o, const char *text, unsigned long len,
 		entries_free(v, n);
 		return diag_fail(d, DF_ENOMEM, "no memory for owners");
 	}
-	memcpy(all + n, o->v, o->n * sizeof(*all));
+	if (o->n > 0)
+		memcpy(all + n, o->v, o->n * sizeof(*all));
 	free(o->v);
 	o->v = all;
 	o->n += n;
