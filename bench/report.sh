@@ -19,6 +19,8 @@ fill=$build/bench/report_fill
 tmp=$(mktemp -d /tmp/dfrbench.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
+[ -x /usr/bin/time ] || { echo "bench/report.sh needs GNU time (Debian package time)" >&2; exit 3; }
+
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 echo "== fill: $records records, $buckets buckets, $days days, batch $batch"

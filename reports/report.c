@@ -24,6 +24,9 @@
 #define MAX_SPRAY 20
 #define MAX_EXAMPLES 5
 #define MAX_OS 5
+#define MAX_CODES 200          /* bugchecks, exceptions */
+#define MAX_PATTERNS 100       /* patterns, a bucket's pattern mix */
+#define MAX_NAMES 20           /* formats, hypervisors */
 #define SPRAY_MIN_BUCKETS 5
 #define SPRAY_SMALL 2          /* a bucket with at most this many is small */
 #define TREND_MIN_COUNT 5
@@ -445,7 +448,7 @@ static json_t *totals_json(struct build *b, uint64_t nbuckets)
 	put(o, "errors", jint(cur_of(b, C_T, "errors")));
 	put(o, "failed", jint(failures(b, "failed")));
 	put(o, "quarantined", jint(failures(b, "quarantined")));
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && i < MAX_NAMES; i++) {
 		json_t *name = jname(b, rows[i]->key);
 
 		if (name != NULL)
@@ -637,7 +640,7 @@ static json_t *codes_json(struct build *b, enum cat c)
 		json_decref(arr);
 		return NULL;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n && i < MAX_CODES; i++)
 		append(arr, code_json(rows[i], total, ptotal, c == C_B));
 	free(rows);
 	return arr;
@@ -661,7 +664,7 @@ static json_t *patterns_json(struct build *b)
 		json_decref(arr);
 		return NULL;
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && i < MAX_PATTERNS; i++) {
 		json_t *o = json_object();
 
 		if (o == NULL)
@@ -692,7 +695,7 @@ static json_t *virtualization_json(struct build *b)
 	}
 	put(o, "virtualized", jint(virt));
 	put(o, "share", jshare(virt, b->distinct));
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && i < MAX_NAMES; i++) {
 		json_t *h = json_object();
 
 		if (h == NULL)
@@ -1067,7 +1070,7 @@ static json_t *top_bucket_json(struct build *b, const struct bucket_info *i)
 	strcat(prefix, "/");
 	put(o, "os_versions", counts_under(b, prefix, "os_ver", MAX_OS));
 	prefix[1] = 'p';
-	put(o, "patterns", counts_under(b, prefix, "pattern", SIZE_MAX));
+	put(o, "patterns", counts_under(b, prefix, "pattern", MAX_PATTERNS));
 	for (size_t s = 0; s < i->nsamples; s++) {
 		json_t *sj = sample_json(b, i->samples[s]);
 
@@ -1309,6 +1312,7 @@ static int sections(struct build *b, json_t *root, uint64_t now)
 	put(root, "schema_version", json_integer(REPORT_SCHEMA_VERSION));
 	put(root, "generated_at", jint(now));
 	put(root, "period", period_json(b));
+	put(root, "totals", json_null()); /* its place; filled by the pass */
 	b->dumps = cur_of(b, C_T, "dumps");
 	b->distinct = cur_of(b, C_T, "distinct");
 	put(root, "batches",

@@ -265,7 +265,8 @@ void store_counter_key(char *out, size_t outlen, const char *prefix,
 {
 	if (outlen > STORE_MAX_KEY + 1)
 		outlen = STORE_MAX_KEY + 1;
-	if (component == NULL || key_safe(component)) {
+	/* A component of its own starting with '#' would pass for a hash. */
+	if (component == NULL || (key_safe(component) && component[0] != '#')) {
 		snprintf(out, outlen, "%s%s", prefix,
 			 component != NULL ? component : "");
 		return;
@@ -371,8 +372,7 @@ static int tally_key(struct tally *t, const char *prefix,
 
 	store_counter_key(key, sizeof(key), prefix, component);
 	rc = counter_add(t->s, t->txn, key, delta);
-	if (rc == 0 && component != NULL && key[plen] == '#' &&
-	    component[0] != '#')
+	if (rc == 0 && component != NULL && key[plen] == '#')
 		rc = remember_name(t, key + plen, component);
 	return rc;
 }

@@ -183,8 +183,9 @@ void store_dump_free(store_dump *dump);
 
 /*
  * Build a counter key from a prefix and a component, hashing components
- * that would make the key too long or that hold bytes outside printable
- * ASCII. Writes at most STORE_MAX_KEY+1 bytes to OUT.
+ * that would make the key too long, that hold bytes outside printable
+ * ASCII or that start with '#' (the mark of a hashed component: "#" and
+ * 16 hex digits). Writes at most STORE_MAX_KEY+1 bytes to OUT.
  */
 void store_counter_key(char *out, size_t outlen, const char *prefix,
 		       const char *component);

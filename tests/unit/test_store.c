@@ -562,6 +562,9 @@ static void test_store__report_counters_count_once(void **state)
 	store_counter_key(key, sizeof(key), "bo/5555555555555555/",
 			  "10.0.19041 (Windows 10)");
 	assert_int_equal(counter(f->s, key), 2);
+	/* A name that looks like a hashed one is hashed itself. */
+	store_counter_key(key, sizeof(key), "m/", "#0123456789abcdef");
+	assert_string_not_equal(key, "m/#0123456789abcdef");
 
 	store_bucket *b = NULL;
 
