@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "bucketview.h"
 #include "df.h"
 #include "diag.h"
 #include "forms.h"
@@ -627,6 +628,30 @@ static void test_report__hostile_names_are_escaped(void **state)
 	assert_non_null(strstr(txt, "\\x09.sys"));
 	assert_non_null(strstr(txt, "(member <script>alert(1)</script>\\x1b"));
 	free(txt);
+
+	/* The bucket view (dumpfleet bucket --format json) likewise. */
+	json_t *bv = NULL;
+	struct diag d;
+
+	diag_init(&d);
+	assert_int_equal(bucketview_json(f->s, "3333333333333333", &bv, &d),
+			 DF_OK);
+	js = json_dumps(bv, 0);
+	back = json_loads(js, 0, &err);
+	assert_non_null(back);
+	assert_null(strstr(js, "\xff"));
+	json_t *d0 = json_array_get(json_object_get(bv, "dumps"), 0);
+
+	assert_non_null(strstr(json_string_value(json_object_get(d0, "source")),
+			       "<script>"));
+	assert_non_null(strstr(json_string_value(json_object_get(d0, "archive")),
+			       "pwned"));
+	json_decref(back);
+	json_decref(bv);
+	free(js);
+	diag_init(&d);
+	assert_int_equal(bucketview_json(f->s, "0000000000000000", &bv, &d),
+			 DF_ENOTFOUND);
 
 	/* The bare batch filter finds the hashed tag too. */
 	o.batch = evil;
