@@ -5,7 +5,10 @@
 #      store_results_put_at in broker-sized batches (bench/report_fill.c),
 #      next to raw LMDB puts of the same records in the same run;
 #   2. `dumpfleet report --format F -o FILE` for every form the binary
-#      knows: median wall time of RUNS runs and the largest peak RSS.
+#      knows: median wall time of RUNS runs and the largest peak RSS, and
+#      in one more run the peak of anonymous memory (RssAnon, sampled
+#      every 10 ms): peak RSS also counts the store's pages that LMDB
+#      maps, which the kernel can drop, RssAnon only the heap and stacks.
 # Usage: bench/report.sh BUILD_DIR [RECORDS] [BUCKETS] [DAYS] [RUNS] [BATCH]
 set -euo pipefail
 build=${1:?build dir}
@@ -27,6 +30,19 @@ echo "== fill: $records records, $buckets buckets, $days days, batch $batch"
 "$fill" "$tmp/store" "$tmp/raw" "$records" "$buckets" "$days" "$batch"
 du -sh "$tmp/store" "$tmp/raw" | sed 's/^/size /'
 
+# Peak RssAnon (KiB) of one run of the command, sampled every 10 ms.
+peak_anon() {
+	"$@" >/dev/null 2>&1 &
+	local pid=$! peak=0 v
+	while v=$(awk '/^RssAnon:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) &&
+		[ -n "$v" ]; do
+		[ "$v" -gt "$peak" ] && peak=$v
+		sleep 0.01
+	done
+	wait "$pid" || true
+	echo "$peak"
+}
+
 # Forms this binary has: every name --format accepts without a usage error.
 for form in text json html csv; do
 	rc=0
@@ -41,8 +57,10 @@ for form in text json html csv; do
 	done >"$tmp/times"
 	secs=$(awk '{print $1}' "$tmp/times" | median)
 	rss=$(awk '$2 > m { m = $2 } END { print m }' "$tmp/times")
+	anon=$(peak_anon "$df" report --store "$tmp/store" --format "$form" \
+		-o "$tmp/out.$form")
 	echo "== $form: median ${secs}s over $runs runs, peak RSS ${rss} KiB," \
-		"output $(wc -c <"$tmp/out.$form") bytes"
+		"peak RssAnon ${anon} KiB, output $(wc -c <"$tmp/out.$form") bytes"
 done
 # The same with a batch filter and a short period, as a nightly run does.
 for i in $(seq "$runs"); do
