@@ -103,13 +103,17 @@ static const struct cfg_option keygen_opts[] = {
 	{ "output", OPT_VALUE },
 };
 static const struct cfg_option report_opts[] = {
-	{ "store", OPT_VALUE },
-	{ "format", OPT_VALUE },
-	{ "top", OPT_VALUE },
+	{ "store", OPT_VALUE },	 { "format", OPT_VALUE },
+	{ "top", OPT_VALUE },	 { "since", OPT_VALUE },
+	{ "until", OPT_VALUE },	 { "days", OPT_VALUE },
+	{ "batch", OPT_VALUE },	 { "owners", OPT_VALUE },
+	{ "output", OPT_VALUE }, { "nightly", OPT_FLAG },
+	{ "out", OPT_VALUE },
 };
 static const struct cfg_option bucket_opts[] = {
 	{ "store", OPT_VALUE },
 	{ "explain", OPT_FLAG },
+	{ "format", OPT_VALUE },
 };
 static const struct cfg_option resign_opts[] = {
 	{ "store", OPT_VALUE },

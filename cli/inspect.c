@@ -2,15 +2,19 @@
 
 #include <getopt.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "analysis_text.h"
+#include "bucketview.h"
 #include "df.h"
 #include "diag.h"
 #include "hash.h"
 #include "registry.h"
+#include "report_text.h"
 #include "signature.h"
 #include "store.h"
 #include "strbuf.h"
@@ -55,6 +59,15 @@ int inspect_cmd_patterns(int argc, char **argv)
 
 /* ---- bucket ---------------------------------------------------------------- */
 
+/* A name from a dump, escaped for the terminal (C0, C1, DEL, bad UTF-8). */
+static void put_esc(const char *s)
+{
+	char *e = report_text_escape(s);
+
+	fputs(e != NULL ? e : "?", stdout);
+	free(e);
+}
+
 struct mix_ctx {
 	size_t skip;
 };
@@ -63,7 +76,9 @@ static int print_mix(void *ctx, const char *key, uint64_t v)
 {
 	const struct mix_ctx *c = ctx;
 
-	printf("    %-28s %" PRIu64 "\n", key + c->skip, v);
+	fputs("    ", stdout);
+	put_esc(key + c->skip);
+	printf("  %" PRIu64 "\n", v);
 	return 0;
 }
 
@@ -74,11 +89,18 @@ static void print_dump(const store_dump *dm)
 	hash_hex(dm->content_hash.data, dm->content_hash.len == HASH_LEN
 						? HASH_LEN : 0, hex);
 	printf("    %s\n      source ", hex);
-	text_put_safe(stdout, dm->source);
-	printf("\n      format %s", dm->format);
+	put_esc(dm->source);
+	if (dm->archive != NULL && dm->archive[0]) {
+		printf("\n      archive ");
+		put_esc(dm->archive);
+		printf(" member ");
+		put_esc(dm->member);
+	}
+	printf("\n      format ");
+	put_esc(dm->format);
 	if (dm->batch != NULL && dm->batch[0]) {
 		printf(", batch ");
-		text_put_safe(stdout, dm->batch);
+		put_esc(dm->batch);
 	}
 	if (dm->has_bugcheck)
 		printf(", bugcheck 0x%08X", dm->bugcheck_code);
@@ -87,7 +109,7 @@ static void print_dump(const store_dump *dm)
 	putchar('\n');
 	for (size_t i = 0; i < dm->n_findings; i++) {
 		printf("      finding ");
-		text_put_safe(stdout, dm->findings[i]->pattern);
+		put_esc(dm->findings[i]->pattern);
 		printf(" (%u)\n", dm->findings[i]->confidence);
 	}
 }
@@ -142,17 +164,22 @@ static int show_bucket(struct store *s, const char *hash, bool want_explain)
 	}
 	day_text(b->first_seen, first);
 	day_text(b->last_seen, last);
-	printf("bucket %s\n  signature ", b->signature_hash);
-	text_put_safe(stdout, b->signature);
+	printf("bucket ");
+	put_esc(b->signature_hash);
+	printf("\n  signature ");
+	put_esc(b->signature);
 	printf("\n  dumps     %" PRIu64 "\n  seen      %s .. %s\n  blame     ",
 	       b->count, first, last);
-	text_put_safe(stdout, b->blame_module[0] ? b->blame_module : "-");
+	put_esc(b->blame_module[0] ? b->blame_module : "-");
 	putchar('\n');
 	store_counter_key(prefix, sizeof(prefix), "bp/", b->signature_hash);
 	strcat(prefix, "/");
 	struct mix_ctx mc = { strlen(prefix) };
 
 	printf("  patterns\n");
+	store_counters_scan(s, prefix, print_mix, &mc, &d);
+	prefix[1] = 'o'; /* "bp/H/" -> "bo/H/": the OS versions */
+	printf("  OS versions\n");
 	store_counters_scan(s, prefix, print_mix, &mc, &d);
 	printf("  sample dumps\n");
 	int rc = DF_OK;
@@ -175,11 +202,34 @@ static int show_bucket(struct store *s, const char *hash, bool want_explain)
 	return rc == DF_OK ? DF_EXIT_OK : DF_EXIT_SYSTEM;
 }
 
+/* The bucket as one JSON object (bucketview.h). */
+static int show_bucket_json(struct store *s, const char *hash)
+{
+	json_t *j = NULL;
+	struct diag d;
+
+	diag_init(&d);
+	if (bucketview_json(s, hash, &j, &d) != DF_OK) {
+		fprintf(stderr, "dumpfleet bucket: %s\n", d.msg);
+		return d.code == DF_ENOTFOUND ? DF_EXIT_FINDINGS
+					      : DF_EXIT_SYSTEM;
+	}
+	int rc = json_dumpf(j, stdout, JSON_INDENT(2));
+
+	putchar('\n');
+	json_decref(j);
+	return rc == 0 ? DF_EXIT_OK : DF_EXIT_SYSTEM;
+}
+
 static const char bucket_help[] =
-	"Usage: dumpfleet bucket HASH [--store DIR] [--explain]\n"
+	"Usage: dumpfleet bucket HASH [--store DIR] [--format text|json]\n"
+	"                        [--explain]\n"
 	"Show one bucket: its signature, counts, pattern mix and sample\n"
 	"dumps with their sources and findings.\n\n"
 	"  -s, --store DIR   the store (default: " INSPECT_DEFAULT_STORE ")\n"
+	"  -f, --format FORMAT\n"
+	"                    text (default) or json: bucket, pattern mix, OS\n"
+	"                    versions, sample dumps with findings\n"
 	"  -e, --explain     show, frame by frame, what each signature rule\n"
 	"                    did to the first sample dump's stack\n"
 	"  -h, --help        show this help\n";
@@ -189,16 +239,20 @@ int inspect_cmd_bucket(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "store", required_argument, NULL, 's' },
 		{ "explain", no_argument, NULL, 'e' },
+		{ "format", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = INSPECT_DEFAULT_STORE;
-	bool want_explain = false;
+	bool want_explain = false, json = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:eh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:ef:h", opts, NULL)) != -1) {
 		if (c == 's')
 			dir = optarg;
+		else if (c == 'f' && (strcmp(optarg, "json") == 0 ||
+				      strcmp(optarg, "text") == 0))
+			json = strcmp(optarg, "json") == 0;
 		else if (c == 'e')
 			want_explain = true;
 		else if (c == 'h')
@@ -208,6 +262,8 @@ int inspect_cmd_bucket(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return usage("bucket", "one signature HASH is required");
+	if (json && want_explain)
+		return usage("bucket", "--explain is text only");
 	struct store *s = NULL;
 	struct diag d;
 
@@ -216,7 +272,8 @@ int inspect_cmd_bucket(int argc, char **argv)
 		fprintf(stderr, "dumpfleet bucket: %s\n", d.msg);
 		return DF_EXIT_SYSTEM;
 	}
-	int rc = show_bucket(s, argv[optind], want_explain);
+	int rc = json ? show_bucket_json(s, argv[optind])
+		      : show_bucket(s, argv[optind], want_explain);
 
 	store_close(&s);
 	return rc;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -32,7 +33,9 @@
 #include "hash.h"
 #include "inspect.h"
 #include "log.h"
+#include "forms.h"
 #include "metrics.h"
+#include "owners.h"
 #include "report.h"
 #include "secure.h"
 #include "status.h"
@@ -229,40 +232,122 @@ static int cmd_analyze(int argc, char **argv)
 
 /* ---- report -------------------------------------------------------------- */
 
-static unsigned term_width(void)
+/* Text width: COLUMNS when set, else the terminal's, else 100. */
+static unsigned term_width(FILE *out)
 {
 	struct winsize ws;
+	unsigned long cols;
+	const char *env = getenv("COLUMNS");
 
-	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 &&
+	if (env != NULL && parse_uint(env, 10000, &cols) && cols >= 40)
+		return (unsigned)cols;
+	if (isatty(fileno(out)) && ioctl(fileno(out), TIOCGWINSZ, &ws) == 0 &&
 	    ws.ws_col >= 40)
 		return ws.ws_col;
 	return 100;
 }
 
-static int print_report(const char *dir, bool json, unsigned top)
+/* Colour only on a terminal, and never when NO_COLOR is set (no-color.org). */
+static bool want_colour(FILE *out)
+{
+	const char *nc = getenv("NO_COLOR");
+
+	return isatty(fileno(out)) && (nc == NULL || nc[0] == '\0');
+}
+
+struct report_cfg {
+	const char *store;
+	const char *format;
+	const char *output;   /* -o FILE, NULL: stdout */
+	const char *nightly;  /* --out DIR with --nightly */
+	bool want_nightly;
+	const char *owners;
+	struct report_opts ro;
+};
+
+static int write_report(const struct report_cfg *cfg, struct report *r)
+{
+	const struct report_form *form = report_form_find(cfg->format);
+	json_t *j = report_to_json(r);
+	struct diag d;
+	int rc;
+
+	diag_init(&d);
+	if (cfg->want_nightly) {
+		rc = report_nightly_write(j, cfg->nightly, report_until(r), &d);
+		if (rc != DF_OK)
+			fprintf(stderr, "dumpfleet report: %s\n", d.msg);
+		json_decref(j);
+		return rc == DF_OK ? DF_EXIT_OK : DF_EXIT_SYSTEM;
+	}
+	FILE *out = cfg->output != NULL ? fopen(cfg->output, "w") : stdout;
+
+	if (out == NULL) {
+		fprintf(stderr, "dumpfleet report: cannot write %s: %s\n",
+			cfg->output, strerror(errno));
+		json_decref(j);
+		return DF_EXIT_SYSTEM;
+	}
+	struct report_form_opts fo = { term_width(out), want_colour(out) };
+
+	rc = form->write(out, j, &fo);
+	if (out != stdout && fclose(out) != 0)
+		rc = DF_EIO;
+	json_decref(j);
+	if (rc != DF_OK)
+		fprintf(stderr, "dumpfleet report: cannot write the report\n");
+	return rc == DF_OK ? DF_EXIT_OK : DF_EXIT_SYSTEM;
+}
+
+static int make_report(const struct report_cfg *cfg)
 {
 	struct store *s = NULL;
 	struct report *r = NULL;
-	struct report_opts ro = { top };
+	struct owners *own = NULL;
+	struct report_opts ro = cfg->ro;
 	struct diag d;
+	int rc;
 
 	diag_init(&d);
-	if (store_open(&s, dir, true, &d) != DF_OK ||
-	    report_build(&r, s, &ro, &d) != DF_OK) {
-		fprintf(stderr, "dumpfleet: %s\n", d.msg);
-		store_close(&s);
-		return DF_EXIT_SYSTEM;
+	if (cfg->owners != NULL &&
+	    (owners_new(&own, &d) != DF_OK ||
+	     owners_load_file(own, cfg->owners, &d) != DF_OK)) {
+		fprintf(stderr, "dumpfleet report: --owners %s: %s\n",
+			cfg->owners, d.msg);
+		owners_destroy(&own);
+		return DF_EXIT_USAGE;
 	}
-	if (json)
-		report_write_json(stdout, r);
-	else
-		report_write_text(stdout, r, term_width());
-	int status = report_errors(r) > 0 ? DF_EXIT_FINDINGS : DF_EXIT_OK;
+	ro.owners = own;
+	rc = store_open(&s, cfg->store, true, &d);
+	if (rc == DF_OK)
+		rc = report_build(&r, s, &ro, &d);
+	if (rc != DF_OK) {
+		fprintf(stderr, "dumpfleet report: %s\n", d.msg);
+		store_close(&s);
+		owners_destroy(&own);
+		return d.code == DF_EUSAGE ? DF_EXIT_USAGE : DF_EXIT_SYSTEM;
+	}
+	int status = write_report(cfg, r);
 
+	if (status == DF_EXIT_OK && report_errors(r) > 0)
+		status = DF_EXIT_FINDINGS;
 	report_destroy(&r);
 	store_close(&s);
+	owners_destroy(&own);
 	return status;
 }
+
+/* The whole store's report, as `run` prints it. */
+static int print_report(const char *dir, bool json, unsigned top)
+{
+	struct report_cfg cfg = { dir, json ? "json" : "text", NULL, NULL,
+				  false, NULL, { .top = top } };
+
+	return make_report(&cfg);
+}
+
+/* Formats --format accepts; those this build lacks are refused by name. */
+static const char *const format_names[] = { "text", "json", "html", "csv" };
 
 static bool parse_format(const char *s, bool *json)
 {
@@ -276,12 +361,71 @@ static bool parse_format(const char *s, bool *json)
 }
 
 static const char report_help[] =
-	"Usage: dumpfleet report [--store DIR] [--format text|json] [--top N]\n"
-	"Print bugcheck and pattern frequencies and the top stack signatures.\n\n"
+	"Usage: dumpfleet report [--store DIR] [--format text|json|html|csv]\n"
+	"                        [--since DAY] [--until DAY] [--days N]\n"
+	"                        [--batch TAG] [--top N] [--owners FILE]\n"
+	"                        [-o FILE | --nightly --out DIR]\n"
+	"What crashed, what is new, what is rising and whom to call, over a\n"
+	"period of days: totals, batches, bugchecks (with their change and\n"
+	"the 2008 baseline), exceptions, patterns, virtualization, top,\n"
+	"new, rising and falling buckets, blamed modules, bucket spray.\n\n"
 	"  -s, --store DIR       the store (default: " DEFAULT_STORE ")\n"
-	"  -f, --format FORMAT   text (default) or json\n"
+	"  -f, --format FORMAT   text (default), json, html (one self-contained\n"
+	"                        page with charts) or csv (RFC 4180 tables)\n"
+	"      --since DAY       first day (YYYY-MM-DD, UTC)\n"
+	"      --until DAY       last day (default: today)\n"
+	"      --days N          period length in days\n"
+	"                        (without any: from the first day with data)\n"
+	"  -b, --batch TAG       only dumps of this batch\n"
 	"  -n, --top N           buckets to list (default 10)\n"
-	"  -h, --help            show this help\n";
+	"      --owners FILE     extra 'GLOB OWNER' lines for whom to call\n"
+	"  -o, --output FILE     write to FILE instead of standard output\n"
+	"      --nightly         write DIR/DAY.html, .json and .csv and\n"
+	"                        DIR/latest links (needs --out); by\n"
+	"                        default the 7 days up to yesterday\n"
+	"      --out DIR         the nightly folder\n"
+	"  -h, --help            show this help\n"
+	"Colour only on a terminal and when NO_COLOR is unset; the text is\n"
+	"fitted to COLUMNS or the terminal's width.\n";
+
+static bool known_format(const char *s)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(format_names); i++)
+		if (strcmp(s, format_names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* One option of `report`; false when its value is not valid. */
+static bool report_option(struct report_cfg *cfg, int c, const char *arg)
+{
+	struct report_opts *ro = &cfg->ro;
+	unsigned long v;
+
+	switch (c) {
+	case 's': cfg->store = arg; return true;
+	case 'f': cfg->format = arg; return known_format(arg);
+	case 'o': cfg->output = arg; return true;
+	case 'O': cfg->nightly = arg; return true;
+	case 'N': cfg->want_nightly = true; return true;
+	case 'w': cfg->owners = arg; return true;
+	case 'b': ro->batch = arg; return true;
+	case 'S': ro->has_since = true; return report_day_parse(arg, &ro->since);
+	case 'U': ro->has_until = true; return report_day_parse(arg, &ro->until);
+	case 'D':
+		if (!parse_uint(arg, REPORT_MAX_DAYS, &v) || v == 0)
+			return false;
+		ro->days = (unsigned)v;
+		return true;
+	case 'n':
+		if (!parse_uint(arg, REPORT_MAX_TOP, &v) || v == 0)
+			return false;
+		ro->top = (unsigned)v;
+		return true;
+	default:
+		return false;
+	}
+}
 
 static int cmd_report(int argc, char **argv)
 {
@@ -289,29 +433,46 @@ static int cmd_report(int argc, char **argv)
 		{ "store", required_argument, NULL, 's' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "top", required_argument, NULL, 'n' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "until", required_argument, NULL, 'U' },
+		{ "days", required_argument, NULL, 'D' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "owners", required_argument, NULL, 'w' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "nightly", no_argument, NULL, 'N' },
+		{ "out", required_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *dir = DEFAULT_STORE;
-	bool json = false;
-	unsigned long top = REPORT_DEFAULT_TOP;
+	struct report_cfg cfg = { DEFAULT_STORE, "text", NULL, NULL, false,
+				  NULL, { .top = REPORT_DEFAULT_TOP } };
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:f:n:h", opts, NULL)) != -1) {
-		if (c == 's')
-			dir = optarg;
-		else if (c == 'f' && parse_format(optarg, &json))
-			continue;
-		else if (c == 'n' && parse_uint(optarg, 100000, &top) && top)
-			continue;
-		else if (c == 'h')
+	while ((c = getopt_long(argc, argv, "s:f:n:b:o:h", opts, NULL)) != -1) {
+		if (c == 'h')
 			return fputs(report_help, stdout), DF_EXIT_OK;
-		else
+		if (!report_option(&cfg, c, optarg))
 			return usage_error("report", "invalid option");
 	}
 	if (optind < argc)
 		return usage_error("report", "unexpected argument");
-	return print_report(dir, json, (unsigned)top);
+	if (cfg.want_nightly != (cfg.nightly != NULL))
+		return usage_error("report", "--nightly needs --out DIR");
+	if (cfg.want_nightly && cfg.output != NULL)
+		return usage_error("report", "-o and --nightly exclude each other");
+	if (report_form_find(cfg.format) == NULL) {
+		fprintf(stderr, "dumpfleet report: the %s form is not in this "
+			"build\n", cfg.format);
+		return DF_EXIT_USAGE;
+	}
+	/* The nightly default: the last 7 whole days, up to yesterday. */
+	if (cfg.want_nightly && !cfg.ro.has_since && !cfg.ro.has_until &&
+	    cfg.ro.days == 0) {
+		cfg.ro.has_until = true;
+		cfg.ro.until = (int64_t)(time(NULL) / 86400) - 1;
+		cfg.ro.days = 7;
+	}
+	return make_report(&cfg);
 }
 
 /* ---- broker and worker threads for `run` -------------------------------- */

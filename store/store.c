@@ -265,7 +265,8 @@ void store_counter_key(char *out, size_t outlen, const char *prefix,
 {
 	if (outlen > STORE_MAX_KEY + 1)
 		outlen = STORE_MAX_KEY + 1;
-	if (component == NULL || key_safe(component)) {
+	/* A component of its own starting with '#' would pass for a hash. */
+	if (component == NULL || (key_safe(component) && component[0] != '#')) {
 		snprintf(out, outlen, "%s%s", prefix,
 			 component != NULL ? component : "");
 		return;
@@ -285,6 +286,135 @@ static void day_of(uint64_t t, char out[9])
 
 	gmtime_r(&tt, &tm);
 	strftime(out, 9, "%Y%m%d", &tm);
+}
+
+/* ---- counting ---------------------------------------------------------- */
+
+/*
+ * Where one dump's counters go: the store-wide keys and, when the dump has
+ * a batch tag, the same keys under "g/<batch>/", so that every table of a
+ * report can be cut to one batch. DAY is the day the dump is counted on.
+ */
+struct tally {
+	struct store *s;
+	MDB_txn *txn;
+	char day[9];
+	char batch[80];      /* batch key component, "" for none */
+	char scope[2][96];   /* "" and "g/<batch>/" */
+	int nscope;
+};
+
+/*
+ * A batch tag as one key component: as it is when short, printable and
+ * free of '/' (a '/' would make "g/a/d/..." ambiguous), else "#" and its
+ * hash. The hashed form's text is kept in "meta" (see remember_name).
+ */
+static void batch_component(const char *batch, char out[80])
+{
+	if (key_safe(batch) && strchr(batch, '/') == NULL &&
+	    batch[0] != '#') {
+		snprintf(out, 80, "%s", batch);
+		return;
+	}
+	uint8_t h[HASH_LEN];
+	char hex[HASH_HEX_LEN + 1];
+
+	hash_sha256(batch, strlen(batch), h);
+	hash_hex(h, 8, hex);
+	snprintf(out, 80, "#%s", hex);
+}
+
+/*
+ * Keep the text of a hashed key component ("n/#hex" -> text in "meta"),
+ * so that reports can show "Hyper-V / Virtual PC" or a batch tag with
+ * spaces rather than a hash. Written once; at most STORE_MAX_NAME bytes.
+ */
+static int remember_name(struct tally *t, const char *hashed,
+			 const char *text)
+{
+	char key[96];
+	int n = snprintf(key, sizeof(key), "n/%s", hashed);
+	size_t len = strlen(text);
+
+	if (n < 0 || (size_t)n >= sizeof(key))
+		return 0;
+	if (len > STORE_MAX_NAME)
+		len = STORE_MAX_NAME;
+	MDB_val k = { (size_t)n, key }, v = { len, (void *)text };
+	int rc = mdb_put(t->txn, t->s->dbi[DB_META], &k, &v, MDB_NOOVERWRITE);
+
+	return rc == MDB_KEYEXIST ? 0 : rc;
+}
+
+static int tally_init(struct tally *t, struct store *s, MDB_txn *txn,
+		      uint64_t at, const char *batch)
+{
+	memset(t, 0, sizeof(*t));
+	t->s = s;
+	t->txn = txn;
+	day_of(at, t->day);
+	t->nscope = 1;
+	if (batch == NULL || batch[0] == '\0')
+		return 0;
+	batch_component(batch, t->batch);
+	snprintf(t->scope[1], sizeof(t->scope[1]), "g/%s/", t->batch);
+	t->nscope = 2;
+	return t->batch[0] == '#' ? remember_name(t, t->batch, batch) : 0;
+}
+
+/* Add DELTA to counter PREFIX+COMPONENT, keeping a hashed name's text. */
+static int tally_key(struct tally *t, const char *prefix,
+		     const char *component, int64_t delta)
+{
+	char key[STORE_MAX_KEY + 1];
+	size_t plen = strlen(prefix);
+	int rc;
+
+	store_counter_key(key, sizeof(key), prefix, component);
+	rc = counter_add(t->s, t->txn, key, delta);
+	if (rc == 0 && component != NULL && key[plen] == '#')
+		rc = remember_name(t, key + plen, component);
+	return rc;
+}
+
+/*
+ * Add DELTA to PREFIX+COMPONENT and its daily twin "d/<day>/PREFIX..." in
+ * every scope of T (store-wide, and the batch's when it has one).
+ */
+static int count_both(struct tally *t, const char *prefix,
+		      const char *component, int64_t delta)
+{
+	char p[192];
+	int rc = 0;
+
+	for (int i = 0; rc == 0 && i < t->nscope; i++) {
+		snprintf(p, sizeof(p), "%s%s", t->scope[i], prefix);
+		rc = tally_key(t, p, component, delta);
+		snprintf(p, sizeof(p), "%sd/%s/%s", t->scope[i], t->day,
+			 prefix);
+		if (rc == 0)
+			rc = tally_key(t, p, component, delta);
+	}
+	return rc;
+}
+
+/* Store-wide per-batch totals "x/<batch>/<what>" (and daily), if tagged. */
+static int count_batch(struct tally *t, const char *what, bool daily,
+		       int64_t delta)
+{
+	char key[192];
+	int rc;
+
+	if (t->batch[0] == '\0')
+		return 0;
+	snprintf(key, sizeof(key), "x/%s/%s", t->batch, what);
+	rc = counter_add(t->s, t->txn, key, delta);
+	if (rc == 0 && daily) {
+		snprintf(key, sizeof(key), "d/%s/x/%s/%s", t->day, t->batch,
+			 what);
+		rc = counter_add(t->s, t->txn, key, delta);
+	}
+	return rc;
 }
 
 /* ---- jobs ------------------------------------------------------------- */
@@ -510,6 +640,24 @@ static bool job_finished(const store_job *job)
 	       job->state == DUMPFLEET__V1__JOB_STATE__JOB_QUARANTINED;
 }
 
+/* A job failed: "t/failed" and, when quarantined, "t/quarantined". */
+static int count_failed(struct store *s, MDB_txn *txn, const store_job *job,
+			bool quarantine)
+{
+	struct tally t;
+	int rc = tally_init(&t, s, txn, (uint64_t)time(NULL), job->batch);
+
+	if (rc == 0)
+		rc = counter_add(s, txn, "t/failed", 1);
+	if (rc == 0)
+		rc = count_batch(&t, "failed", false, 1);
+	if (rc == 0 && quarantine)
+		rc = counter_add(s, txn, "t/quarantined", 1);
+	if (rc == 0 && quarantine)
+		rc = count_batch(&t, "quarantined", false, 1);
+	return rc;
+}
+
 /*
  * Mark job ID failed or quarantined in TXN. MDB_KEYEXIST when it was
  * already finished (nothing changes), MDB_NOTFOUND when there is no job ID.
@@ -532,7 +680,7 @@ static int job_fail_txn(struct store *s, MDB_txn *txn, uint64_t id,
 				   : DUMPFLEET__V1__JOB_STATE__JOB_FAILED,
 			reason);
 		if (rc == 0)
-			rc = counter_add(s, txn, "t/failed", 1);
+			rc = count_failed(s, txn, job, quarantine);
 	}
 	store_job_free(job);
 	return rc;
@@ -772,23 +920,6 @@ static int bucket_update(struct store *s, MDB_txn *txn, const store_dump *dm,
 	return rc;
 }
 
-/* Add DELTA to the total and today's counter named PREFIX+COMPONENT. */
-static int count_both(struct store *s, MDB_txn *txn, const char *day,
-		      const char *prefix, const char *component)
-{
-	char key[STORE_MAX_KEY + 1];
-	char dprefix[64];
-	int rc;
-
-	store_counter_key(key, sizeof(key), prefix, component);
-	rc = counter_add(s, txn, key, 1);
-	if (rc != 0)
-		return rc;
-	snprintf(dprefix, sizeof(dprefix), "d/%s/%s", day, prefix);
-	store_counter_key(key, sizeof(key), dprefix, component);
-	return counter_add(s, txn, key, 1);
-}
-
 static const char *pattern_of(const store_dump *dm, size_t i)
 {
 	const char *p = dm->findings[i]->pattern;
@@ -807,21 +938,16 @@ static bool pattern_repeated(const store_dump *dm, size_t i)
 
 /*
  * The counters that tie dump DM to bucket H, moved by DELTA (+1 or -1):
- * the bucket's total and daily count and its pattern mix ("bp/H/pattern").
+ * the bucket's total and daily count in every scope, and its pattern mix
+ * ("bp/H/pattern") and OS versions ("bo/H/os_ver") store-wide.
  */
-static int bucket_counters(struct store *s, MDB_txn *txn, const store_dump *dm,
-			   const char *h, const char *day, int delta)
+static int bucket_counters(struct tally *t, const store_dump *dm,
+			   const char *h, int delta)
 {
 	char key[STORE_MAX_KEY + 1];
 	char prefix[96];
-	int rc;
+	int rc = count_both(t, "k/", h, delta);
 
-	store_counter_key(key, sizeof(key), "k/", h);
-	rc = counter_add(s, txn, key, delta);
-	snprintf(prefix, sizeof(prefix), "d/%s/k/", day);
-	store_counter_key(key, sizeof(key), prefix, h);
-	if (rc == 0)
-		rc = counter_add(s, txn, key, delta);
 	store_counter_key(prefix, sizeof(prefix), "bp/", h);
 	if (strlen(prefix) + 2 > sizeof(prefix))
 		return rc;
@@ -830,54 +956,133 @@ static int bucket_counters(struct store *s, MDB_txn *txn, const store_dump *dm,
 		if (pattern_repeated(dm, i))
 			continue;
 		store_counter_key(key, sizeof(key), prefix, pattern_of(dm, i));
-		rc = counter_add(s, txn, key, delta);
+		rc = counter_add(t->s, t->txn, key, delta);
+	}
+	if (rc == 0 && dm->os_ver != NULL && dm->os_ver[0] != '\0') {
+		prefix[1] = 'o'; /* "bp/H/" -> "bo/H/" */
+		rc = tally_key(t, prefix, dm->os_ver, delta);
+	}
+	return rc;
+}
+
+/*
+ * Hypervisors a virtualized-system finding names: its title reads
+ * "Virtualized system: VMware, Xen" (d_virtualized_system.c). Each name
+ * counts in "hv/<name>"; a finding that names none counts as "unknown".
+ */
+static int count_hypervisors(struct tally *t, const char *title)
+{
+	const char *p = title != NULL ? strchr(title, ':') : NULL;
+	int named = 0, rc = 0;
+
+	for (p = p != NULL ? p + 1 : NULL; rc == 0 && p != NULL && *p &&
+					   named < STORE_MAX_HYPERVISORS;) {
+		char name[64];
+		size_t n;
+
+		p += strspn(p, " ");
+		n = strcspn(p, ",");
+		while (n > 0 && p[n - 1] == ' ')
+			n--;
+		if (n > 0 && n < sizeof(name)) {
+			memcpy(name, p, n);
+			name[n] = '\0';
+			rc = count_both(t, "hv/", name, 1);
+			named++;
+		}
+		p = strchr(p, ',');
+		if (p != NULL)
+			p++;
+	}
+	return rc == 0 && named == 0 ? count_both(t, "hv/", "unknown", 1) : rc;
+}
+
+static int count_findings(struct tally *t, const store_dump *dm)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < dm->n_findings; i++) {
+		if (pattern_repeated(dm, i))
+			continue;
+		rc = count_both(t, "p/", pattern_of(dm, i), 1);
+		if (rc == 0 &&
+		    dm->findings[i]->confidence >= STORE_CONFIDENT)
+			rc = count_both(t, "pc/", pattern_of(dm, i), 1);
+		if (rc == 0 &&
+		    strcmp(pattern_of(dm, i), "virtualized-system") == 0)
+			rc = count_hypervisors(t, dm->findings[i]->title);
 	}
 	return rc;
 }
 
 /* Counters for a content hash seen for the first time. */
-static int count_distinct(struct store *s, MDB_txn *txn, const store_dump *dm,
-			  const char *day, uint64_t now)
+static int count_distinct(struct tally *t, const store_dump *dm,
+			  uint64_t now)
 {
 	char code[16];
-	int rc = count_both(s, txn, day, "t/distinct", NULL);
+	bool error = dm->n_errors > 0 || (dm->failure && *dm->failure);
+	int rc = count_both(t, "t/distinct", NULL, 1);
 
-	if (rc == 0 && (dm->n_errors > 0 || (dm->failure && *dm->failure)))
-		rc = count_both(s, txn, day, "t/errors", NULL);
+	if (rc == 0)
+		rc = count_batch(t, "distinct", true, 1);
+	if (rc == 0 && error)
+		rc = count_both(t, "t/errors", NULL, 1);
+	if (rc == 0 && error)
+		rc = count_batch(t, "errors", true, 1);
 	if (rc == 0 && dm->has_bugcheck) {
 		snprintf(code, sizeof(code), "0x%08X", dm->bugcheck_code);
-		rc = count_both(s, txn, day, "b/", code);
+		rc = count_both(t, "b/", code, 1);
 	}
 	if (rc == 0 && !dm->has_bugcheck && dm->has_exception) {
 		snprintf(code, sizeof(code), "0x%08X", dm->exception_code);
-		rc = count_both(s, txn, day, "e/", code);
+		rc = count_both(t, "e/", code, 1);
 	}
 	if (rc == 0 && dm->format != NULL)
-		rc = count_both(s, txn, day, "f/", dm->format);
-	for (size_t i = 0; rc == 0 && i < dm->n_findings; i++) {
-		if (pattern_repeated(dm, i))
-			continue;
-		rc = count_both(s, txn, day, "p/", pattern_of(dm, i));
-		if (rc == 0 &&
-		    dm->findings[i]->confidence >= STORE_CONFIDENT) {
-			char key[STORE_MAX_KEY + 1];
-
-			store_counter_key(key, sizeof(key), "pc/",
-					  pattern_of(dm, i));
-			rc = counter_add(s, txn, key, 1);
-		}
-	}
+		rc = count_both(t, "f/", dm->format, 1);
+	if (rc == 0 && dm->blame_module != NULL && dm->blame_module[0])
+		rc = count_both(t, "m/", dm->blame_module, 1);
+	if (rc == 0)
+		rc = count_findings(t, dm);
 	if (rc == 0 && dm->signature_hash != NULL && *dm->signature_hash) {
 		bool created = false;
 
-		rc = bucket_update(s, txn, dm, now, &created);
+		rc = bucket_update(t->s, t->txn, dm, now, &created);
 		if (rc == 0 && created)
-			rc = count_both(s, txn, day, "t/buckets", NULL);
+			rc = count_both(t, "t/buckets", NULL, 1);
 		if (rc == 0)
-			rc = bucket_counters(s, txn, dm, dm->signature_hash, day,
-					     1);
+			rc = bucket_counters(t, dm, dm->signature_hash, 1);
 	}
 	return rc;
+}
+
+/* Un-count a failed or quarantined job that has now given a result. */
+static int count_unfailed(struct tally *t, const store_job *job)
+{
+	bool q = job->state == DUMPFLEET__V1__JOB_STATE__JOB_QUARANTINED;
+	int rc = counter_add(t->s, t->txn, "t/failed", -1);
+
+	if (rc == 0)
+		rc = count_batch(t, "failed", false, -1);
+	if (rc == 0 && q)
+		rc = counter_add(t->s, t->txn, "t/quarantined", -1);
+	if (rc == 0 && q)
+		rc = count_batch(t, "quarantined", false, -1);
+	return rc;
+}
+
+/* What the job knows and the worker may not: batch, archive, member. */
+static void fill_from_job(store_dump *rec, const store_job *job)
+{
+	if ((rec->batch == NULL || rec->batch[0] == '\0') && job->batch != NULL)
+		rec->batch = job->batch;
+	if ((rec->source == NULL || rec->source[0] == '\0') &&
+	    job->path != NULL)
+		rec->source = job->path;
+	if ((rec->archive == NULL || rec->archive[0] == '\0') &&
+	    job->archive != NULL && job->archive[0] != '\0') {
+		rec->archive = job->archive;
+		rec->member = job->member;
+	}
 }
 
 static int put_one(struct store *s, MDB_txn *txn, struct store_result *r,
@@ -885,6 +1090,7 @@ static int put_one(struct store *s, MDB_txn *txn, struct store_result *r,
 {
 	const store_dump *dm = r->dump;
 	store_job *job = NULL;
+	struct tally jt;
 	int rc = job_get_txn(s, txn, r->job_id, &job);
 
 	r->counted = false;
@@ -896,49 +1102,50 @@ static int put_one(struct store *s, MDB_txn *txn, struct store_result *r,
 	}
 	/* A late result for a job given up on (lease expiries, failure). */
 	bool was_failed = job_finished(job);
-	char day[9];
 
-	day_of(now, day);
-
-	/* (path, content) pair: counts once in "dumps". */
+	/* (path, content) pair: counts once in "dumps", under the job's batch. */
 	uint8_t skey[2 * HASH_LEN];
 	uint8_t idbuf[8];
 	MDB_val k = { sizeof(skey), skey }, v = { 8, idbuf };
 
+	rc = tally_init(&jt, s, txn, now, job->batch);
 	hash_sha256(job->path, strlen(job->path), skey);
 	memcpy(skey + HASH_LEN, dm->content_hash.data, HASH_LEN);
 	u64_be(idbuf, r->job_id);
-	rc = mdb_put(txn, s->dbi[DB_SOURCES], &k, &v, MDB_NOOVERWRITE);
+	if (rc == 0)
+		rc = mdb_put(txn, s->dbi[DB_SOURCES], &k, &v, MDB_NOOVERWRITE);
 	if (rc == 0) {
 		r->counted = true;
-		rc = count_both(s, txn, day, "t/dumps", NULL);
+		rc = count_both(&jt, "t/dumps", NULL, 1);
+		if (rc == 0)
+			rc = count_batch(&jt, "dumps", true, 1);
 	} else if (rc == MDB_KEYEXIST) {
 		rc = 0;
 	}
 
-	/* Content: stored and counted once. */
+	/* Content: stored and counted once, under the record's batch. */
 	MDB_val hk = { HASH_LEN, dm->content_hash.data }, hv;
 
 	if (rc == 0) {
 		rc = mdb_get(txn, s->dbi[DB_DUMPS], &hk, &hv);
 		if (rc == MDB_NOTFOUND) {
-			/* The job knows the batch; the worker never saw it. */
 			store_dump rec = *dm;
+			struct tally dt;
 
-			if ((rec.batch == NULL || rec.batch[0] == '\0') &&
-			    job->batch != NULL)
-				rec.batch = job->batch;
+			fill_from_job(&rec, job);
 			rec.day = now / 86400; /* resign moves this day's counts */
 			rc = put_msg(txn, s->dbi[DB_DUMPS], dm->content_hash.data,
 				     HASH_LEN, &rec.base);
 			if (rc == 0)
-				rc = count_distinct(s, txn, dm, day, now);
+				rc = tally_init(&dt, s, txn, now, rec.batch);
+			if (rc == 0)
+				rc = count_distinct(&dt, &rec, now);
 			r->counted = true;
 		}
 	}
 	/* It is done now, so it no longer counts as failed as well. */
 	if (rc == 0 && was_failed)
-		rc = counter_add(s, txn, "t/failed", -1);
+		rc = count_unfailed(&jt, job);
 	if (rc == 0)
 		rc = job_set_state(s, txn, job,
 				   DUMPFLEET__V1__JOB_STATE__JOB_DONE, NULL);
@@ -971,8 +1178,12 @@ static const char *result_invalid(const store_dump *dm)
 int store_results_put(struct store *s, struct store_result *results,
 		      size_t n, struct diag *d)
 {
-	uint64_t now = (uint64_t)time(NULL);
+	return store_results_put_at(s, results, n, (uint64_t)time(NULL), d);
+}
 
+int store_results_put_at(struct store *s, struct store_result *results,
+			 size_t n, uint64_t now, struct diag *d)
+{
 	for (;;) {
 		MDB_txn *txn;
 		int rc = begin(s, 0, &txn);
@@ -1032,14 +1243,15 @@ int store_counter_get(struct store *s, const char *key, uint64_t *out,
 	return rc == 0 || rc == MDB_NOTFOUND ? DF_OK : lmdb_fail(d, rc, "get");
 }
 
-int store_counters_scan(struct store *s, const char *prefix,
-			int (*fn)(void *ctx, const char *key, uint64_t v),
-			void *ctx, struct diag *d)
+/* Call FN for every counter key in [FROM, TO), or with prefix FROM. */
+static int counters_walk(struct store *s, const char *from, const char *to,
+			 int (*fn)(void *ctx, const char *key, uint64_t v),
+			 void *ctx, struct diag *d)
 {
 	MDB_txn *txn;
 	MDB_cursor *cur;
-	size_t plen = strlen(prefix);
-	MDB_val k = { plen, (void *)prefix }, v;
+	size_t flen = strlen(from), tlen = to != NULL ? strlen(to) : 0;
+	MDB_val k = { flen, (void *)from }, v;
 	int rc = begin(s, MDB_RDONLY, &txn);
 
 	if (rc != 0)
@@ -1053,9 +1265,18 @@ int store_counters_scan(struct store *s, const char *prefix,
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		char key[STORE_MAX_KEY + 1];
 
-		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0 ||
-		    k.mv_size > STORE_MAX_KEY)
+		if (k.mv_size > STORE_MAX_KEY)
+			continue; /* never written by this store */
+		if (to == NULL && (k.mv_size < flen ||
+				   memcmp(k.mv_data, from, flen) != 0))
 			break;
+		if (to != NULL) {
+			size_t n = k.mv_size < tlen ? k.mv_size : tlen;
+			int c = memcmp(k.mv_data, to, n);
+
+			if (c > 0 || (c == 0 && k.mv_size >= tlen))
+				break;
+		}
 		memcpy(key, k.mv_data, k.mv_size);
 		key[k.mv_size] = '\0';
 		if (v.mv_size == 8 && fn(ctx, key, load_u64le(v.mv_data)))
@@ -1064,6 +1285,20 @@ int store_counters_scan(struct store *s, const char *prefix,
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
 	return DF_OK;
+}
+
+int store_counters_scan(struct store *s, const char *prefix,
+			int (*fn)(void *ctx, const char *key, uint64_t v),
+			void *ctx, struct diag *d)
+{
+	return counters_walk(s, prefix, NULL, fn, ctx, d);
+}
+
+int store_counters_range(struct store *s, const char *from, const char *to,
+			 int (*fn)(void *ctx, const char *key, uint64_t v),
+			 void *ctx, struct diag *d)
+{
+	return counters_walk(s, from, to, fn, ctx, d);
 }
 
 int store_buckets_scan(struct store *s,
@@ -1240,16 +1475,17 @@ static int resign_one(struct store *s, MDB_txn *txn, const MDB_val *key,
 		dumpfleet__v1__dump__free_unpacked(dm, NULL);
 		return 0;
 	}
-	char day[9];
+	struct tally t;
 	bool moved = strcmp(hash, dm->signature_hash) != 0;
 	bool gone = false, created = false;
 	char *old_hash = dm->signature_hash, *old_text = dm->signature;
 
-	day_of(dm->day ? dm->day * 86400 : dm->analysed_at, day);
-	if (moved) {
+	rc = tally_init(&t, s, txn, dm->day ? dm->day * 86400 : dm->analysed_at,
+			dm->batch);
+	if (rc == 0 && moved) {
 		rc = bucket_remove(s, txn, old_hash, &dm->content_hash, &gone);
 		if (rc == 0)
-			rc = bucket_counters(s, txn, dm, old_hash, day, -1);
+			rc = bucket_counters(&t, dm, old_hash, -1);
 		if (rc == 0 && gone)
 			rc = counter_add(s, txn, "t/buckets", -1);
 	}
@@ -1263,7 +1499,7 @@ static int resign_one(struct store *s, MDB_txn *txn, const MDB_val *key,
 		if (rc == 0 && created)
 			rc = counter_add(s, txn, "t/buckets", 1);
 		if (rc == 0)
-			rc = bucket_counters(s, txn, dm, hash, day, 1);
+			rc = bucket_counters(&t, dm, hash, 1);
 	}
 	if (rc == 0)
 		rc = put_msg(txn, s->dbi[DB_DUMPS], key->mv_data, key->mv_size,
@@ -1349,4 +1585,41 @@ int store_resign(struct store *s, store_resign_fn fn, void *ctx,
 	}
 	free(keys);
 	return rc;
+}
+
+int store_name_get(struct store *s, const char *component, char *out,
+		   size_t outlen, struct diag *d)
+{
+	MDB_txn *txn;
+	char key[96];
+	int n = snprintf(key, sizeof(key), "n/%s", component);
+	MDB_val k = { n > 0 ? (size_t)n : 0, key }, v;
+	int rc;
+
+	if (outlen > 0)
+		out[0] = '\0';
+	if (n < 0 || (size_t)n >= sizeof(key) || component[0] != '#')
+		return DF_ENOTFOUND;
+	rc = begin(s, MDB_RDONLY, &txn);
+	if (rc != 0)
+		return lmdb_fail(d, rc, "txn_begin");
+	rc = mdb_get(txn, s->dbi[DB_META], &k, &v);
+	if (rc == 0 && outlen > 0) {
+		size_t len = v.mv_size < outlen - 1 ? v.mv_size : outlen - 1;
+
+		memcpy(out, v.mv_data, len);
+		out[len] = '\0';
+	}
+	mdb_txn_abort(txn);
+	if (rc == MDB_NOTFOUND)
+		return DF_ENOTFOUND;
+	return rc != 0 ? lmdb_fail(d, rc, "get name") : DF_OK;
+}
+
+void store_batch_key(char *out, size_t outlen, const char *batch)
+{
+	char c[80];
+
+	batch_component(batch != NULL ? batch : "", c);
+	snprintf(out, outlen, "%s", c);
 }

@@ -9,16 +9,28 @@
  *             (path, content) pair ever stored
  *   buckets   signature hash (16 hex) -> dumpfleet.v1.Bucket
  *   counters  text key -> u64 little-endian (see store_counter_key):
- *             t/<total>, b/<bugcheck>, e/<exception>, p/<pattern>,
+ *             t/<total> (dumps, distinct, errors, buckets, failed,
+ *             quarantined), b/<bugcheck>, e/<exception>, p/<pattern>,
  *             pc/<pattern> (findings of STORE_CONFIDENT or more),
- *             f/<format>, k/<bucket>, bp/<bucket>/<pattern> (a bucket's
- *             pattern mix), and d/<YYYYMMDD>/<any of those but bp>
+ *             f/<format>, m/<blamed module>, hv/<hypervisor> (named by a
+ *             virtualized-system finding, "unknown" if none), k/<bucket>,
+ *             bp/<bucket>/<pattern> (a bucket's pattern mix),
+ *             bo/<bucket>/<os_ver> (a bucket's OS versions),
+ *             x/<batch>/<dumps|distinct|errors|failed|quarantined>
+ *             (per batch totals), d/<YYYYMMDD>/<any of those but bp, bo,
+ *             x/../failed, x/../quarantined, t/failed, t/quarantined>
+ *             (daily), and g/<batch>/<any t, b, e, p, pc, f, m, hv, k key
+ *             and its daily twin> (the same counters for one batch)
+ *   meta      also "n/#<hex>" -> the text of a hashed key component
+ *             (store_name_get)
  *
- * Counting rules: a (path, content) pair counts once in "dumps"; a content
- * hash counts once in "distinct" and in every bugcheck, pattern, bucket and
- * daily counter. All counters of one result change in the same write
- * transaction as its dump record and its job's done mark, so a result that
- * arrives twice is counted once.
+ * Counting rules: a (path, content) pair counts once in "dumps" (under
+ * its job's batch); a content hash counts once in "distinct" and in every
+ * bugcheck, pattern, module, hypervisor, bucket and daily counter, under
+ * the batch of the job that first brought it. Failures count when the
+ * job fails and have no day. All counters of one result change in the
+ * same write transaction as its dump record and its job's done mark, so
+ * a result that arrives twice is counted once.
  *
  * One writer at a time (LMDB serialises writes); readers never block it.
  * The map grows when it fills; stale reader slots are cleared at open.
@@ -46,6 +58,8 @@ struct store;
 #define STORE_CONFIDENT 50
 #define STORE_MAX_FINDINGS 1024    /* a result with more is rejected */
 #define STORE_MAX_REASON 1024      /* bytes of a job's last_error kept */
+#define STORE_MAX_NAME 256         /* bytes of a hashed name's text kept */
+#define STORE_MAX_HYPERVISORS 4    /* names counted per finding */
 
 typedef Dumpfleet__V1__Dump store_dump;
 typedef Dumpfleet__V1__Job store_job;
@@ -113,6 +127,14 @@ int store_results_put(struct store *s, struct store_result *results,
 		      size_t n, struct diag *d);
 
 /*
+ * store_results_put counting the results at time AT (Unix seconds) rather
+ * than now: their day, and their buckets' first and last seen. For
+ * imports of old results, tests and benchmarks.
+ */
+int store_results_put_at(struct store *s, struct store_result *results,
+			 size_t n, uint64_t at, struct diag *d);
+
+/*
  * Mark job ID failed with REASON (no dump record), or quarantined when
  * QUARANTINE (it failed too often; it is not retried by itself). Counts
  * "t/failed" once per job. DF_OK; DF_EEXIST when the job was already done,
@@ -164,6 +186,14 @@ int store_counters_scan(struct store *s, const char *prefix,
 			int (*fn)(void *ctx, const char *key, uint64_t v),
 			void *ctx, struct diag *d);
 
+/*
+ * Call FN(ctx, key, value) for every counter with FROM <= key < TO (byte
+ * order), in key order, in one read snapshot. FN returns 0 to go on.
+ */
+int store_counters_range(struct store *s, const char *from, const char *to,
+			 int (*fn)(void *ctx, const char *key, uint64_t v),
+			 void *ctx, struct diag *d);
+
 /* Call FN for every bucket (borrowed message, valid during the call). */
 int store_buckets_scan(struct store *s,
 		       int (*fn)(void *ctx, const store_bucket *b), void *ctx,
@@ -176,11 +206,26 @@ void store_dump_free(store_dump *dump);
 
 /*
  * Build a counter key from a prefix and a component, hashing components
- * that would make the key too long or that hold bytes outside printable
- * ASCII. Writes at most STORE_MAX_KEY+1 bytes to OUT.
+ * that would make the key too long, that hold bytes outside printable
+ * ASCII or that start with '#' (the mark of a hashed component: "#" and
+ * 16 hex digits). Writes at most STORE_MAX_KEY+1 bytes to OUT.
  */
 void store_counter_key(char *out, size_t outlen, const char *prefix,
 		       const char *component);
+
+/*
+ * The text of COMPONENT when it is a hashed key component ("#" and 16
+ * hex digits, as store_counter_key makes them) that the store has seen.
+ * DF_OK, DF_ENOTFOUND (OUT is "") or DF_ESTORE.
+ */
+int store_name_get(struct store *s, const char *component, char *out,
+		   size_t outlen, struct diag *d);
+
+/*
+ * BATCH as the store writes it in keys ("g/<key>/", "x/<key>/"): as it is
+ * when short and printable without '/', else "#" and its hash.
+ */
+void store_batch_key(char *out, size_t outlen, const char *batch);
 
 /* Read bucket HASH into a fresh message (free with store_bucket_free). */
 int store_bucket_get(struct store *s, const char *hash, store_bucket **out,

@@ -13,6 +13,7 @@ value_for() {
 	"" | "|") echo yes ;;
 	N) echo 1 ;;
 	LEVEL) echo info ;;
+	DAY | DATE) echo 2026-01-01 ;;
 	ADDR*) echo 127.0.0.1:9 ;;
 	DIR) echo "$tmp" ;;
 	ENDPOINT) echo tcp://127.0.0.1:9 ;;

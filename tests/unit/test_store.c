@@ -409,6 +409,7 @@ static void test_store__late_result_after_quarantine_is_done_once(void **state)
 			 DUMPFLEET__V1__JOB_STATE__JOB_DONE);
 	/* Done now, so no longer counted as failed as well. */
 	assert_int_equal(counter(f->s, "t/failed"), 0);
+	assert_int_equal(counter(f->s, "t/quarantined"), 0);
 	assert_int_equal(counter(f->s, "t/dumps"), 1);
 	/* The same result once more changes nothing. */
 	assert_int_equal(store_results_put(f->s, &r, 1, &d), DF_OK);
@@ -503,6 +504,93 @@ static void test_store__resign_moves_counts_once(void **state)
 	assert_int_equal(counter(f->s, "t/buckets"), 2);
 }
 
+/*
+ * The report counters: per batch (x/ and the g/<batch>/ scope), blamed
+ * module, hypervisors, a bucket's OS versions, daily twins on the day
+ * given, names of hashed components; a result stored twice counts once.
+ */
+static void test_store__report_counters_count_once(void **state)
+{
+	struct fixture *f = *state;
+	const char *paths[2] = { "/b1", "/b2" };
+	const char *odd[1] = { "/odd" };
+	uint64_t first = 0, oddid = 0;
+	const uint64_t day = 20000; /* 2024-10-04 */
+	struct fake fk[2];
+	struct diag d;
+	char name[64];
+
+	diag_init(&d);
+	assert_int_equal(store_jobs_add(f->s, "case-1", paths, 2, &first, &d),
+			 DF_OK);
+	for (int i = 0; i < 2; i++) {
+		fake_init(&fk[i], 900 + i, "5555555555555555", 0xD1);
+		fk[i].dm.os_ver = (char *)"10.0.19041 (Windows 10)";
+		fk[i].finding.pattern = (char *)"virtualized-system";
+		fk[i].finding.title =
+			(char *)"Virtualized system: VMware, Hyper-V / Virtual PC";
+		fk[i].finding.confidence = 90;
+	}
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < 2; i++) {
+			struct store_result r = { first + (uint64_t)i, &fk[i].dm,
+						  false, 0, 0 };
+
+			assert_int_equal(store_results_put_at(f->s, &r, 1,
+							      day * 86400 + 60,
+							      &d),
+					 DF_OK);
+		}
+	assert_int_equal(counter(f->s, "x/case-1/dumps"), 2);
+	assert_int_equal(counter(f->s, "x/case-1/distinct"), 2);
+	assert_int_equal(counter(f->s, "d/20241004/x/case-1/dumps"), 2);
+	assert_int_equal(counter(f->s, "g/case-1/b/0x000000D1"), 2);
+	assert_int_equal(counter(f->s, "g/case-1/d/20241004/k/5555555555555555"),
+			 2);
+	assert_int_equal(counter(f->s, "d/20241004/m/acme.sys"), 2);
+	assert_int_equal(counter(f->s, "m/acme.sys"), 2);
+	assert_int_equal(counter(f->s, "hv/VMware"), 2);
+	assert_int_equal(counter(f->s, "d/20241004/pc/virtualized-system"), 2);
+
+	char key[STORE_MAX_KEY + 1];
+
+	store_counter_key(key, sizeof(key), "hv/", "Hyper-V / Virtual PC");
+	assert_int_equal(counter(f->s, key), 2);
+	assert_int_equal(store_name_get(f->s, key + 3, name, sizeof(name), &d),
+			 DF_OK);
+	assert_string_equal(name, "Hyper-V / Virtual PC");
+	store_counter_key(key, sizeof(key), "bo/5555555555555555/",
+			  "10.0.19041 (Windows 10)");
+	assert_int_equal(counter(f->s, key), 2);
+	/* A name that looks like a hashed one is hashed itself. */
+	store_counter_key(key, sizeof(key), "m/", "#0123456789abcdef");
+	assert_string_not_equal(key, "m/#0123456789abcdef");
+
+	store_bucket *b = NULL;
+
+	assert_int_equal(store_bucket_get(f->s, "5555555555555555", &b, &d),
+			 DF_OK);
+	assert_int_equal(b->first_seen, day * 86400 + 60);
+	store_bucket_free(b);
+
+	/* A batch tag with a '/' and spaces is hashed, its text kept. */
+	assert_int_equal(store_jobs_add(f->s, "acme / case 2", odd, 1, &oddid,
+					&d),
+			 DF_OK);
+	assert_int_equal(store_job_fail(f->s, oddid, "gone", true, &d), DF_OK);
+	store_batch_key(name, sizeof(name), "acme / case 2");
+	assert_int_equal(name[0], '#');
+	snprintf(key, sizeof(key), "x/%s/quarantined", name);
+	assert_int_equal(counter(f->s, key), 1);
+	assert_int_equal(counter(f->s, "t/quarantined"), 1);
+
+	char text[64];
+
+	assert_int_equal(store_name_get(f->s, name, text, sizeof(text), &d),
+			 DF_OK);
+	assert_string_equal(text, "acme / case 2");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -529,6 +617,8 @@ int main(void)
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_store__repeated_pattern_counts_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_store__report_counters_count_once, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
