@@ -2,6 +2,7 @@
 # Install what dumpfleet needs on Debian 12 (as root, when anything is
 # missing), then configure and build into build/ (or $1). Further packages
 # can be named in DF_EXTRA_PACKAGES (the clang test build needs clang).
+# `time` gives bench/kdump.sh the peak memory of each run.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,7 +11,7 @@ shift || true
 
 packages=(build-essential cmake pkg-config git libzmq3-dev libprotobuf-c-dev
 	protobuf-c-compiler liblmdb-dev libcmocka-dev libjansson-dev
-	libsodium-dev ${DF_EXTRA_PACKAGES:-})
+	libsodium-dev time ${DF_EXTRA_PACKAGES:-})
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
