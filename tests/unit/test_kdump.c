@@ -2,7 +2,8 @@
  * The kernel-dump reader on dumps built here byte by byte: 32- and 64-bit
  * triage dumps (header facts, drivers with the string pool, unloaded
  * drivers, context, scanned stack, process name), PAGE-filled (absent)
- * fields, full dumps (header only, recorded as not read yet), every
+ * fields, full and bitmap dumps cut after the header (memory map
+ * missing, recorded), summary and RDMP dumps (not read), every
  * truncation of a triage dump, counts over the caps and string-pool
  * offsets past the end.
  */

@@ -1095,21 +1095,28 @@ static bool add_frame(struct kd *k, struct thread *t, uint64_t addr,
 #define KD_KDBG_SIZE_MIN 0x50u
 
 /* PHYSICAL_MEMORY_DESCRIPTOR32/64 of the header (2.6) as kmem runs. */
-static void map_runs(struct kd *k)
+static bool map_runs(struct kd *k)
 {
 	uint64_t at = k->is64 ? KD_DESC64_OFF : KD_DESC32_OFF;
 	unsigned w = k->is64 ? 8 : 4, hdr = k->is64 ? 16 : 8;
 	uint64_t nruns = 0, npages = 0, sum = 0;
-	struct kmem_run runs[KD_DESC_LEN / 8];
+	struct kmem_run runs[KD_DESC_LEN / 8] = { { 0, 0 } };
 	struct diag d;
 
-	if (!value_at(&k->file, at, 4, &nruns) ||
-	    !value_at(&k->file, at + (k->is64 ? 8 : 4), w, &npages) ||
-	    is_page_fill(nruns, 4)) {
+	if (view_at(&k->file, at, KD_DESC_LEN) == NULL) {
+		model_add_error(k->a, DF_ETRUNC, true, at,
+				"physical memory descriptor at offset 0x%llx "
+				"is not in the file",
+				(unsigned long long)at);
+		return false;
+	}
+	value_at(&k->file, at, 4, &nruns);
+	value_at(&k->file, at + (k->is64 ? 8 : 4), w, &npages);
+	if (is_page_fill(nruns, 4)) {
 		model_add_error(k->a, DF_EFORMAT, true, at,
 				"full dump without a physical memory "
 				"descriptor: no memory pages can be read");
-		return;
+		return false;
 	}
 	if (nruns > (KD_DESC_LEN - hdr) / (2 * w)) {
 		model_add_error(k->a, DF_EFORMAT, true, at,
@@ -1117,7 +1124,7 @@ static void map_runs(struct kd *k)
 				"%u fit the header",
 				(unsigned long long)nruns,
 				(KD_DESC_LEN - hdr) / (2 * w));
-		return;
+		return false;
 	}
 	for (uint64_t i = 0; i < nruns; i++) {
 		value_at(&k->file, at + hdr + 2 * w * i, w, &runs[i].base_page);
@@ -1129,7 +1136,7 @@ static void map_runs(struct kd *k)
 	    DF_OK) {
 		model_add_error(k->a, d.code, true, at,
 				"physical memory descriptor: %s", d.msg);
-		return;
+		return false;
 	}
 	if (sum != npages)
 		model_add_error(k->a, DF_EFORMAT, true, at,
@@ -1137,10 +1144,11 @@ static void map_runs(struct kd *k)
 				"%llu pages, NumberOfPages says %llu",
 				(unsigned long long)sum,
 				(unsigned long long)npages);
+	return true;
 }
 
 /* The SDMP/FDMP sub-header and its page bitmap (2.8). */
-static void map_bitmap(struct kd *k)
+static bool map_bitmap(struct kd *k)
 {
 	uint64_t at = k->header_size, sig = 0, valid = 0;
 	uint64_t first = 0, present = 0, bits = 0;
@@ -1155,7 +1163,7 @@ static void map_bitmap(struct kd *k)
 				"bitmap dump sub-header at offset 0x%llx is "
 				"not in the file",
 				(unsigned long long)at);
-		return;
+		return false;
 	}
 	if ((sig != KD_SUB_SDMP && sig != KD_SUB_FDMP) ||
 	    valid != KD_SUB_DUMP) {
@@ -1164,15 +1172,18 @@ static void map_bitmap(struct kd *k)
 				"0x%08llx is not SDMP or FDMP / DUMP",
 				(unsigned long long)sig,
 				(unsigned long long)valid);
-		return;
+		return false;
 	}
 	model_add_field(k->a, "BITMAP_KIND",
 			sig == KD_SUB_FDMP ? "complete" : "kernel");
 	diag_init(&d);
 	if (kmem_map_bitmap(k->mem, at + KD_SUB_LEN, bits, first, present,
-			    &d) != DF_OK)
-		model_add_error(k->a, d.code, true, at,
-				"bitmap dump: %s", d.msg);
+			    &d) != DF_OK) {
+		model_add_error(k->a, d.code, true, at, "bitmap dump: %s",
+				d.msg);
+		return false;
+	}
+	return true;
 }
 
 /* 32-bit paging: the header's PaeEnabled, or a probe when it is unset. */
@@ -1238,16 +1249,15 @@ static bool open_memory(struct kd *k)
 				"no memory to map the dump's pages");
 		return false;
 	}
-	if (t == DT_FULL)
-		map_runs(k);
-	else
-		map_bitmap(k);
+	if (!(t == DT_FULL ? map_runs(k) : map_bitmap(k)))
+		return false;
 	uint64_t claimed = kmem_pages_claimed(k->mem);
 	uint64_t have = kmem_pages_in_file(k->mem);
 
 	if (claimed == 0)
-		return false;
-	if (have < claimed)
+		model_add_error(k->a, DF_EFORMAT, false, 0,
+				"the dump's memory map claims no pages");
+	else if (have < claimed)
 		model_add_error(k->a, DF_ETRUNC, false, 0,
 				"the file holds %llu of the %llu memory "
 				"pages the dump claims",
