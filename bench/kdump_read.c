@@ -59,8 +59,7 @@ int main(int argc, char **argv)
 
 		getrusage(RUSAGE_SELF, &ru);
 		printf("%.6f %ld %zu drivers=%zu frames=%zu errors=%zu %s\n",
-		       t1 - t0, ru.ru_maxrss, len, mods, frames, errs,
-		       argv[i]);
+		       t1 - t0, ru.ru_maxrss, len, mods, frames, errs, argv[i]);
 	}
 	return rc;
 }

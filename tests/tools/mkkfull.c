@@ -33,12 +33,12 @@
 #include <unistd.h>
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-#define PG 4096u
-#define USED_MAX 0xA0u        /* pages below the legacy hole */
-#define HOLE_END 0x100u
-#define PAGE_FILL 0x45474150u
-#define STACK_PAGES 3u
-#define MIN_PFN 32u           /* the pages in use fit in 128K */
+#define PG	     4096u
+#define USED_MAX     0xA0u /* pages below the legacy hole */
+#define HOLE_END     0x100u
+#define PAGE_FILL    0x45474150u
+#define STACK_PAGES  3u
+#define MIN_PFN	     32u /* the pages in use fit in 128K */
 
 enum arch { X64, PAE, X86 };
 enum dtype { FULL, BITMAP, KERNEL };
@@ -60,64 +60,66 @@ struct addr {
 /* The machine as the 64- and 32-bit kernels lay it out (made-up values). */
 struct layout {
 	struct drv drv[4];
-	uint64_t win_ldr;   /* large-page window onto PA 0: list, KDBG */
-	uint64_t win_str;   /* second window onto PA 0: name strings */
-	uint64_t stack_va;  /* first of STACK_PAGES stack pages */
-	uint32_t sp_in;     /* stack pointer offset in the first page */
+	uint64_t win_ldr;  /* large-page window onto PA 0: list, KDBG */
+	uint64_t win_str;  /* second window onto PA 0: name strings */
+	uint64_t stack_va; /* first of STACK_PAGES stack pages */
+	uint32_t sp_in;	   /* stack pointer offset in the first page */
 };
 
 static const struct layout lay64 = {
-	{ { "\\SystemRoot\\system32\\ntoskrnl.exe",
-	    UINT64_C(0xfffff80312a00000), 0x1046000, 0x5e2d1a4c, true },
-	  { "\\SystemRoot\\system32\\hal.dll", UINT64_C(0xfffff80312400000),
-	    0x6000, 0x7c1f5a05, true },
-	  { "\\SystemRoot\\System32\\drivers\\ndis.sys",
-	    UINT64_C(0xfffff8031a200000), 0x137000, 0x3b6d0e91, false },
-	  { "\\SystemRoot\\System32\\drivers\\acmenet.sys",
-	    UINT64_C(0xfffff8031c600000), 0x2c000, 0x65a3b7d2, true } },
+	{{"\\SystemRoot\\system32\\ntoskrnl.exe", UINT64_C(0xfffff80312a00000),
+	  0x1046000, 0x5e2d1a4c, true},
+	 {"\\SystemRoot\\system32\\hal.dll", UINT64_C(0xfffff80312400000),
+	  0x6000, 0x7c1f5a05, true},
+	 {"\\SystemRoot\\System32\\drivers\\ndis.sys",
+	  UINT64_C(0xfffff8031a200000), 0x137000, 0x3b6d0e91, false},
+	 {"\\SystemRoot\\System32\\drivers\\acmenet.sys",
+	  UINT64_C(0xfffff8031c600000), 0x2c000, 0x65a3b7d2, true}},
 	UINT64_C(0xffffc08a10000000), /* 2 MiB page */
 	UINT64_C(0xffffc08a40000000), /* 1 GiB page */
-	UINT64_C(0xffff850429890000), 0xF00,
+	UINT64_C(0xffff850429890000),
+	0xF00,
 };
 
 static const struct layout lay32 = {
-	{ { "\\SystemRoot\\system32\\ntkrpamp.exe", 0x82800000u, 0x420000,
-	    0x4ce7951a, true },
-	  { "\\SystemRoot\\system32\\halmacpi.dll", 0x82c20000u, 0x37000,
-	    0x4ce78b6f, true },
-	  { "\\SystemRoot\\system32\\drivers\\ndis.sys", 0x8b000000u,
-	    0xcc000, 0x4ce78c5e, false },
-	  { "\\SystemRoot\\system32\\drivers\\acmenet.sys", 0x8f600000u,
-	    0x2c000, 0x65a3b7d2, true } },
+	{{"\\SystemRoot\\system32\\ntkrpamp.exe", 0x82800000u, 0x420000,
+	  0x4ce7951a, true},
+	 {"\\SystemRoot\\system32\\halmacpi.dll", 0x82c20000u, 0x37000,
+	  0x4ce78b6f, true},
+	 {"\\SystemRoot\\system32\\drivers\\ndis.sys", 0x8b000000u, 0xcc000,
+	  0x4ce78c5e, false},
+	 {"\\SystemRoot\\system32\\drivers\\acmenet.sys", 0x8f600000u, 0x2c000,
+	  0x65a3b7d2, true}},
 	0x81000000u, /* 2 MiB (PAE) or 4 MiB page */
 	0x81400000u,
-	0x9a3f0000u, 0xF80,
+	0x9a3f0000u,
+	0xF80,
 };
 
 /* The crash: 0xD1 in acmenet.sys, called from ndis.sys and the kernel. */
-static const struct addr crash_ip = { 3, 0x1d4b };
+static const struct addr crash_ip = {3, 0x1d4b};
 static const struct addr crash_ret[] = {
-	{ 3, 0x1a10 }, { 3, 0x2e37 }, { 2, 0x5c8e1 },
-	{ 2, 0x1b3c0 }, { 0, 0x3f9a12 }, { 0, 0x41c2b0 },
+	{3, 0x1a10},  {3, 0x2e37},   {2, 0x5c8e1},
+	{2, 0x1b3c0}, {0, 0x3f9a12}, {0, 0x41c2b0},
 };
 
-#define BUILD64 19041u
-#define BUILD32 7601u
-#define NPROC 4u
+#define BUILD64	 19041u
+#define BUILD32	 7601u
+#define NPROC	 4u
 #define FILETIME UINT64_C(133541221290000000) /* 2024-03-05 14:22:09 UTC */
-#define UPTIME UINT64_C(36123400000)          /* 3612.34 s */
+#define UPTIME	 UINT64_C(36123400000)	      /* 3612.34 s */
 
 /* ---- the machine being built ------------------------------------------- */
 
 struct gen {
 	enum arch arch;
 	enum dtype type;
-	uint64_t npfn;               /* physical pages */
+	uint64_t npfn; /* physical pages */
 	const struct layout *l;
 	bool is64;
-	uint8_t *page[USED_MAX];     /* contents of the pages in use */
-	uint32_t next;               /* next free page */
-	uint64_t root;               /* PFN of the top table */
+	uint8_t *page[USED_MAX]; /* contents of the pages in use */
+	uint32_t next;		 /* next free page */
+	uint64_t root;		 /* PFN of the top table */
 	uint64_t dtb;
 	uint32_t ldr_pfn, str_pfn;
 	uint64_t head_va, kdbg_va, sp, fp;
@@ -237,9 +239,9 @@ static uint64_t noise(const struct gen *g, uint32_t *s)
 	for (;;) {
 		*s = *s * 1103515245u + 12345u;
 		uint32_t r = *s >> 8;
-		uint64_t v = r % 2 ? (uint64_t)(r & 0xFF)
+		uint64_t v = r % 2     ? (uint64_t)(r & 0xFF)
 			     : g->is64 ? UINT64_C(0xffffc08a00000000) |
-					       ((uint64_t)r << 4)
+						 ((uint64_t)r << 4)
 				       : 0x85000000u | ((r & 0xFFFFF) << 2);
 
 		if (!in_driver(g, v))
@@ -256,15 +258,14 @@ static void put_pe_header(struct gen *g, const struct drv *d)
 
 	map(g, d->base, pa, 12);
 	put(g, pa, 'M' | ('Z' << 8), 2);
-	put(g, pa + 0x3C, 0x80, 4);                  /* e_lfanew */
-	put(g, pa + 0x80, 0x00004550, 4);            /* "PE\0\0" */
+	put(g, pa + 0x3C, 0x80, 4);	  /* e_lfanew */
+	put(g, pa + 0x80, 0x00004550, 4); /* "PE\0\0" */
 	put(g, pa + 0x84, g->is64 ? 0x8664 : 0x014C, 2);
-	put(g, pa + 0x88, d->stamp, 4);              /* TimeDateStamp */
+	put(g, pa + 0x88, d->stamp, 4); /* TimeDateStamp */
 }
 
 /* A UNICODE_STRING at PA naming the UTF-16 copy of S at VA. */
-static void put_ustring(struct gen *g, uint64_t pa, const char *s,
-			uint64_t va)
+static void put_ustring(struct gen *g, uint64_t pa, const char *s, uint64_t va)
 {
 	size_t n = strlen(s);
 
@@ -313,20 +314,20 @@ static void put_module_list(struct gen *g)
 		const struct drv *d = &g->l->drv[i];
 		uint64_t e = ent[i] - g->l->win_ldr;
 		uint64_t full = put_utf16(g, &str, d->path);
-		uint64_t base = full + 2 * (strlen(d->path) -
-					    strlen(base_of(d->path)));
+		uint64_t base =
+			full + 2 * (strlen(d->path) - strlen(base_of(d->path)));
 
 		put(g, e, i + 1 < n ? ent[i + 1] : g->head_va, ps);
 		put(g, e + ps, i > 0 ? ent[i - 1] : g->head_va, ps);
 		if (g->is64) {
-			put(g, e + 0x30, d->base, 8);           /* DllBase */
-			put(g, e + 0x38, d->base + 0x1000, 8);  /* EntryPoint */
-			put(g, e + 0x40, d->size, 4);           /* SizeOfImage */
+			put(g, e + 0x30, d->base, 8);	       /* DllBase */
+			put(g, e + 0x38, d->base + 0x1000, 8); /* EntryPoint */
+			put(g, e + 0x40, d->size, 4);	       /* SizeOfImage */
 			put_ustring(g, e + 0x48, d->path, full);
 			put_ustring(g, e + 0x58, base_of(d->path), base);
-			put(g, e + 0x68, 0x49104000, 4);        /* Flags */
-			put(g, e + 0x6C, 1, 2);                 /* LoadCount */
-			put(g, e + 0x9C, d->stamp, 4);          /* TimeDateStamp */
+			put(g, e + 0x68, 0x49104000, 4); /* Flags */
+			put(g, e + 0x6C, 1, 2);		 /* LoadCount */
+			put(g, e + 0x9C, d->stamp, 4);	 /* TimeDateStamp */
 		} else {
 			put(g, e + 0x18, d->base, 4);
 			put(g, e + 0x1C, d->base + 0x1000, 4);
@@ -340,14 +341,15 @@ static void put_module_list(struct gen *g)
 	}
 	/* KDDEBUGGER_DATA64, plain (2.13); 32-bit pointers sign-extended. */
 	g->kdbg_va = g->head_va + 0x800;
-	put(g, ldr + 0x810, 0x4742444B, 4);                  /* "KDBG" */
-	put(g, ldr + 0x814, 0x340, 4);                       /* Size */
-	put(g, ldr + 0x818, g->is64 ? g->l->drv[0].base
-				    : (uint64_t)(int64_t)(int32_t)g->l->drv[0].base,
-	    8);                                              /* KernBase */
-	put(g, ldr + 0x848, g->is64 ? g->head_va
-				    : (uint64_t)(int64_t)(int32_t)g->head_va,
-	    8);                                              /* PsLoadedModuleList */
+	put(g, ldr + 0x810, 0x4742444B, 4); /* "KDBG" */
+	put(g, ldr + 0x814, 0x340, 4);	    /* Size */
+	put(g, ldr + 0x818,
+	    g->is64 ? g->l->drv[0].base
+		    : (uint64_t)(int64_t)(int32_t)g->l->drv[0].base,
+	    8); /* KernBase */
+	put(g, ldr + 0x848,
+	    g->is64 ? g->head_va : (uint64_t)(int64_t)(int32_t)g->head_va,
+	    8); /* PsLoadedModuleList */
 }
 
 /*
@@ -371,7 +373,7 @@ static void put_stack(struct gen *g)
 		    12);
 	g->sp = g->l->stack_va + g->l->sp_in;
 	/* physical address of stack VA v */
-#define SPA(v) ((uint64_t)pfn[((v) - g->l->stack_va) / PG] * PG + (v) % PG)
+#define SPA(v) ((uint64_t)pfn[((v)-g->l->stack_va) / PG] * PG + (v) % PG)
 	for (uint64_t v = g->l->stack_va; v < g->l->stack_va + STACK_PAGES * PG;
 	     v += ps)
 		put(g, SPA(v), noise(g, &seed), ps);
@@ -383,8 +385,8 @@ static void put_stack(struct gen *g)
 			put(g, SPA(g->sp + 0x10 + 0x18 * r),
 			    addr_of(g, crash_ret[r]), 8);
 	} else {
-		const uint64_t fr[3] = { g->sp + 0x10, g->sp + 0x28,
-					 g->sp + 0x40 };
+		const uint64_t fr[3] = {g->sp + 0x10, g->sp + 0x28,
+					g->sp + 0x40};
 
 		g->fp = fr[0];
 		for (; r < 3; r++) {
@@ -402,8 +404,11 @@ static void build_memory(struct gen *g)
 {
 	g->next = 1;
 	g->root = alloc_page(g);
-	/* Low bits of CR3: a PCID on x64, the PDPT's place in its page on PAE. */
-	g->dtb = g->root * PG | (g->arch == X64 ? 0x2 : g->arch == PAE ? 0x20 : 0);
+	/* Low bits of CR3: a PCID on x64, the PDPT's place in its page on PAE.
+	 */
+	g->dtb = g->root * PG | (g->arch == X64	  ? 0x2
+				 : g->arch == PAE ? 0x20
+						  : 0);
 	g->ldr_pfn = alloc_page(g);
 	g->str_pfn = alloc_page(g);
 	/* The two windows map physical address 0 with large pages. */
@@ -449,14 +454,16 @@ static void h64(uint8_t *h, size_t at, uint64_t v)
 	h32(h, at + 4, (uint32_t)(v >> 32));
 }
 
-static const uint64_t params64[4] = { UINT64_C(0xffffc08a1b2c3d48), 2, 0,
-				      UINT64_C(0xfffff8031c601d4b) };
+static const uint64_t params64[4] = {UINT64_C(0xffffc08a1b2c3d48), 2, 0,
+				     UINT64_C(0xfffff8031c601d4b)};
 
 static uint64_t param(const struct gen *g, int i)
 {
 	if (g->is64)
 		return params64[i];
-	return i == 0 ? 0x8a1b2c48u : i == 3 ? addr_of(g, crash_ip) : params64[i];
+	return i == 0	? 0x8a1b2c48u
+	       : i == 3 ? addr_of(g, crash_ip)
+			: params64[i];
 }
 
 /* Runs of present pages, for full dumps: below and above the hole. */
@@ -477,26 +484,26 @@ static size_t runs_of(const struct gen *g, uint64_t run[2][2])
 
 static void put_context64(struct gen *g, uint8_t *h, size_t at)
 {
-	h32(h, at + 0x30, 0x0010000B);   /* CONTEXT_FULL (AMD64) */
-	h32(h, at + 0x34, 0x1F80);       /* MxCsr */
-	h[at + 0x38] = 0x10;             /* SegCs */
-	h[at + 0x42] = 0x18;             /* SegSs */
-	h32(h, at + 0x44, 0x00040282);   /* EFlags */
-	h64(h, at + 0x98, g->sp);        /* Rsp */
-	h64(h, at + 0xA0, g->fp);        /* Rbp */
+	h32(h, at + 0x30, 0x0010000B); /* CONTEXT_FULL (AMD64) */
+	h32(h, at + 0x34, 0x1F80);     /* MxCsr */
+	h[at + 0x38] = 0x10;	       /* SegCs */
+	h[at + 0x42] = 0x18;	       /* SegSs */
+	h32(h, at + 0x44, 0x00040282); /* EFlags */
+	h64(h, at + 0x98, g->sp);      /* Rsp */
+	h64(h, at + 0xA0, g->fp);      /* Rbp */
 	h64(h, at + 0xF8, addr_of(g, crash_ip));
-	h32(h, at + 0x118, 0x1F80);      /* FltSave.MxCsr */
+	h32(h, at + 0x118, 0x1F80); /* FltSave.MxCsr */
 }
 
 static void put_context32(struct gen *g, uint8_t *h, size_t at)
 {
-	h32(h, at + 0x00, 0x00010007);   /* CONTROL INTEGER SEGMENTS (x86) */
+	h32(h, at + 0x00, 0x00010007); /* CONTROL INTEGER SEGMENTS (x86) */
 	h32(h, at + 0xB4, (uint32_t)g->fp);
 	h32(h, at + 0xB8, (uint32_t)addr_of(g, crash_ip));
-	h32(h, at + 0xBC, 0x08);         /* SegCs */
-	h32(h, at + 0xC0, 0x00010282);   /* EFlags */
+	h32(h, at + 0xBC, 0x08);       /* SegCs */
+	h32(h, at + 0xC0, 0x00010282); /* EFlags */
 	h32(h, at + 0xC4, (uint32_t)g->sp);
-	h32(h, at + 0xC8, 0x10);         /* SegSs */
+	h32(h, at + 0xC8, 0x10); /* SegSs */
 }
 
 static void write_header(struct gen *g, uint8_t *h, uint64_t total,
@@ -514,9 +521,9 @@ static void write_header(struct gen *g, uint8_t *h, uint64_t total,
 	h32(h, 0x0C, w ? BUILD64 : BUILD32);
 	if (w) {
 		h64(h, 0x10, g->dtb);
-		h64(h, 0x18, UINT64_C(0xfffffa8000000000));  /* PfnDataBase */
+		h64(h, 0x18, UINT64_C(0xfffffa8000000000)); /* PfnDataBase */
 		h64(h, 0x20, g->head_va);
-		h64(h, 0x28, nt->base + 0xC1E3B0);           /* PsActiveProcessHead */
+		h64(h, 0x28, nt->base + 0xC1E3B0); /* PsActiveProcessHead */
 		h32(h, 0x30, 0x8664);
 		h32(h, 0x34, NPROC);
 		h32(h, 0x38, 0xD1);
@@ -531,11 +538,11 @@ static void write_header(struct gen *g, uint8_t *h, uint64_t total,
 		h64(h, 0xF10, addr_of(g, crash_ip));
 		h32(h, 0xF98, g->type == FULL ? 1 : 5);
 		h32(h, 0xF9C, 0);
-		h64(h, 0xFA0, total);                        /* RequiredDumpSpace */
+		h64(h, 0xFA0, total); /* RequiredDumpSpace */
 		h64(h, 0xFA8, FILETIME);
 		h64(h, 0x1030, UPTIME);
-		h32(h, 0x1040, 1);                           /* ProductType */
-		h32(h, 0x1044, 0x110);                       /* SuiteMask */
+		h32(h, 0x1040, 1);     /* ProductType */
+		h32(h, 0x1044, 0x110); /* SuiteMask */
 	} else {
 		h32(h, 0x10, (uint32_t)g->dtb);
 		h32(h, 0x14, 0x84000000u);
@@ -546,7 +553,7 @@ static void write_header(struct gen *g, uint8_t *h, uint64_t total,
 		h32(h, 0x28, 0xD1);
 		for (int i = 0; i < 4; i++)
 			h32(h, 0x2C + 4 * (size_t)i, (uint32_t)param(g, i));
-		h[0x5C] = g->arch == PAE;                    /* PaeEnabled */
+		h[0x5C] = g->arch == PAE; /* PaeEnabled */
 		h32(h, 0x60, (uint32_t)g->kdbg_va);
 		memset(h + 0x320, 0, 1200);
 		put_context32(g, h, 0x320);
@@ -631,7 +638,7 @@ static int write_dump(struct gen *g, const char *path)
 			die("out of memory");
 		memcpy(s, g->type == KERNEL ? "SDMP" : "FDMP", 4);
 		memcpy(s + 4, "DUMP", 4);
-		h64(s, 0x08, 1);                     /* DumpOptions */
+		h64(s, 0x08, 1); /* DumpOptions */
 		h64(s, 0x20, first);
 		h64(s, 0x28, present);
 		h64(s, 0x30, bits);
@@ -661,7 +668,9 @@ static void print_facts(const struct gen *g)
 	const char *arch = g->is64 ? "amd64" : "x86";
 
 	printf("arch %s\npaging %s\nbuild %u\nnproc %u\nbugcheck 0xd1\n", arch,
-	       g->arch == X64 ? "x64" : g->arch == PAE ? "x86-pae" : "x86",
+	       g->arch == X64	? "x64"
+	       : g->arch == PAE ? "x86-pae"
+				: "x86",
 	       g->is64 ? BUILD64 : BUILD32, NPROC);
 	for (int i = 0; i < 4; i++)
 		printf("param %d 0x%llx\n", i, (unsigned long long)param(g, i));
@@ -678,8 +687,8 @@ static void print_facts(const struct gen *g)
 	printf("ip 0x%llx\nsp 0x%llx\n",
 	       (unsigned long long)addr_of(g, crash_ip),
 	       (unsigned long long)g->sp);
-	printf("frame %s 0x%x context\n",
-	       base_of(g->l->drv[crash_ip.drv].path), crash_ip.off);
+	printf("frame %s 0x%x context\n", base_of(g->l->drv[crash_ip.drv].path),
+	       crash_ip.off);
 	for (size_t r = 0; r < ARRAY_LEN(crash_ret); r++)
 		printf("frame %s 0x%x %s\n",
 		       base_of(g->l->drv[crash_ret[r].drv].path),
@@ -705,8 +714,10 @@ static bool parse_size(const char *s, uint64_t *out)
 {
 	char *end;
 	unsigned long long v = strtoull(s, &end, 10);
-	unsigned shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30
-									    : 0;
+	unsigned shift = *end == 'K'   ? 10
+			 : *end == 'M' ? 20
+			 : *end == 'G' ? 30
+				       : 0;
 
 	if (end == s || (shift && end[1] != '\0') || (!shift && *end != '\0') ||
 	    v > (UINT64_C(1) << 40) >> shift)
@@ -727,9 +738,9 @@ static bool pick(const char *v, const char *const *names, size_t n, int *out)
 
 int main(int argc, char **argv)
 {
-	static const char *const types[] = { "full", "bitmap", "kernel" };
-	static const char *const arches[] = { "x64", "pae", "x86" };
-	struct gen g = { .arch = X64, .type = FULL };
+	static const char *const types[] = {"full", "bitmap", "kernel"};
+	static const char *const arches[] = {"x64", "pae", "x86"};
+	struct gen g = {.arch = X64, .type = FULL};
 	uint64_t phys = UINT64_C(1) << 20;
 	const char *path = NULL;
 	bool facts = false, ok = true;

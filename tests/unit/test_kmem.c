@@ -41,8 +41,8 @@ static void test_kmem__runs_map_pages_in_file_order(void **state)
 	/* 0x100 bytes of "header", then pages of PFN 5, 6, 1, 2 */
 	size_t len = 0x100 + 4 * PG;
 	uint8_t *b = calloc(1, len);
-	const struct kmem_run runs[] = { { 5, 2 }, { 1, 2 } };
-	const uint64_t order[] = { 5, 6, 1, 2 };
+	const struct kmem_run runs[] = {{5, 2}, {1, 2}};
+	const uint64_t order[] = {5, 6, 1, 2};
 	struct diag d;
 
 	assert_non_null(b);
@@ -92,9 +92,9 @@ static void test_kmem__runs_map_pages_in_file_order(void **state)
 static void test_kmem__runs_rejects_overlap_and_limits(void **state)
 {
 	(void)state;
-	uint8_t b[16] = { 0 };
-	const struct kmem_run overlap[] = { { 10, 5 }, { 14, 1 } };
-	const struct kmem_run huge[] = { { UINT64_MAX - 1, 4 } };
+	uint8_t b[16] = {0};
+	const struct kmem_run overlap[] = {{10, 5}, {14, 1}};
+	const struct kmem_run huge[] = {{UINT64_MAX - 1, 4}};
 	struct kmem *m = kmem_new(b, sizeof(b));
 	struct diag d;
 
@@ -200,20 +200,19 @@ static void test_kmem__bitmap_rejects_bad_geometry(void **state)
 	assert_int_equal(kmem_map_bitmap(m, len - 2, 100, first, present, &d),
 			 DF_ETRUNC);
 	diag_init(&d);
-	assert_int_equal(kmem_map_bitmap(m, UINT64_MAX, 100, first, present,
-					 &d),
-			 DF_ETRUNC);
+	assert_int_equal(
+		kmem_map_bitmap(m, UINT64_MAX, 100, first, present, &d),
+		DF_ETRUNC);
 	/* pages starting inside the bitmap */
 	diag_init(&d);
 	assert_int_equal(kmem_map_bitmap(m, 0x40, 100, 0x41, present, &d),
 			 DF_EFORMAT);
 	diag_init(&d);
-	assert_int_equal(kmem_map_bitmap(m, 0x40, KMEM_MAX_PFNS + 1, first,
-					 present, &d),
-			 DF_ELIMIT);
+	assert_int_equal(
+		kmem_map_bitmap(m, 0x40, KMEM_MAX_PFNS + 1, first, present, &d),
+		DF_ELIMIT);
 	/* a header that overstates the pages: lookups stay inside the file */
-	assert_int_equal(kmem_map_bitmap(m, 0x40, 100, first, 1000, &d),
-			 DF_OK);
+	assert_int_equal(kmem_map_bitmap(m, 0x40, 100, first, 1000, &d), DF_OK);
 	assert_int_equal(kmem_pages_claimed(m), 1000);
 	assert_int_equal(kmem_pages_in_file(m), present);
 	kmem_destroy(&m);
@@ -231,7 +230,7 @@ struct phys {
 
 static void phys_new(struct phys *ph, uint64_t npages)
 {
-	const struct kmem_run run = { 0, npages };
+	const struct kmem_run run = {0, npages};
 
 	ph->len = (size_t)(npages * PG);
 	ph->b = calloc(1, ph->len);
@@ -269,13 +268,13 @@ static void test_kmem__x64_walk(void **state)
 	unsigned i4 = (unsigned)((va4k >> 39) & 0x1FF);
 
 	put64(b, pml4 + 8 * i4, pdpt | 0x63);
-	put64(b, pdpt + 8 * 1, 0 | 0x80 | 0x63);     /* 1 GiB page at PA 0 */
+	put64(b, pdpt + 8 * 1, 0 | 0x80 | 0x63); /* 1 GiB page at PA 0 */
 	put64(b, pdpt + 8 * 0, pd | 0x63);
 	put64(b, pd + 8 * 1, 0x200000 | 0x80 | 0x63); /* 2 MiB page */
 	put64(b, pd + 8 * 2, pt | 0x63);
 	put64(b, pt + 8 * 3, 0x7000 | 0x63);
-	put64(b, pt + 8 * 4, 0x9000 | 0x63);          /* next VA page */
-	put64(b, pt + 8 * 5, 0x8000 | (1u << 11));    /* transition */
+	put64(b, pt + 8 * 4, 0x9000 | 0x63);		/* next VA page */
+	put64(b, pt + 8 * 5, 0x8000 | (1u << 11));	/* transition */
 	put64(b, pt + 8 * 6, UINT64_C(0x7FFFF000) | 1); /* not in the dump */
 	/* PCID in the low bits of CR3 must be ignored */
 	kmem_set_paging(ph.m, KMEM_PAGING_X64, pml4 | 0x2);
@@ -290,9 +289,9 @@ static void test_kmem__x64_walk(void **state)
 	expect_pa(ph.m, va4k + 3 * PG, UINT64_C(0x7FFFF000));
 	assert_int_equal(kmem_read_virt(ph.m, va4k + 3 * PG, &pa, 8),
 			 DF_ENOTFOUND);
-	assert_int_equal(kmem_translate(ph.m, UINT64_C(0x0000800000000000),
-					&pa),
-			 DF_EFORMAT);
+	assert_int_equal(
+		kmem_translate(ph.m, UINT64_C(0x0000800000000000), &pa),
+		DF_EFORMAT);
 	assert_int_equal(kmem_translate(ph.m, 0x1000, &pa), DF_ENOTFOUND);
 	/* a read across two 4 KiB pages that are not contiguous */
 	b[0x7FFF] = 0xAA;
@@ -319,8 +318,8 @@ static void test_kmem__pae_walk(void **state)
 	uint8_t *b = ph.b;
 	uint64_t pdpt = 0x1020, pd = 2 * PG, pt = 3 * PG; /* PDPT 32-aligned */
 
-	put64(b, pdpt + 8 * 2, pd | 1);                 /* 0x80000000.. */
-	put64(b, pd + 8 * 1, 0x200000 | 0x80 | 0x63);   /* 2 MiB page */
+	put64(b, pdpt + 8 * 2, pd | 1);		      /* 0x80000000.. */
+	put64(b, pd + 8 * 1, 0x200000 | 0x80 | 0x63); /* 2 MiB page */
 	put64(b, pd + 8 * 2, pt | 0x63);
 	put64(b, pt + 8 * 7, 0x6000 | 0x63);
 	kmem_set_paging(ph.m, KMEM_PAGING_PAE, pdpt);
@@ -330,8 +329,7 @@ static void test_kmem__pae_walk(void **state)
 
 	assert_int_equal(kmem_translate(ph.m, 0x80400000u + 8 * PG, &pa),
 			 DF_ENOTFOUND);
-	assert_int_equal(kmem_translate(ph.m, 0xC0000000u, &pa),
-			 DF_ENOTFOUND);
+	assert_int_equal(kmem_translate(ph.m, 0xC0000000u, &pa), DF_ENOTFOUND);
 	assert_int_equal(kmem_translate(ph.m, UINT64_C(0x100000000), &pa),
 			 DF_EFORMAT);
 	phys_free(&ph);
@@ -349,7 +347,7 @@ static void test_kmem__x86_walk(void **state)
 	put32(b, pd + 4 * 0x204, 0x400000 | 0x80 | 0x63); /* 4 MiB page */
 	put32(b, pd + 4 * 0x205, (uint32_t)pt | 0x63);
 	put32(b, pt + 4 * 3, 0x5000 | 0x63);
-	put32(b, pt + 4 * 4, 0x5000);                      /* not present */
+	put32(b, pt + 4 * 4, 0x5000); /* not present */
 	kmem_set_paging(ph.m, KMEM_PAGING_X86, pd | 0x18);
 	expect_pa(ph.m, 0x81000000u + 0x3FFFFF, 0x7FFFFF);
 	expect_pa(ph.m, 0x81400000u + 3 * PG + 0xFFF, 0x5FFF);

@@ -99,8 +99,9 @@ static uint8_t *generate(const struct env *e, const char *type,
 {
 	char *out = fmt("%s/%s-%s-%s.dmp", e->dir, type, arch, phys);
 	char *fpath = fmt("%s.facts", out);
-	char *cmd = fmt("'%s' --type %s --arch %s --phys %s --facts '%s' > '%s'",
-			e->gen, type, arch, phys, out, fpath);
+	char *cmd =
+		fmt("'%s' --type %s --arch %s --phys %s --facts '%s' > '%s'",
+		    e->gen, type, arch, phys, out, fpath);
 	size_t flen;
 
 	assert_int_equal(system(cmd), 0);
@@ -142,7 +143,8 @@ static void print_errors(const struct analysis *a)
 		       a->errors.v[i].message);
 }
 
-/* ---- 1. round trip -------------------------------------------------------- */
+/* ---- 1. round trip --------------------------------------------------------
+ */
 
 static uint64_t num(const char *s)
 {
@@ -154,7 +156,7 @@ static void check_fact(const struct analysis *a, char *line, size_t *nmod,
 		       size_t *nframe)
 {
 	const struct thread *t = model_crashing_thread(a);
-	char *w[6] = { 0 };
+	char *w[6] = {0};
 	size_t n = 0;
 
 	for (char *save = NULL, *tok = strtok_r(line, " ", &save);
@@ -214,12 +216,12 @@ static void check_fact(const struct analysis *a, char *line, size_t *nmod,
 	}
 }
 
-static void round_trip(const struct env *e, const char *type,
-		       const char *arch, const char *phys)
+static void round_trip(const struct env *e, const char *type, const char *arch,
+		       const char *phys)
 {
-	static const char *const detail[] = { "full", "bitmap-full",
-					      "bitmap-full" };
-	static const char *const types[] = { "full", "bitmap", "kernel" };
+	static const char *const detail[] = {"full", "bitmap-full",
+					     "bitmap-full"};
+	static const char *const types[] = {"full", "bitmap", "kernel"};
 	size_t len, nmod = 0, nframe = 0;
 	char *facts;
 	uint8_t *d = generate(e, type, arch, phys, &len, &facts);
@@ -241,7 +243,7 @@ static void round_trip(const struct env *e, const char *type,
 	assert_string_equal(model_field(a, "BITMAP_KIND") != NULL
 				    ? model_field(a, "BITMAP_KIND")
 				    : "none",
-			    strcmp(type, "full") == 0     ? "none"
+			    strcmp(type, "full") == 0	  ? "none"
 			    : strcmp(type, "kernel") == 0 ? "kernel"
 							  : "complete");
 	for (char *save = NULL, *l = strtok_r(facts, "\n", &save); l != NULL;
@@ -261,8 +263,8 @@ static void round_trip(const struct env *e, const char *type,
 
 static void test_round_trip_every_type_and_machine(void **state)
 {
-	static const char *const types[] = { "full", "bitmap", "kernel" };
-	static const char *const arches[] = { "x64", "pae", "x86" };
+	static const char *const types[] = {"full", "bitmap", "kernel"};
+	static const char *const arches[] = {"x64", "pae", "x86"};
 	struct env *e = *state;
 
 	need_generator(e);
@@ -283,22 +285,24 @@ static void test_generator_usage(void **state)
 
 	need_generator(e);
 	static const char *const bad[] = {
-		"--phys 64K", "--phys 1X", "--type summary", "--arch arm64",
+		"--phys 64K",		"--phys 1X",
+		"--type summary",	"--arch arm64",
 		"--arch x86 --phys 8G", "",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char *cmd = fmt("'%s' %s %s 2>/dev/null", e->gen, bad[i],
-				i + 1 < sizeof(bad) / sizeof(bad[0])
-					? "/dev/null"
-					: "");
+		char *cmd =
+			fmt("'%s' %s %s 2>/dev/null", e->gen, bad[i],
+			    i + 1 < sizeof(bad) / sizeof(bad[0]) ? "/dev/null"
+								 : "");
 
 		assert_int_not_equal(system(cmd), 0);
 		free(cmd);
 	}
 }
 
-/* ---- 2. the committed sample ---------------------------------------------- */
+/* ---- 2. the committed sample ----------------------------------------------
+ */
 
 static void test_sample_is_generated(void **state)
 {
@@ -316,8 +320,8 @@ static void test_sample_is_generated(void **state)
 	assert_memory_equal(s, g, glen);
 	assert_true(slen < 300 * 1024);
 	/* it buckets with the triage dumps of the same crash */
-	char *tpath = fmt("%s/samples/kernel/d1-acmenet.dmp",
-			  test_source_dir());
+	char *tpath =
+		fmt("%s/samples/kernel/d1-acmenet.dmp", test_source_dir());
 	size_t tlen;
 	uint8_t *t = test_read_file(tpath, &tlen);
 	struct analysis *a = analyse(s, slen), *b;
@@ -334,7 +338,8 @@ static void test_sample_is_generated(void **state)
 	free(path);
 }
 
-/* ---- 3. damage ------------------------------------------------------------ */
+/* ---- 3. damage ------------------------------------------------------------
+ */
 
 static void put32(uint8_t *b, size_t at, uint32_t v)
 {
@@ -389,14 +394,14 @@ static void test_every_cut_is_recorded(void **state)
 /* Bytes flipped all over: whatever is read, nothing crashes. */
 static void test_flipped_bytes(void **state)
 {
-	static const char *const arches[] = { "x64", "pae", "x86" };
+	static const char *const arches[] = {"x64", "pae", "x86"};
 	struct env *e = *state;
 
 	need_generator(e);
 	for (size_t m = 0; m < 3; m++) {
 		size_t len;
-		uint8_t *d = generate(e, "bitmap", arches[m], "128K", &len,
-				      NULL);
+		uint8_t *d =
+			generate(e, "bitmap", arches[m], "128K", &len, NULL);
 
 		for (size_t at = 0; at < len; at += at < 0x3000 ? 13 : 509) {
 			d[at] ^= 0xFF;

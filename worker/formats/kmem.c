@@ -31,17 +31,17 @@ struct kmem {
 	const uint8_t *data;
 	size_t len;
 	enum kmem_kind kind;
-	uint64_t first;       /* file offset of stored page 0 */
-	uint64_t claimed;     /* pages the dump says it holds */
+	uint64_t first;	  /* file offset of stored page 0 */
+	uint64_t claimed; /* pages the dump says it holds */
 
-	struct run *runs;     /* KMEM_RUNS: sorted by base */
+	struct run *runs; /* KMEM_RUNS: sorted by base */
 	size_t nruns;
 
 	const uint8_t *bitmap; /* KMEM_BITMAP: in the file */
 	uint64_t bits;
-	uint64_t *rank;        /* set bits before each block */
+	uint64_t *rank; /* set bits before each block */
 	uint64_t nblocks;
-	uint64_t rank_built;   /* entries of rank that are valid */
+	uint64_t rank_built; /* entries of rank that are valid */
 
 	enum kmem_paging paging;
 	uint64_t dtb;
@@ -49,10 +49,10 @@ struct kmem {
 
 /* Entry bits shared by every mode (2.12). */
 #define PTE_PRESENT UINT64_C(0x1)
-#define PTE_LARGE UINT64_C(0x80)
-#define FRAME_MASK UINT64_C(0x000FFFFFFFFFF000)
-#define FRAME_1G UINT64_C(0x000FFFFFC0000000)
-#define FRAME_2M UINT64_C(0x000FFFFFFFE00000)
+#define PTE_LARGE   UINT64_C(0x80)
+#define FRAME_MASK  UINT64_C(0x000FFFFFFFFFF000)
+#define FRAME_1G    UINT64_C(0x000FFFFFC0000000)
+#define FRAME_2M    UINT64_C(0x000FFFFFFFE00000)
 
 struct kmem *kmem_new(const uint8_t *data, size_t len)
 {
@@ -125,7 +125,7 @@ int kmem_map_runs(struct kmem *m, uint64_t first, const struct kmem_run *runs,
 					 (unsigned long long)runs[i].pages,
 					 (unsigned long long)KMEM_MAX_PFNS);
 		}
-		r[i] = (struct run){ runs[i].base_page, runs[i].pages, index };
+		r[i] = (struct run){runs[i].base_page, runs[i].pages, index};
 		index += runs[i].pages; /* <= n * 2^32: no overflow */
 	}
 	qsort(r, n, sizeof(*r), cmp_run);
@@ -244,7 +244,8 @@ static bool rank_upto(struct kmem *m, uint64_t block)
 	while (m->rank_built <= block) {
 		uint64_t b = m->rank_built;
 
-		m->rank[b] = b == 0 ? 0 : m->rank[b - 1] + block_count(m, b - 1);
+		m->rank[b] =
+			b == 0 ? 0 : m->rank[b - 1] + block_count(m, b - 1);
 		m->rank_built++;
 	}
 	return true;
@@ -324,10 +325,9 @@ void kmem_set_paging(struct kmem *m, enum kmem_paging mode, uint64_t dtb)
  * manager's software formats that differs between builds: every entry
  * without the Present bit is treated as unreadable.
  */
-static int entry_at(struct kmem *m, uint64_t pa, unsigned size,
-		    uint64_t *entry)
+static int entry_at(struct kmem *m, uint64_t pa, unsigned size, uint64_t *entry)
 {
-	uint8_t b[8] = { 0 };
+	uint8_t b[8] = {0};
 
 	if (kmem_read_phys(m, pa, b, size) != DF_OK)
 		return DF_ENOTFOUND;
@@ -375,8 +375,8 @@ static int walk_pae(struct kmem *m, uint64_t va, uint64_t *pa)
 	if (va > UINT32_MAX)
 		return DF_EFORMAT;
 	/* PDPTEs have no large-page bit in PAE mode. */
-	if (entry_at(m, (m->dtb & 0xFFFFFFE0u) + 8 * ((va >> 30) & 3), 8,
-		     &e) != DF_OK ||
+	if (entry_at(m, (m->dtb & 0xFFFFFFE0u) + 8 * ((va >> 30) & 3), 8, &e) !=
+		    DF_OK ||
 	    entry_at(m, (e & FRAME_MASK) + 8 * ((va >> 21) & 0x1FF), 8, &e) !=
 		    DF_OK)
 		return DF_ENOTFOUND;
@@ -405,8 +405,8 @@ static int walk_x86(struct kmem *m, uint64_t va, uint64_t *pa)
 		*pa = (e & 0xFFC00000u) | (va & 0x3FFFFF);
 		return DF_OK;
 	}
-	if (entry_at(m, (e & 0xFFFFF000u) + 4 * ((va >> 12) & 0x3FF), 4,
-		     &e) != DF_OK)
+	if (entry_at(m, (e & 0xFFFFF000u) + 4 * ((va >> 12) & 0x3FF), 4, &e) !=
+	    DF_OK)
 		return DF_ENOTFOUND;
 	*pa = (e & 0xFFFFF000u) | (va & 0xFFF);
 	return DF_OK;

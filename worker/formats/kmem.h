@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KMEM_PAGE_SIZE 4096u
+#define KMEM_PAGE_SIZE	4096u
 #define KMEM_PAGE_SHIFT 12
 /* Bits per rank-index entry: 512 bytes of bitmap, 16 MiB of memory. */
 #define KMEM_RANK_BLOCK_BITS 4096u
@@ -53,7 +53,7 @@ enum kmem_paging {
 /* One run of physical pages of a full dump. */
 struct kmem_run {
 	uint64_t base_page; /* first PFN of the run */
-	uint64_t pages;     /* pages in the run */
+	uint64_t pages;	    /* pages in the run */
 };
 
 /*
