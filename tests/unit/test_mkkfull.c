@@ -7,9 +7,10 @@
  *    path, base, size, timestamp, code id), context, frames with trust.
  * 2. samples/kernel/d1-acmenet-bitmap.dmp is the generator's output.
  * 3. Damage: every cut of the file, bytes flipped across it, and crafted
- *    faults (module list loop and bad Blink, header PsLoadedModuleList
- *    unset so the KDBG block is used, PaeEnabled unset, overlapping runs,
- *    an oversized bitmap) give recorded errors and no crash.
+ *    faults (module list loop, bad Blink and over the count cap, header
+ *    PsLoadedModuleList unset so the KDBG block is used, PaeEnabled
+ *    unset, overlapping runs, an oversized bitmap) give recorded errors
+ *    and no crash.
  *
  * The generator is found as $MKKFULL or $DF_BUILD/tests/mkkfull.
  */
@@ -494,6 +495,48 @@ static void test_module_list_faults(void **state)
 	free(d);
 }
 
+/*
+ * A consistent list longer than KDUMP_MAX_DRIVERS: 4100 copies of entry 0
+ * linked in the pages above the hole of a 2M full dump (PFN 0x100 is at
+ * file page 0xA0), seen through the generator's 2 MiB window onto PA 0.
+ */
+static void test_module_list_count_cap(void **state)
+{
+	struct env *e = *state;
+	const size_t count = KDUMP_MAX_DRIVERS + 4, stride = 0x70;
+	size_t len;
+
+	need_generator(e);
+	uint8_t *d = generate(e, "full", "x64", "2M", &len, NULL);
+	uint64_t head = 0;
+
+	for (int i = 0; i < 8; i++)
+		head |= (uint64_t)d[0x20 + i] << (8 * i);
+	const uint64_t win = head - LDR_PFN * PG, pa0 = 0x100 * PG;
+	const size_t file0 = 0x2000 + 0xA0 * PG;
+	uint8_t entry0[0x68];
+
+	assert_true(file0 + count * stride <= len);
+	memcpy(entry0, d + ldr_at(true, 0x100), sizeof(entry0));
+	for (size_t i = 0; i < count; i++) {
+		uint8_t *p = d + file0 + i * stride;
+
+		memcpy(p, entry0, sizeof(entry0));
+		put64(p, 0, i + 1 < count ? win + pa0 + (i + 1) * stride : head);
+		put64(p, 8, i > 0 ? win + pa0 + (i - 1) * stride : head);
+	}
+	put64(d, ldr_at(true, 0), win + pa0);
+	put64(d, ldr_at(true, 8), win + pa0 + (count - 1) * stride);
+	struct analysis *a = analyse(d, len);
+
+	assert_true(has_error(a, DF_ELIMIT, "module list longer than"));
+	assert_int_equal(a->modules.n, KDUMP_MAX_DRIVERS);
+	assert_string_equal(a->modules.v[KDUMP_MAX_DRIVERS - 1].filename,
+			    "ntoskrnl.exe");
+	analysis_destroy(&a);
+	free(d);
+}
+
 static void test_paging_and_map_faults(void **state)
 {
 	struct env *e = *state;
@@ -561,6 +604,7 @@ int main(void)
 		cmocka_unit_test(test_every_cut_is_recorded),
 		cmocka_unit_test(test_flipped_bytes),
 		cmocka_unit_test(test_module_list_faults),
+		cmocka_unit_test(test_module_list_count_cap),
 		cmocka_unit_test(test_paging_and_map_faults),
 	};
 
