@@ -27,6 +27,7 @@
 
 #include "analysis.h"
 #include "df.h"
+#include "hash.h"
 #include "kdump.h"
 #include "model.h"
 #include "testutil.h"
@@ -277,6 +278,38 @@ static void test_round_trip_every_type_and_machine(void **state)
 	/* the same content behind a larger sparse memory */
 	round_trip(e, "bitmap", "x64", "256M");
 	round_trip(e, "full", "pae", "64M");
+}
+
+/*
+ * From the file (mapped; hashed chunk by chunk with the hashed pages
+ * handed back) the analysis is the one of the same bytes in memory, and
+ * the content hash is the file's SHA-256.
+ */
+static void test_file_and_memory_agree(void **state)
+{
+	struct env *e = *state;
+	size_t len;
+
+	need_generator(e);
+	uint8_t *d = generate(e, "bitmap", "x64", "40M", &len, NULL);
+	char *path = fmt("%s/bitmap-x64-40M.dmp", e->dir);
+	struct analysis *a = analyse(d, len), *b = NULL;
+	uint8_t h[HASH_LEN];
+	uint64_t size = 0;
+
+	assert_int_equal(analysis_run_file(&b, path, NULL), DF_OK);
+	assert_int_equal(hash_file(path, h, &size), DF_OK);
+	assert_int_equal(size, len);
+	assert_memory_equal(b->content_hash, h, HASH_LEN);
+	assert_memory_equal(a->content_hash, h, HASH_LEN);
+	assert_int_equal(b->errors.n, 0);
+	assert_int_equal(b->modules.n, 4);
+	assert_string_equal(a->signature, b->signature);
+	assert_int_equal(model_crashing_thread(b)->frames.n, 7);
+	analysis_destroy(&a);
+	analysis_destroy(&b);
+	free(path);
+	free(d);
 }
 
 /* A too small memory and bad options are usage errors. */
@@ -600,6 +633,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip_every_type_and_machine),
 		cmocka_unit_test(test_generator_usage),
+		cmocka_unit_test(test_file_and_memory_agree),
 		cmocka_unit_test(test_sample_is_generated),
 		cmocka_unit_test(test_every_cut_is_recorded),
 		cmocka_unit_test(test_flipped_bytes),
