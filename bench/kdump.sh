@@ -12,8 +12,9 @@
 # and prints the ratios big/small. The 16 GiB file is removed at exit.
 #
 # `dumpfleet analyze` computes the SHA-256 of the whole file (the content
-# hash the store deduplicates by) before any reader runs: on the big dump
-# that alone reads 16 GiB through the mapping, so part 2 shows that cost.
+# hash the store deduplicates by) before any reader runs. Its pages are
+# handed back as it goes, so memory stays flat, but on the big dump it
+# reads 16 GiB: part 2's time is that hash. BIG_RUNS is 1 for that reason.
 #
 # Usage: bench/kdump.sh BUILD_DIR [RUNS] [BIG_RUNS] [BIG_SIZE]
 set -euo pipefail
