@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Kernel memory dumps end to end: `dumpfleet analyze` reads generated full
-# and bitmap dumps (x64, x86 PAE, x86) with drivers, frames and blame, and
-# a 256 MiB sparse one like a small one; `dumpfleet run` over a full dump
-# and the triage sample of the same crash puts both in one bucket.
+# Kernel memory dumps end to end: `dumpfleet analyze` reads generated full,
+# summary and bitmap dumps (x64, x86 PAE, x86) with drivers, frames and
+# blame, and a 256 MiB sparse one like a small one; `dumpfleet run` over a
+# full dump and the triage sample of the same crash puts both in one bucket.
 source "$(dirname "$0")/lib.inc"
 : "${MKKFULL:?path of the mkkfull generator}"
 
-for spec in "full x64 1M" "bitmap pae 2M" "kernel x86 1M" "bitmap x64 256M"; do
+for spec in "full x64 1M" "bitmap pae 2M" "kernel x86 1M" "summary x64 1M" \
+	"bitmap x64 256M"; do
 	read -r type arch phys <<<"$spec"
 	f=$tmp/$type-$arch-$phys.dmp
 	"$MKKFULL" --type "$type" --arch "$arch" --phys "$phys" "$f" ||

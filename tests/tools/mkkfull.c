@@ -1,15 +1,17 @@
 /*
  * mkkfull - write deterministic Windows kernel memory dumps: full dumps
  * (DumpType 1, PHYSICAL_MEMORY_DESCRIPTOR runs) and bitmap dumps
- * (DumpType 5, "FDMP" complete or "SDMP" kernel), 64-bit (x64) or 32-bit
- * (x86 with or without PAE), of any physical memory size.
+ * (DumpType 5, "FDMP" complete or "SDMP" kernel) and summary dumps
+ * (DumpType 2, the SUMMARY_DUMP layout of formats.md 2.7, unconfirmed
+ * there), 64-bit (x64) or 32-bit (x86 with or without PAE), of any
+ * physical memory size.
  *
- *   mkkfull [--type full|bitmap|kernel] [--arch x64|pae|x86]
+ *   mkkfull [--type full|bitmap|kernel|summary] [--arch x64|pae|x86]
  *           [--phys SIZE[K|M|G]] [--facts] OUT.dmp
  *
  * The machine: physical pages 0..N-1 with the legacy hole 0xA0-0xFF left
- * out (when N reaches past it); page tables rooted at DirectoryTableBase (x64
- * 4-level using 1 GiB, 2 MiB and 4 KiB pages; PAE with 2 MiB and 4 KiB;
+ * out (when N reaches past it); page tables rooted at DirectoryTableBase
+ * (x64 4-level using 1 GiB, 2 MiB and 4 KiB pages; PAE with 2 MiB and 4 KiB;
  * non-PAE with 4 MiB and 4 KiB); PsLoadedModuleList with four drivers
  * (KLDR_DATA_TABLE_ENTRY, UNICODE_STRING names), PE headers for some of
  * them; a plain KDBG block; the crashing processor's CONTEXT in the header
@@ -18,7 +20,7 @@
  * lives in the first 0xA0 pages, so dumps of every size hold the same
  * content. Pages that hold nothing are not written: the file is sparse
  * (ftruncate), so a "16G" dump costs well under a megabyte of disk.
- * "kernel" bitmap dumps store only the pages in use.
+ * "kernel" bitmap and summary dumps store only the pages in use.
  *
  * --facts prints what was written, one fact a line, for tests to compare
  * with what the reader reports. Layouts: docs/formats.md 2.2-2.8, 2.12-2.14.
@@ -41,7 +43,7 @@
 #define MIN_PFN	     32u /* the pages in use fit in 128K */
 
 enum arch { X64, PAE, X86 };
-enum dtype { FULL, BITMAP, KERNEL };
+enum dtype { FULL, BITMAP, KERNEL, SUMMARY };
 
 struct drv {
 	const char *path;
@@ -432,7 +434,7 @@ static void build_memory(struct gen *g)
 
 static bool pfn_present(const struct gen *g, uint64_t p)
 {
-	if (g->type == KERNEL)
+	if (g->type == KERNEL || g->type == SUMMARY)
 		return p < USED_MAX && g->page[p] != NULL;
 	return p < g->npfn && (p < USED_MAX || p >= HOLE_END);
 }
@@ -506,6 +508,11 @@ static void put_context32(struct gen *g, uint8_t *h, size_t at)
 	h32(h, at + 0xC8, 0x10); /* SegSs */
 }
 
+static uint32_t dump_type(const struct gen *g)
+{
+	return g->type == FULL ? 1 : g->type == SUMMARY ? 2 : 5;
+}
+
 static void write_header(struct gen *g, uint8_t *h, uint64_t total,
 			 uint64_t present)
 {
@@ -536,7 +543,7 @@ static void write_header(struct gen *g, uint8_t *h, uint64_t total,
 		memset(h + 0xF00, 0, 152);
 		h32(h, 0xF00, 0xC0000005);
 		h64(h, 0xF10, addr_of(g, crash_ip));
-		h32(h, 0xF98, g->type == FULL ? 1 : 5);
+		h32(h, 0xF98, dump_type(g));
 		h32(h, 0xF9C, 0);
 		h64(h, 0xFA0, total); /* RequiredDumpSpace */
 		h64(h, 0xFA8, FILETIME);
@@ -560,7 +567,7 @@ static void write_header(struct gen *g, uint8_t *h, uint64_t total,
 		memset(h + 0x7D0, 0, 80);
 		h32(h, 0x7D0, 0xC0000005);
 		h32(h, 0x7DC, (uint32_t)addr_of(g, crash_ip));
-		h32(h, 0xF88, g->type == FULL ? 1 : 5);
+		h32(h, 0xF88, dump_type(g));
 		h32(h, 0xF94, 1);
 		h32(h, 0xF98, 0x110);
 		h64(h, 0xFA0, total);
@@ -616,10 +623,12 @@ static int write_dump(struct gen *g, const char *path)
 
 	for (uint64_t p = 0; p < g->npfn; p++)
 		present += pfn_present(g, p);
+	/* The bitmap: at 0x38 (2.8), or 0x20 / 0x28 in SUMMARY_DUMP (2.7). */
+	uint64_t bmoff = g->type != SUMMARY ? 0x38 : g->is64 ? 0x28 : 0x20;
 	uint64_t first = hdr_size(g);
 
 	if (g->type != FULL)
-		first += (0x38 + bmbytes + PG - 1) / PG * PG;
+		first += (bmoff + bmbytes + PG - 1) / PG * PG;
 	uint64_t total = first + present * PG;
 	uint8_t *h = calloc(1, hdr_size(g));
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -632,20 +641,28 @@ static int write_dump(struct gen *g, const char *path)
 	pwrite_all(fd, h, hdr_size(g), 0);
 	free(h);
 	if (g->type != FULL) {
-		uint8_t *s = calloc(1, 0x38 + bmbytes);
+		uint8_t *s = calloc(1, bmoff + bmbytes);
 
 		if (s == NULL)
 			die("out of memory");
-		memcpy(s, g->type == KERNEL ? "SDMP" : "FDMP", 4);
+		memcpy(s, g->type == BITMAP ? "FDMP" : "SDMP", 4);
 		memcpy(s + 4, "DUMP", 4);
-		h64(s, 0x08, 1); /* DumpOptions */
-		h64(s, 0x20, first);
-		h64(s, 0x28, present);
-		h64(s, 0x30, bits);
+		if (g->type == SUMMARY) {
+			h32(s, 0x08, 1);                /* DumpOptions */
+			h32(s, 0x0C, (uint32_t)first);  /* HeaderSize */
+			h32(s, 0x10, (uint32_t)bits);   /* BitmapSize */
+			h32(s, 0x14, (uint32_t)present); /* Pages */
+			h32(s, 0x18, (uint32_t)bits);   /* SizeOfBitMap */
+		} else {
+			h64(s, 0x08, 1); /* DumpOptions */
+			h64(s, 0x20, first);
+			h64(s, 0x28, present);
+			h64(s, 0x30, bits);
+		}
 		for (uint64_t p = 0; p < bits; p++)
 			if (pfn_present(g, p))
-				s[0x38 + p / 8] |= (uint8_t)(1u << (p % 8));
-		pwrite_all(fd, s, 0x38 + bmbytes, hdr_size(g));
+				s[bmoff + p / 8] |= (uint8_t)(1u << (p % 8));
+		pwrite_all(fd, s, bmoff + bmbytes, hdr_size(g));
 		free(s);
 	}
 	/* Pages in use all sit below the hole: their index is their rank. */
@@ -701,11 +718,13 @@ static void print_facts(const struct gen *g)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: mkkfull [--type full|bitmap|kernel] [--arch x64|pae|x86]\n"
+		"usage: mkkfull [--type full|bitmap|kernel|summary]\n"
+		"               [--arch x64|pae|x86]\n"
 		"               [--phys SIZE[K|M|G]] [--facts] OUT.dmp\n"
 		"Writes a kernel memory dump (full: DumpType 1 with memory runs;\n"
 		"bitmap: DumpType 5 FDMP, every page; kernel: DumpType 5 SDMP,\n"
-		"pages in use only) of a machine with SIZE of physical memory\n"
+		"pages in use only; summary: DumpType 2 SUMMARY_DUMP, pages in use\n"
+		"only) of a machine with SIZE of physical memory\n"
 		"(default 1M, at least 128K) as a sparse file. --facts prints what\n"
 		"was written.\n");
 }
@@ -738,7 +757,8 @@ static bool pick(const char *v, const char *const *names, size_t n, int *out)
 
 int main(int argc, char **argv)
 {
-	static const char *const types[] = {"full", "bitmap", "kernel"};
+	static const char *const types[] = {"full", "bitmap", "kernel",
+					    "summary"};
 	static const char *const arches[] = {"x64", "pae", "x86"};
 	struct gen g = {.arch = X64, .type = FULL};
 	uint64_t phys = UINT64_C(1) << 20;

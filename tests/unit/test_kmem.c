@@ -155,6 +155,7 @@ static void test_kmem__bitmap_rank_matches_count(void **state)
 	assert_int_equal(kmem_map_bitmap(m, 0x40, bits, first, present, &d),
 			 DF_OK);
 	assert_int_equal(kmem_pages_claimed(m), present);
+	assert_int_equal(kmem_pages_mapped(m), present);
 	/* high PFN first: the index is built on demand, then reused */
 	for (uint64_t p = bits + 5; p-- > 0;) {
 		uint64_t off = 0;

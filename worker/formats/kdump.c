@@ -17,8 +17,9 @@
  * DirectoryTableBase; then PsLoadedModuleList (from the header, else from
  * a plain KDBG block) gives the drivers, and the stack is read through
  * the page tables from the header's context: x86 EBP chain, then a scan
- * for return addresses inside drivers. Summary and RDMP dumps keep their
- * header facts only.
+ * for return addresses inside drivers. Summary dumps (2) are read the
+ * same way once their unconfirmed layout checks out. RDMP dumps keep
+ * their header facts only.
  * Damage is recorded with model_add_error() and parsing goes on with what
  * is known. Every string put in the model is copied into the arena.
  */
@@ -555,10 +556,11 @@ static bool is_memory_dump(uint64_t t)
 	       t == DT_RDMP_COMPLETE;
 }
 
-/* Dump types whose pages are mapped: full (runs) and bitmap. */
+/* Dump types whose pages are mapped: full (runs), summary and bitmap. */
 static bool has_memory_map(uint64_t t)
 {
-	return t == DT_FULL || t == DT_BITMAP_FULL || t == DT_BITMAP_KERNEL;
+	return t == DT_FULL || t == DT_SUMMARY || t == DT_BITMAP_FULL ||
+	       t == DT_BITMAP_KERNEL;
 }
 
 /* What is done for the dump type: triage parts, or a note on the rest. */
@@ -1186,6 +1188,39 @@ static bool map_bitmap(struct kd *k)
 	return true;
 }
 
+/*
+ * SUMMARY_DUMP32/64 (2.7): the layout is unconfirmed, so it is used only
+ * when its bitmap has exactly Pages bits set and the pages start after
+ * it; otherwise the bitmap-dump layout (2.8) is tried at the same place.
+ * The field SUMMARY_LAYOUT says which one was used.
+ */
+static bool map_summary(struct kd *k)
+{
+	uint64_t at = k->header_size, first = 0, bits = 0, pages = 0;
+	uint64_t bitmap = at + (k->is64 ? 0x28 : 0x20);
+	struct diag d;
+
+	diag_init(&d);
+	if (value_at(&k->file, at + 0x0C, 4, &first) &&
+	    value_at(&k->file, at + 0x10, 4, &bits) &&
+	    value_at(&k->file, at + 0x14, 4, &pages) &&
+	    kmem_map_bitmap(k->mem, bitmap, bits, first, pages, &d) == DF_OK &&
+	    kmem_pages_mapped(k->mem) == pages) {
+		model_add_field(k->a, "SUMMARY_LAYOUT", "summary");
+		return true;
+	}
+	if (!map_bitmap(k) || kmem_pages_claimed(k->mem) == 0 ||
+	    kmem_pages_mapped(k->mem) != kmem_pages_claimed(k->mem)) {
+		model_add_error(k->a, DF_EFORMAT, true, at,
+				"summary dump: neither the SUMMARY_DUMP nor "
+				"the bitmap layout checks out (%s)",
+				d.msg[0] ? d.msg : "page count differs");
+		return false;
+	}
+	model_add_field(k->a, "SUMMARY_LAYOUT", "bitmap");
+	return true;
+}
+
 /* 32-bit paging: the header's PaeEnabled, or a probe when it is unset. */
 static enum kmem_paging paging_x86(struct kd *k)
 {
@@ -1249,7 +1284,9 @@ static bool open_memory(struct kd *k)
 				"no memory to map the dump's pages");
 		return false;
 	}
-	if (!(t == DT_FULL ? map_runs(k) : map_bitmap(k)))
+	if (!(t == DT_FULL      ? map_runs(k)
+	      : t == DT_SUMMARY ? map_summary(k)
+				: map_bitmap(k)))
 		return false;
 	uint64_t claimed = kmem_pages_claimed(k->mem);
 	uint64_t have = kmem_pages_in_file(k->mem);

@@ -251,6 +251,21 @@ static bool rank_upto(struct kmem *m, uint64_t block)
 	return true;
 }
 
+uint64_t kmem_pages_mapped(struct kmem *m)
+{
+	if (m->kind == KMEM_RUNS)
+		return m->claimed;
+	if (m->kind != KMEM_BITMAP || m->nblocks == 0)
+		return 0;
+	uint64_t last = m->nblocks - 1;
+
+	if (!rank_upto(m, last))
+		return UINT64_MAX;
+	return m->rank[last] +
+	       popcount_bits(m->bitmap + last * (KMEM_RANK_BLOCK_BITS / 8),
+			     m->bits - last * KMEM_RANK_BLOCK_BITS);
+}
+
 /* Stored-page index of PFN in the bitmap, or false. */
 static bool bitmap_index(struct kmem *m, uint64_t pfn, uint64_t *index)
 {

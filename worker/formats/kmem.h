@@ -92,6 +92,14 @@ uint64_t kmem_pages_claimed(const struct kmem *m);
 uint64_t kmem_pages_in_file(const struct kmem *m);
 
 /*
+ * Bitmap dumps: the number of set bits in the whole bitmap (this builds
+ * the whole rank index, so it reads the whole bitmap once); runs: the
+ * pages of the runs. For layouts that must be checked before use.
+ * UINT64_MAX on ENOMEM.
+ */
+uint64_t kmem_pages_mapped(struct kmem *m);
+
+/*
  * The 4 KiB of physical page PFN inside the file (borrowed), or NULL when
  * the page is not in the dump. *OFF (if not NULL) gets its file offset.
  */
