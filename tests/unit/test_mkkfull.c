@@ -291,14 +291,15 @@ static void test_round_trip_every_type_and_machine(void **state)
 	struct env *e = *state;
 
 	need_generator(e);
-	for (size_t t = 0; t < 4; t++)
-		for (size_t m = 0; m < 3; m++) {
+	for (size_t t = 0; t < 4; t++) {
+		for (size_t m = 0; m < 3; m++)
 			round_trip(e, types[t], arches[m], "128K");
-			round_trip(e, types[t], arches[m], "2M");
-		}
+		/* past the legacy hole: two runs, a gap in the bitmap */
+		round_trip(e, types[t], "x64", "2M");
+	}
 	/* the same content behind a larger sparse memory */
-	round_trip(e, "bitmap", "x64", "256M");
-	round_trip(e, "full", "pae", "64M");
+	round_trip(e, "bitmap", "x64", "16M");
+	round_trip(e, "full", "pae", "16M");
 }
 
 /*
@@ -479,7 +480,7 @@ static void test_flipped_bytes(void **state)
 		uint8_t *d =
 			generate(e, "bitmap", arches[m], "128K", &len, NULL);
 
-		for (size_t at = 0; at < len; at += at < 0x3000 ? 13 : 509) {
+		for (size_t at = 0; at < len; at += at < 0x3000 ? 29 : 2039) {
 			d[at] ^= 0xFF;
 			struct analysis *a = analyse(d, len);
 
