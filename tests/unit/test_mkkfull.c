@@ -639,6 +639,20 @@ static void test_paging_and_map_faults(void **state)
 	analysis_destroy(&a);
 	free(d);
 
+	/* a stack pointer at the very top, or not canonical: frame 0 only */
+	d = generate(e, "full", "x64", "128K", &len, NULL);
+	static const uint64_t sps[] = { UINT64_MAX - 2, UINT64_C(1) << 63 };
+
+	for (size_t i = 0; i < 2; i++) {
+		put64(d, 0x348 + 0x98, sps[i]);
+		a = analyse(d, len);
+		assert_int_equal(a->modules.n, 4);
+		assert_int_equal(model_crashing_thread(a)->frames.n, 1);
+		assert_int_equal(model_crashing_thread(a)->stack_size, 0);
+		analysis_destroy(&a);
+	}
+	free(d);
+
 	/* overlapping runs (x64 descriptor at 0x88, run 1 at 0xA8) */
 	d = generate(e, "full", "x64", "2M", &len, NULL);
 	put64(d, 0xA8, 0x10);

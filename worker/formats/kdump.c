@@ -1535,6 +1535,8 @@ static void walk_memory_stack(struct kd *k, struct thread *t,
 		walk_frame_pointers(k, t, r, &at);
 	at += (r.psize - at % r.psize) % r.psize;
 	t->stack_start = r.sp;
+	if (at < r.sp)
+		return; /* the stack pointer is at the top of the address space */
 	while (scanned < KDUMP_MAX_SCAN && t->frames.n < KDUMP_MAX_FRAMES) {
 		size_t n = KMEM_PAGE_SIZE - (size_t)(at % KMEM_PAGE_SIZE);
 
