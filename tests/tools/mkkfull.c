@@ -764,7 +764,7 @@ int main(int argc, char **argv)
 	uint64_t phys = UINT64_C(1) << 20;
 	const char *path = NULL;
 	bool facts = false, ok = true;
-	int v;
+	int v = 0;
 
 	for (int i = 1; i < argc && ok; i++) {
 		const char *a = argv[i], *n = i + 1 < argc ? argv[i + 1] : NULL;
