@@ -16,6 +16,28 @@ void hash_sha256(const void *data, size_t n, uint8_t out[HASH_LEN])
 	crypto_hash_sha256(out, data, n);
 }
 
+void hash_sha256_chunked(const void *data, size_t n, size_t chunk,
+			 void (*done)(const void *p, size_t n, void *ctx),
+			 void *ctx, uint8_t out[HASH_LEN])
+{
+	const unsigned char *p = data;
+	crypto_hash_sha256_state st;
+
+	if (chunk == 0)
+		chunk = n;
+	crypto_hash_sha256_init(&st);
+	while (n > 0) {
+		size_t c = n < chunk ? n : chunk;
+
+		crypto_hash_sha256_update(&st, p, c);
+		if (done != NULL)
+			done(p, c, ctx);
+		p += c;
+		n -= c;
+	}
+	crypto_hash_sha256_final(&st, out);
+}
+
 void hash_hex(const uint8_t *bytes, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";

@@ -16,6 +16,15 @@ int hash_global_init(void);
 /* SHA-256 of N bytes at DATA into OUT. */
 void hash_sha256(const void *data, size_t n, uint8_t out[HASH_LEN]);
 
+/*
+ * SHA-256 of N bytes at DATA, CHUNK bytes at a time; after each chunk
+ * DONE (if not NULL) is called with the chunk, so a caller can give
+ * mapped pages back to the kernel during one pass over a big file.
+ */
+void hash_sha256_chunked(const void *data, size_t n, size_t chunk,
+			 void (*done)(const void *p, size_t n, void *ctx),
+			 void *ctx, uint8_t out[HASH_LEN]);
+
 /* Lower-case hex of N bytes into OUT, which holds 2*N+1 chars. */
 void hash_hex(const uint8_t *bytes, size_t n, char *out);
 

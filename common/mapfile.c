@@ -49,6 +49,23 @@ int mapfile_open(struct mapfile *m, const char *path, struct diag *d)
 	return DF_OK;
 }
 
+void mapfile_drop(const struct mapfile *m, size_t off, size_t len)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+	size_t page = ps > 0 ? (size_t)ps : 4096;
+
+	if (m->data == NULL || off >= m->len)
+		return;
+	if (len > m->len - off)
+		len = m->len - off;
+	/* Only whole pages inside the range; the mapping starts on one. */
+	size_t start = (off + page - 1) / page * page;
+	size_t end = off + len == m->len ? m->len : (off + len) / page * page;
+
+	if (end > start)
+		madvise((void *)(m->data + start), end - start, MADV_DONTNEED);
+}
+
 void mapfile_close(struct mapfile *m)
 {
 	if (m->data != NULL)

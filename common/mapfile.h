@@ -20,6 +20,13 @@ struct mapfile {
 /* Map PATH. DF_OK, or DF_EIO with the reason in D. */
 int mapfile_open(struct mapfile *m, const char *path, struct diag *d);
 
+/*
+ * Give the mapped pages of [OFF, OFF + LEN) of M back to the kernel: the
+ * bytes stay readable (touching them reads the file again), the process's
+ * resident memory shrinks. For one pass over a whole big file.
+ */
+void mapfile_drop(const struct mapfile *m, size_t off, size_t len);
+
 /* Unmap; M can be opened again. */
 void mapfile_close(struct mapfile *m);
 

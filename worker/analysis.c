@@ -15,6 +15,9 @@
 #include "signature.h"
 #include "symbols.h"
 
+/* Bytes hashed between two hand-backs of mapped pages. */
+#define ANALYSIS_HASH_CHUNK ((size_t)1 << 20)
+
 enum model_format analysis_detect_format(const uint8_t *data, size_t len)
 {
 	if (minidump_probe(data, len))
@@ -72,8 +75,10 @@ int analysis_run(struct analysis **out, const uint8_t *data, size_t len,
 	return analysis_run_with(out, data, len, rules, NULL);
 }
 
-int analysis_run_with(struct analysis **out, const uint8_t *data, size_t len,
-		      const struct sigrules *rules, struct symstore *syms)
+/* The analysis of DATA whose content hash is HASH. */
+static int run_hashed(struct analysis **out, const uint8_t *data, size_t len,
+		      const struct sigrules *rules, struct symstore *syms,
+		      const uint8_t hash[HASH_LEN])
 {
 	struct analysis *a = analysis_new();
 
@@ -81,7 +86,7 @@ int analysis_run_with(struct analysis **out, const uint8_t *data, size_t len,
 	if (a == NULL)
 		return DF_ENOMEM;
 	a->size = len;
-	hash_sha256(data, len, a->content_hash);
+	memcpy(a->content_hash, hash, HASH_LEN);
 	read_by_format(a, data, len, syms);
 	symbolize(a, syms);
 	name_codes(a);
@@ -103,6 +108,23 @@ int analysis_run_with(struct analysis **out, const uint8_t *data, size_t len,
 	a->text_len = 0;
 	*out = a;
 	return DF_OK;
+}
+
+int analysis_run_with(struct analysis **out, const uint8_t *data, size_t len,
+		      const struct sigrules *rules, struct symstore *syms)
+{
+	uint8_t hash[HASH_LEN];
+
+	hash_sha256(data, len, hash);
+	return run_hashed(out, data, len, rules, syms, hash);
+}
+
+/* After hashing a chunk of the mapped file: its pages are not needed. */
+static void drop_hashed(const void *p, size_t n, void *ctx)
+{
+	const struct mapfile *m = ctx;
+
+	mapfile_drop(m, (size_t)((const uint8_t *)p - m->data), n);
 }
 
 int analysis_run_file(struct analysis **out, const char *path,
@@ -128,7 +150,17 @@ int analysis_run_file_with(struct analysis **out, const char *path,
 		model_add_error(a, d.code, false, 0, "%s", d.msg);
 		return DF_OK;
 	}
-	int rc = analysis_run_with(out, m.data, m.len, rules, syms);
+	/*
+	 * The content hash reads the whole file; a kernel dump can be tens
+	 * of GB, so the pages hashed are handed back as the hash goes and
+	 * the readers fault in only the few they use. Resident memory then
+	 * does not grow with the file (the hashing time still does).
+	 */
+	uint8_t hash[HASH_LEN];
+
+	hash_sha256_chunked(m.data, m.len, ANALYSIS_HASH_CHUNK, drop_hashed,
+			    &m, hash);
+	int rc = run_hashed(out, m.data, m.len, rules, syms, hash);
 
 	mapfile_close(&m);
 	return rc;

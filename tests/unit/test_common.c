@@ -184,6 +184,75 @@ static void test_hash__sha256_known_value(void **state)
 	assert_int_equal(hash_unhex("zz", back, 1), DF_EFORMAT);
 }
 
+static void count_chunk(const void *p, size_t n, void *ctx)
+{
+	size_t *seen = ctx;
+
+	(void)p;
+	seen[0]++;
+	seen[1] += n;
+}
+
+/* Hashing in chunks gives the one-shot hash, whatever the chunk size. */
+static void test_hash__chunked_equals_one_shot(void **state)
+{
+	(void)state;
+	uint8_t buf[10000], whole[HASH_LEN], part[HASH_LEN];
+	static const size_t chunks[] = { 0, 1, 64, 4096, 9999, 10000, 20000 };
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 7 + 3);
+	hash_sha256(buf, sizeof(buf), whole);
+	for (size_t i = 0; i < ARRAY_SIZE(chunks); i++) {
+		size_t seen[2] = { 0, 0 };
+
+		hash_sha256_chunked(buf, sizeof(buf), chunks[i], count_chunk,
+				    seen, part);
+		assert_memory_equal(whole, part, HASH_LEN);
+		assert_int_equal(seen[1], sizeof(buf));
+		if (chunks[i] != 0)
+			assert_int_equal(seen[0], (sizeof(buf) + chunks[i] - 1) /
+							  chunks[i]);
+	}
+	hash_sha256_chunked(buf, 0, 64, NULL, NULL, part);
+	hash_sha256(buf, 0, whole);
+	assert_memory_equal(whole, part, HASH_LEN);
+}
+
+/* Dropped pages of a mapping read back the same bytes from the file. */
+static void test_mapfile__drop_keeps_bytes(void **state)
+{
+	(void)state;
+	char *dir = test_tmpdir();
+	char path[600];
+	struct mapfile m;
+	struct diag d;
+	const size_t len = 3 * 65536 + 123;
+	uint8_t *want = malloc(len);
+
+	assert_non_null(dir);
+	assert_non_null(want);
+	for (size_t i = 0; i < len; i++)
+		want[i] = (uint8_t)(i ^ (i >> 9));
+	snprintf(path, sizeof(path), "%s/f", dir);
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(want, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+	diag_init(&d);
+	assert_int_equal(mapfile_open(&m, path, &d), DF_OK);
+	mapfile_drop(&m, 0, 65536);
+	mapfile_drop(&m, 100, 70000);      /* not page aligned */
+	mapfile_drop(&m, 65536, len);      /* runs past the end */
+	mapfile_drop(&m, len + 5, 10);     /* starts past the end */
+	assert_memory_equal(m.data, want, len);
+	mapfile_close(&m);
+	free(want);
+	test_rmtree(dir);
+	free(dir);
+}
+
 /* A submitted path naming a FIFO used to block the worker slot for ever. */
 static void test_mapfile__fifo_is_refused_not_waited_on(void **state)
 {
@@ -218,6 +287,8 @@ int main(void)
 		cmocka_unit_test(test_diag__first_cause_wins),
 		cmocka_unit_test(test_hash__sha256_known_value),
 		cmocka_unit_test(test_mapfile__fifo_is_refused_not_waited_on),
+		cmocka_unit_test(test_hash__chunked_equals_one_shot),
+		cmocka_unit_test(test_mapfile__drop_keeps_bytes),
 	};
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }

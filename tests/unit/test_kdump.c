@@ -2,7 +2,8 @@
  * The kernel-dump reader on dumps built here byte by byte: 32- and 64-bit
  * triage dumps (header facts, drivers with the string pool, unloaded
  * drivers, context, scanned stack, process name), PAGE-filled (absent)
- * fields, full dumps (header only, recorded as not read yet), every
+ * fields, full, summary and bitmap dumps cut after the header (memory
+ * map missing, recorded), RDMP dumps (not read), every
  * truncation of a triage dump, counts over the caps and string-pool
  * offsets past the end.
  */
@@ -386,14 +387,17 @@ static void test_page_fill_absent(void **state)
 	}
 }
 
-/* Full and bitmap dumps: header facts, and the pages noted as not read. */
-static void test_full_dump_header_only(void **state)
+/*
+ * Full and bitmap dumps with nothing after the header: the header facts
+ * and the context, and the missing memory map recorded.
+ */
+static void test_memory_dump_header_only(void **state)
 {
 	(void)state;
-	static const uint32_t types[] = { 1, 5, 6 };
+	static const uint32_t types[] = { 1, 2, 5, 6 };
 
 	for (int w = 0; w < 2; w++) {
-		for (size_t i = 0; i < 3; i++) {
+		for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
 			struct kb *k = malloc(sizeof(*k));
 
 			assert_non_null(k);
@@ -402,15 +406,44 @@ static void test_full_dump_header_only(void **state)
 			kb_context(k, w ? 0x348 : 0x320, 0x1000, 0x2000);
 			struct analysis *a = read_dump(k->b, k->len);
 
+			print_errors(a);
 			assert_true(a->bugcheck.present);
 			assert_int_equal(a->system.build, BUILD);
-			assert_true(has_error(a, DF_EUNSUPPORTED,
-					      "not read yet"));
+			if (types[i] == 1)
+				assert_true(has_error(a, DF_EFORMAT,
+						      "without a physical "
+						      "memory descriptor"));
+			else
+				assert_true(has_error(a, DF_ETRUNC,
+						      "sub-header"));
+			assert_false(has_error(a, DF_EUNSUPPORTED, NULL));
+			assert_int_equal(a->modules.n, 0);
 			assert_int_equal(a->threads.n, 1);
 			assert_true(a->threads.v[0].ip == 0x1000);
 			analysis_destroy(&a);
 			free(k);
 		}
+	}
+}
+
+/* RDMP dumps: header facts, pages recorded as not read. */
+static void test_unsupported_memory_dumps(void **state)
+{
+	(void)state;
+	static const uint32_t types[] = { 8, 9, 10 };
+
+	for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
+		struct kb *k = malloc(sizeof(*k));
+
+		assert_non_null(k);
+		kb_header(k, true, types[i]);
+		kb_facts(k);
+		struct analysis *a = read_dump(k->b, k->len);
+
+		assert_true(a->bugcheck.present);
+		assert_true(has_error(a, DF_EUNSUPPORTED, "are not read"));
+		analysis_destroy(&a);
+		free(k);
 	}
 }
 
@@ -550,7 +583,8 @@ int main(void)
 		cmocka_unit_test(test_triage64),
 		cmocka_unit_test(test_triage32),
 		cmocka_unit_test(test_page_fill_absent),
-		cmocka_unit_test(test_full_dump_header_only),
+		cmocka_unit_test(test_memory_dump_header_only),
+		cmocka_unit_test(test_unsupported_memory_dumps),
 		cmocka_unit_test(test_truncation_sweep),
 		cmocka_unit_test(test_counts_over_caps),
 		cmocka_unit_test(test_string_pool_past_end),

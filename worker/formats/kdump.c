@@ -2,7 +2,8 @@
  * kdump - reader for Windows kernel crash dumps (PAGEDUMP / PAGEDU64).
  *
  * Layout reference: shared docs/formats.md section 2 (2.2-2.5 header,
- * 2.10 small memory dumps, 2.14 loader entries, 2.17 parse order).
+ * 2.6/2.8 memory of full and bitmap dumps, 2.10 small memory dumps, 2.12
+ * translation, 2.13 KDBG, 2.14 loader entries, 2.17 parse order).
  *
  * Shape: the header is read field by field from a table (32- and 64-bit
  * offsets side by side); a field that is not in the file or holds the
@@ -10,8 +11,15 @@
  * their TRIAGE_DUMP header, read from a second table, and its parts: the
  * driver list with names from the string pool, unloaded drivers, the
  * crashing processor's context, the call stack (scanned for return
- * addresses inside drivers) and the process image name. Full and bitmap
- * dumps keep their header facts; their memory pages are not read yet.
+ * addresses inside drivers) and the process image name. Full dumps
+ * (DumpType 1) and bitmap dumps (5, 6) get their physical pages mapped by
+ * kmem (runs or bitmap) and their virtual addresses translated through
+ * DirectoryTableBase; then PsLoadedModuleList (from the header, else from
+ * a plain KDBG block) gives the drivers, and the stack is read through
+ * the page tables from the header's context: x86 EBP chain, then a scan
+ * for return addresses inside drivers. Summary dumps (2) are read the
+ * same way once their unconfirmed layout checks out. RDMP dumps keep
+ * their header facts only.
  * Damage is recorded with model_add_error() and parsing goes on with what
  * is known. Every string put in the model is copied into the arena.
  */
@@ -22,6 +30,8 @@
 #include <string.h>
 
 #include "df.h"
+#include "diag.h"
+#include "kmem.h"
 #include "model.h"
 #include "reader.h"
 
@@ -105,6 +115,7 @@ enum kd_hf {
 	HF_UPTIME,
 	HF_SYSTIME,
 	HF_ATTRIBUTES,
+	HF_DTB,
 	HF_COUNT
 };
 
@@ -129,6 +140,7 @@ static const struct kd_fdesc header_fields[HF_COUNT] = {
 	[HF_UPTIME] = { "SystemUpTime", 0xFB8, 8, 0x1030, 8 },
 	[HF_SYSTIME] = { "SystemTime", 0xFC0, 8, 0x0FA8, 8 },
 	[HF_ATTRIBUTES] = { "Attributes", 0x8A0, 4, 0x1050, 4 },
+	[HF_DTB] = { "DirectoryTableBase", 0x010, 4, 0x0010, 8 },
 };
 
 /* TRIAGE_DUMP32 / TRIAGE_DUMP64 (2.10); offsets from the triage header. */
@@ -271,6 +283,8 @@ struct kd {
 	uint64_t tv[TF_COUNT]; /* triage header, when has_triage */
 	bool has_triage;
 
+	struct kmem *mem;      /* full/bitmap dumps: physical + virtual memory */
+	bool has_paging;       /* virtual addresses translate */
 };
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -542,6 +556,13 @@ static bool is_memory_dump(uint64_t t)
 	       t == DT_RDMP_COMPLETE;
 }
 
+/* Dump types whose pages are mapped: full (runs), summary and bitmap. */
+static bool has_memory_map(uint64_t t)
+{
+	return t == DT_FULL || t == DT_SUMMARY || t == DT_BITMAP_FULL ||
+	       t == DT_BITMAP_KERNEL;
+}
+
 /* What is done for the dump type: triage parts, or a note on the rest. */
 static void check_dump_type(struct kd *k, const char *tname)
 {
@@ -555,10 +576,11 @@ static void check_dump_type(struct kd *k, const char *tname)
 	}
 	if (!is_memory_dump(t))
 		return;
-	model_add_error(k->a, DF_EUNSUPPORTED, false, 0,
-			"%s kernel dump: memory pages of full/bitmap dumps "
-			"are not read yet",
-			tname);
+	if (!has_memory_map(t))
+		model_add_error(k->a, DF_EUNSUPPORTED, false, 0,
+				"%s kernel dump: the memory pages of this "
+				"dump type are not read",
+				tname);
 	if (k->hp[HF_REQUIRED] && k->hv[HF_REQUIRED] > k->file.len)
 		model_add_error(k->a, DF_ETRUNC, false, 0,
 				"file of %zu bytes is shorter than the %llu "
@@ -1060,6 +1082,483 @@ static bool add_frame(struct kd *k, struct thread *t, uint64_t addr,
 	return true;
 }
 
+/* ---- full and bitmap dumps: memory (2.6, 2.8, 2.12) ---------------------- */
+
+#define KD_DESC32_OFF 0x064u
+#define KD_DESC64_OFF 0x088u
+#define KD_DESC_LEN 700u
+#define KD_PAE32_OFF 0x05Cu
+#define KD_SUB_SDMP 0x504D4453u /* "SDMP" */
+#define KD_SUB_FDMP 0x504D4446u /* "FDMP" */
+#define KD_SUB_DUMP 0x504D5544u /* "DUMP" */
+#define KD_SUB_LEN 0x38u        /* bitmap sub-header up to the bitmap */
+#define KD_KDBG_TAG 0x4742444Bu /* "KDBG" */
+#define KD_KDBG_PSLOADED 0x48u
+#define KD_KDBG_SIZE_MIN 0x50u
+
+/* PHYSICAL_MEMORY_DESCRIPTOR32/64 of the header (2.6) as kmem runs. */
+static bool map_runs(struct kd *k)
+{
+	uint64_t at = k->is64 ? KD_DESC64_OFF : KD_DESC32_OFF;
+	unsigned w = k->is64 ? 8 : 4, hdr = k->is64 ? 16 : 8;
+	uint64_t nruns = 0, npages = 0, sum = 0;
+	struct kmem_run runs[KD_DESC_LEN / 8] = { { 0, 0 } };
+	struct diag d;
+
+	if (view_at(&k->file, at, KD_DESC_LEN) == NULL) {
+		model_add_error(k->a, DF_ETRUNC, true, at,
+				"physical memory descriptor at offset 0x%llx "
+				"is not in the file",
+				(unsigned long long)at);
+		return false;
+	}
+	value_at(&k->file, at, 4, &nruns);
+	value_at(&k->file, at + (k->is64 ? 8 : 4), w, &npages);
+	if (is_page_fill(nruns, 4)) {
+		model_add_error(k->a, DF_EFORMAT, true, at,
+				"full dump without a physical memory "
+				"descriptor: no memory pages can be read");
+		return false;
+	}
+	if (nruns > (KD_DESC_LEN - hdr) / (2 * w)) {
+		model_add_error(k->a, DF_EFORMAT, true, at,
+				"physical memory descriptor claims %llu runs, "
+				"%u fit the header",
+				(unsigned long long)nruns,
+				(KD_DESC_LEN - hdr) / (2 * w));
+		return false;
+	}
+	for (uint64_t i = 0; i < nruns; i++) {
+		value_at(&k->file, at + hdr + 2 * w * i, w, &runs[i].base_page);
+		value_at(&k->file, at + hdr + 2 * w * i + w, w, &runs[i].pages);
+		sum += runs[i].pages < KMEM_MAX_PFNS ? runs[i].pages : 0;
+	}
+	diag_init(&d);
+	if (kmem_map_runs(k->mem, k->header_size, runs, (size_t)nruns, &d) !=
+	    DF_OK) {
+		model_add_error(k->a, d.code, true, at,
+				"physical memory descriptor: %s", d.msg);
+		return false;
+	}
+	if (sum != npages)
+		model_add_error(k->a, DF_EFORMAT, true, at,
+				"physical memory descriptor: the runs hold "
+				"%llu pages, NumberOfPages says %llu",
+				(unsigned long long)sum,
+				(unsigned long long)npages);
+	return true;
+}
+
+/* The SDMP/FDMP sub-header and its page bitmap (2.8). */
+static bool map_bitmap(struct kd *k)
+{
+	uint64_t at = k->header_size, sig = 0, valid = 0;
+	uint64_t first = 0, present = 0, bits = 0;
+	struct diag d;
+
+	if (!value_at(&k->file, at, 4, &sig) ||
+	    !value_at(&k->file, at + 4, 4, &valid) ||
+	    !value_at(&k->file, at + 0x20, 8, &first) ||
+	    !value_at(&k->file, at + 0x28, 8, &present) ||
+	    !value_at(&k->file, at + 0x30, 8, &bits)) {
+		model_add_error(k->a, DF_ETRUNC, true, at,
+				"bitmap dump sub-header at offset 0x%llx is "
+				"not in the file",
+				(unsigned long long)at);
+		return false;
+	}
+	if ((sig != KD_SUB_SDMP && sig != KD_SUB_FDMP) ||
+	    valid != KD_SUB_DUMP) {
+		model_add_error(k->a, DF_EFORMAT, true, at,
+				"bitmap dump sub-header signature 0x%08llx/"
+				"0x%08llx is not SDMP or FDMP / DUMP",
+				(unsigned long long)sig,
+				(unsigned long long)valid);
+		return false;
+	}
+	model_add_field(k->a, "BITMAP_KIND",
+			sig == KD_SUB_FDMP ? "complete" : "kernel");
+	diag_init(&d);
+	if (kmem_map_bitmap(k->mem, at + KD_SUB_LEN, bits, first, present,
+			    &d) != DF_OK) {
+		model_add_error(k->a, d.code, true, at, "bitmap dump: %s",
+				d.msg);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * SUMMARY_DUMP32/64 (2.7): the layout is unconfirmed, so it is used only
+ * when its bitmap has exactly Pages bits set and the pages start after
+ * it; otherwise the bitmap-dump layout (2.8) is tried at the same place.
+ * The field SUMMARY_LAYOUT says which one was used.
+ */
+static bool map_summary(struct kd *k)
+{
+	uint64_t at = k->header_size, first = 0, bits = 0, pages = 0;
+	uint64_t bitmap = at + (k->is64 ? 0x28 : 0x20);
+	struct diag d;
+
+	diag_init(&d);
+	if (value_at(&k->file, at + 0x0C, 4, &first) &&
+	    value_at(&k->file, at + 0x10, 4, &bits) &&
+	    value_at(&k->file, at + 0x14, 4, &pages) &&
+	    kmem_map_bitmap(k->mem, bitmap, bits, first, pages, &d) == DF_OK &&
+	    kmem_pages_mapped(k->mem) == pages) {
+		model_add_field(k->a, "SUMMARY_LAYOUT", "summary");
+		return true;
+	}
+	if (!map_bitmap(k) || kmem_pages_claimed(k->mem) == 0 ||
+	    kmem_pages_mapped(k->mem) != kmem_pages_claimed(k->mem)) {
+		model_add_error(k->a, DF_EFORMAT, true, at,
+				"summary dump: neither the SUMMARY_DUMP nor "
+				"the bitmap layout checks out (%s)",
+				d.msg[0] ? d.msg : "page count differs");
+		return false;
+	}
+	model_add_field(k->a, "SUMMARY_LAYOUT", "bitmap");
+	return true;
+}
+
+/* 32-bit paging: the header's PaeEnabled, or a probe when it is unset. */
+static enum kmem_paging paging_x86(struct kd *k)
+{
+	const uint8_t *pae = view_at(&k->file, KD_PAE32_OFF, 1);
+
+	if (pae != NULL && (*pae == 0 || *pae == 1))
+		return *pae ? KMEM_PAGING_PAE : KMEM_PAGING_X86;
+	/*
+	 * PAGE fill or another value (2.12): PAE has been the default since
+	 * XP SP2; keep it when it reads PsLoadedModuleList back.
+	 */
+	uint8_t b[8];
+
+	kmem_set_paging(k->mem, KMEM_PAGING_PAE, k->hv[HF_DTB]);
+	if (k->hp[HF_PS_LOADED] &&
+	    kmem_read_virt(k->mem, k->hv[HF_PS_LOADED], b, sizeof(b)) == DF_OK)
+		return KMEM_PAGING_PAE;
+	return KMEM_PAGING_X86;
+}
+
+static void set_paging(struct kd *k)
+{
+	uint32_t machine = (uint32_t)k->hv[HF_MACHINE];
+	enum kmem_paging mode = KMEM_PAGING_NONE;
+
+	if (!k->hp[HF_DTB]) {
+		model_add_error(k->a, DF_EFORMAT, false, 0,
+				"no DirectoryTableBase in the header: virtual "
+				"addresses cannot be translated");
+		return;
+	}
+	if (k->hp[HF_MACHINE] && machine == MACH_AMD64)
+		mode = KMEM_PAGING_X64;
+	else if (k->hp[HF_MACHINE] && machine == MACH_I386)
+		mode = paging_x86(k);
+	if (mode == KMEM_PAGING_NONE) {
+		model_add_error(k->a, DF_EUNSUPPORTED, false, 0,
+				"page tables of machine 0x%04x are not read: "
+				"no driver list or stack from memory",
+				machine);
+		return;
+	}
+	kmem_set_paging(k->mem, mode, k->hv[HF_DTB]);
+	k->has_paging = true;
+	model_add_field(k->a, "PAGING",
+			mode == KMEM_PAGING_X64	  ? "x64"
+			: mode == KMEM_PAGING_PAE ? "x86-pae"
+						  : "x86");
+}
+
+/* Map the physical pages by dump type; false when there are none. */
+static bool open_memory(struct kd *k)
+{
+	uint64_t t = k->hv[HF_DUMP_TYPE];
+
+	if (k->hp[HF_ATTRIBUTES] && (k->hv[HF_ATTRIBUTES] & KD_ATTR_ENCRYPTED))
+		return false; /* recorded with the attributes */
+	k->mem = kmem_new(k->file.data, k->file.len);
+	if (k->mem == NULL) {
+		model_add_error(k->a, DF_ENOMEM, false, 0,
+				"no memory to map the dump's pages");
+		return false;
+	}
+	if (!(t == DT_FULL      ? map_runs(k)
+	      : t == DT_SUMMARY ? map_summary(k)
+				: map_bitmap(k)))
+		return false;
+	uint64_t claimed = kmem_pages_claimed(k->mem);
+	uint64_t have = kmem_pages_in_file(k->mem);
+
+	if (claimed == 0)
+		model_add_error(k->a, DF_EFORMAT, false, 0,
+				"the dump's memory map claims no pages");
+	else if (have < claimed)
+		model_add_error(k->a, DF_ETRUNC, false, 0,
+				"the file holds %llu of the %llu memory "
+				"pages the dump claims",
+				(unsigned long long)have,
+				(unsigned long long)claimed);
+	hex_field(k, "MEMORY_PAGES", claimed);
+	set_paging(k);
+	return k->has_paging;
+}
+
+/* A pointer (4 or 8 bytes) at VA; false when not readable. */
+static bool read_ptr(struct kd *k, uint64_t va, uint64_t *out)
+{
+	uint8_t b[8];
+
+	if (kmem_read_virt(k->mem, va, b, k->is64 ? 8 : 4) != DF_OK)
+		return false;
+	*out = k->is64 ? le64(b) : le32(b);
+	return true;
+}
+
+/* ---- PsLoadedModuleList (2.13, 2.14) ------------------------------------- */
+
+/* KLDR_DATA_TABLE_ENTRY fields used, 32- and 64-bit. */
+struct kd_ldr_layout {
+	uint32_t len;      /* bytes read: through BaseDllName */
+	uint32_t blink, base, size, full_name, base_name;
+	uint32_t str_buf;  /* UNICODE_STRING.Buffer offset */
+};
+
+static const struct kd_ldr_layout ldr64 = { 0x68, 0x08, 0x30, 0x40,
+					    0x48, 0x58, 0x08 };
+static const struct kd_ldr_layout ldr32 = { 0x34, 0x04, 0x18, 0x20,
+					    0x24, 0x2C, 0x04 };
+
+/*
+ * The loader entry's TimeDateStamp: x64 0x9C from Windows 10 (WDK 10),
+ * 0x80 before (the debugger's fixed KLDR_DATA_TABLE_ENTRY64); x86 0x44
+ * (KLDR_DATA_TABLE_ENTRY32; unconfirmed for Windows 8+ x86).
+ */
+static uint32_t ldr_ts_off(const struct kd *k)
+{
+	if (!k->is64)
+		return 0x44;
+	return k->hp[HF_MINOR] && k->hv[HF_MINOR] >= 10240 ? 0x9C : 0x80;
+}
+
+/*
+ * The list head: the header's PsLoadedModuleList, else the one in the
+ * KDBG block (KdDebuggerDataBlock) when it is stored plain ("KDBG" tag).
+ */
+static bool module_list_head(struct kd *k, uint64_t *head)
+{
+	uint8_t b[KD_KDBG_SIZE_MIN];
+	uint64_t kdbg = k->hv[HF_KDBG];
+
+	if (k->hp[HF_PS_LOADED]) {
+		*head = k->hv[HF_PS_LOADED];
+		model_add_field(k->a, "MODULE_LIST_FROM", "header");
+		return true;
+	}
+	if (!k->hp[HF_KDBG] ||
+	    kmem_read_virt(k->mem, kdbg, b, sizeof(b)) != DF_OK ||
+	    le32(b + 0x10) != KD_KDBG_TAG || le32(b + 0x14) < sizeof(b)) {
+		model_add_error(k->a, DF_EFORMAT, false, 0,
+				"no PsLoadedModuleList in the header and no "
+				"readable KDBG block: no driver list");
+		return false;
+	}
+	/* 32-bit kernels store sign-extended pointers in the KDBG (2.13). */
+	*head = k->is64 ? le64(b + KD_KDBG_PSLOADED)
+			: le32(b + KD_KDBG_PSLOADED);
+	model_add_field(k->a, "MODULE_LIST_FROM", "KdDebuggerDataBlock");
+	return true;
+}
+
+/* A UNICODE_STRING at E+OFF of entry bytes P, as an arena string. */
+static const char *ldr_string(struct kd *k, const uint8_t *p, uint32_t off,
+			      uint32_t buf_off)
+{
+	uint8_t text[2 * KDUMP_MAX_STRING_UNITS];
+	uint32_t len = (uint32_t)(p[off] | (p[off + 1] << 8));
+	uint32_t max = (uint32_t)(p[off + 2] | (p[off + 3] << 8));
+	uint64_t buf = k->is64 ? le64(p + off + buf_off)
+			       : le32(p + off + buf_off);
+
+	if (len == 0 || len % 2 != 0 || len > max || len > sizeof(text) ||
+	    kmem_read_virt(k->mem, buf, text, len) != DF_OK)
+		return NULL;
+	return utf16_dup(k, text, len / 2);
+}
+
+/* IMAGE_FILE_HEADER.TimeDateStamp of the image at BASE, when readable. */
+static bool pe_timestamp(struct kd *k, uint64_t base, uint32_t *ts)
+{
+	uint8_t dos[0x40], nt[12];
+
+	if (kmem_read_virt(k->mem, base, dos, sizeof(dos)) != DF_OK ||
+	    dos[0] != 'M' || dos[1] != 'Z')
+		return false;
+	uint32_t lfanew = le32(dos + 0x3C);
+
+	if (lfanew >= KMEM_PAGE_SIZE ||
+	    kmem_read_virt(k->mem, base + lfanew, nt, sizeof(nt)) != DF_OK ||
+	    memcmp(nt, "PE\0\0", 4) != 0)
+		return false;
+	*ts = le32(nt + 8);
+	return true;
+}
+
+/* One loader entry at VA; false (recorded) when it cannot be read. */
+static bool read_ldr_entry(struct kd *k, uint64_t va, uint64_t prev,
+			   size_t index, uint64_t *next)
+{
+	const struct kd_ldr_layout *l = k->is64 ? &ldr64 : &ldr32;
+	uint8_t p[0x68];
+	uint8_t tsb[4];
+	uint32_t ts = 0;
+
+	if (kmem_read_virt(k->mem, va, p, l->len) != DF_OK) {
+		model_add_error(k->a, DF_ETRUNC, false, 0,
+				"module list cut at entry %zu: 0x%llx is not "
+				"in the dump",
+				index, (unsigned long long)va);
+		return false;
+	}
+	uint64_t blink = k->is64 ? le64(p + l->blink) : le32(p + l->blink);
+
+	/* A doubly linked list: a wrong Blink means a loop or damage. */
+	if (blink != prev) {
+		model_add_error(k->a, DF_EFORMAT, false, 0,
+				"module list broken at entry %zu (0x%llx): "
+				"Blink 0x%llx is not the previous entry 0x%llx",
+				index, (unsigned long long)va,
+				(unsigned long long)blink,
+				(unsigned long long)prev);
+		return false;
+	}
+	*next = k->is64 ? le64(p) : le32(p);
+	uint64_t base = k->is64 ? le64(p + l->base) : le32(p + l->base);
+	uint64_t size = le32(p + l->size);
+	const char *full = ldr_string(k, p, l->full_name, l->str_buf);
+	const char *name = ldr_string(k, p, l->base_name, l->str_buf);
+
+	if (name == NULL && full != NULL)
+		name = path_base(full);
+	if (name == NULL || size == 0 || base > UINT64_MAX - (size - 1)) {
+		model_add_error(k->a, DF_EFORMAT, false, 0,
+				"module list entry %zu (0x%llx) has no name "
+				"or an invalid range 0x%llx+0x%llx",
+				index, (unsigned long long)va,
+				(unsigned long long)base,
+				(unsigned long long)size);
+		return true; /* skip it, the links are sound */
+	}
+	if (!pe_timestamp(k, base, &ts) &&
+	    kmem_read_virt(k->mem, va + ldr_ts_off(k), tsb, 4) == DF_OK)
+		ts = le32(tsb);
+	size_t before = k->a->modules.n;
+
+	add_driver(k, full != NULL ? full : name, base, size, ts, va);
+	/* The file name is BaseDllName, whatever FullDllName ends with. */
+	if (k->a->modules.n > before)
+		k->a->modules.v[before].filename = name;
+	return true;
+}
+
+/* Walk PsLoadedModuleList: cap, Blink check, stop on unreadable entries. */
+static void read_module_list(struct kd *k)
+{
+	uint64_t head, cur, prev;
+	size_t n = 0;
+
+	if (!module_list_head(k, &head))
+		return;
+	if (!read_ptr(k, head, &cur)) {
+		model_add_error(k->a, DF_ETRUNC, false, 0,
+				"PsLoadedModuleList 0x%llx is not in the dump",
+				(unsigned long long)head);
+		return;
+	}
+	for (prev = head; cur != head; n++) {
+		uint64_t next = 0;
+
+		if (n == KDUMP_MAX_DRIVERS) {
+			model_add_error(k->a, DF_ELIMIT, false, 0,
+					"module list longer than %u entries: "
+					"only the first are read",
+					KDUMP_MAX_DRIVERS);
+			break;
+		}
+		if (!read_ldr_entry(k, cur, prev, n, &next))
+			break;
+		prev = cur;
+		cur = next;
+	}
+}
+
+/* ---- the stack, read through the page tables ----------------------------- */
+
+/* x86 EBP chain from FP while it climbs the stack above SP; *END past it. */
+static void walk_frame_pointers(struct kd *k, struct thread *t,
+				struct kd_regs r, uint64_t *end)
+{
+	uint64_t fp = r.fp;
+
+	while (t->frames.n < KDUMP_MAX_FRAMES) {
+		uint8_t b[8];
+
+		if (fp < r.sp || fp - r.sp > KDUMP_MAX_STACK || fp % 4 != 0 ||
+		    kmem_read_virt(k->mem, fp, b, sizeof(b)) != DF_OK)
+			break;
+		uint64_t saved = le32(b), ret = le32(b + 4);
+
+		if (model_module_at(k->a, ret) == NULL ||
+		    !add_frame(k, t, ret, TRUST_FRAME_POINTER))
+			break;
+		*end = fp + 8;
+		if (saved <= fp)
+			break;
+		fp = saved;
+	}
+}
+
+/*
+ * Frames of the crashing processor in a memory dump: the frame-pointer
+ * chain where the machine keeps one (x86), then a scan of the stack from
+ * where the chain stopped for words that point into loaded drivers, page
+ * by page until a page is not in the dump or KDUMP_MAX_SCAN bytes.
+ */
+static void walk_memory_stack(struct kd *k, struct thread *t,
+			      struct kd_regs r)
+{
+	uint8_t page[KMEM_PAGE_SIZE];
+	uint64_t at = r.sp, scanned = 0;
+
+	if (!k->is64)
+		walk_frame_pointers(k, t, r, &at);
+	at += (r.psize - at % r.psize) % r.psize;
+	t->stack_start = r.sp;
+	if (at < r.sp)
+		return; /* the stack pointer is at the top of the address space */
+	while (scanned < KDUMP_MAX_SCAN && t->frames.n < KDUMP_MAX_FRAMES) {
+		size_t n = KMEM_PAGE_SIZE - (size_t)(at % KMEM_PAGE_SIZE);
+
+		if (kmem_read_virt(k->mem, at, page, n) != DF_OK)
+			break;
+		for (size_t i = 0; i + r.psize <= n; i += r.psize) {
+			uint64_t v = r.psize == 8 ? le64(page + i)
+						  : le32(page + i);
+
+			if (v % r.insn_align == 0 &&
+			    model_module_at(k->a, v) != NULL &&
+			    !add_frame(k, t, v, TRUST_SCAN))
+				break;
+		}
+		scanned += n;
+		if (at > UINT64_MAX - n)
+			break;
+		at += n;
+	}
+	t->stack_size = at - t->stack_start;
+}
+
 /*
  * The VA of the first call-stack byte: TopOfStack when the stack pointer
  * lies in [Top, Top + size), else Top - size when it lies below Top
@@ -1178,6 +1677,8 @@ static void read_crashing_thread(struct kd *k)
 	add_frame(k, t, r.ip, TRUST_CONTEXT);
 	if (k->has_triage)
 		scan_stack(k, t, r);
+	else if (k->has_paging)
+		walk_memory_stack(k, t, r);
 }
 
 static void read_triage(struct kd *k)
@@ -1243,6 +1744,10 @@ int kdump_read(struct analysis *a, const uint8_t *data, size_t len)
 	set_header_facts(k);
 	if (k->hp[HF_DUMP_TYPE] && k->hv[HF_DUMP_TYPE] == DT_TRIAGE)
 		read_triage(k);
+	else if (k->hp[HF_DUMP_TYPE] && has_memory_map(k->hv[HF_DUMP_TYPE]) &&
+		 open_memory(k))
+		read_module_list(k);
 	read_crashing_thread(k);
+	kmem_destroy(&k->mem);
 	return DF_OK;
 }

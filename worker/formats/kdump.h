@@ -7,9 +7,12 @@
  * triage), the TRIAGE_DUMP parts: driver list with the string pool,
  * unloaded drivers, the crashing processor's context, the call stack
  * (scanned for return addresses inside drivers) and the process image
- * name. The memory pages of full and bitmap dumps are not read yet: their
- * header facts are still reported. Every offset and count is checked
- * against the file; caps are named below.
+ * name. Full and bitmap dumps (DumpType 1, 5, 6; x64 and x86 with or
+ * without PAE) are read through their page tables (kmem.h): the driver
+ * list from PsLoadedModuleList and the crashing processor's stack from
+ * the header's context (frame pointers on x86, then a scan). Only the
+ * pages needed are touched. Every offset and count is checked against
+ * the file; caps are named below.
  */
 #ifndef FORMATS_KDUMP_H
 #define FORMATS_KDUMP_H
@@ -28,6 +31,8 @@ struct analysis;
 #define KDUMP_MAX_STRING_UNITS 1024
 /* Call-stack bytes read; kernel stacks are 24-72 KiB (corpus: 8 KiB, 3 KiB). */
 #define KDUMP_MAX_STACK ((uint64_t)1 << 20)
+/* Stack bytes scanned through the page tables of a memory dump. */
+#define KDUMP_MAX_SCAN ((uint64_t)64 << 10)
 /* Frames found by the stack walk of the crashing processor. */
 #define KDUMP_MAX_FRAMES 64
 
