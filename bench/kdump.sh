@@ -55,7 +55,7 @@ reader_runs() {
 # end to end: wall seconds, and max RSS from /usr/bin/time, per run
 now() { date +%s.%N; }
 analyze_runs() {
-	local i n=$2 t0 t1
+	local _ n=$2 t0 t1
 	for _ in $(seq "$n"); do
 		t0=$(now)
 		/usr/bin/time -f '%M' -o "$tmp/t.txt" "$df" analyze --json "$1" >/dev/null || true
