@@ -47,7 +47,7 @@ done
 # reader alone: one process per run; prints "seconds rss_kib ..."
 reader_runs() {
 	local i
-	for i in $(seq "$runs"); do "$reader" "$1"; done >"$tmp/r.txt"
+	for _ in $(seq "$runs"); do "$reader" "$1"; done >"$tmp/r.txt"
 	grep -q 'drivers=4 frames=7 errors=0' "$tmp/r.txt" ||
 		{ echo "kdump.sh: reader missed the content of $1" >&2; exit 1; }
 	echo "$(cut -d' ' -f1 "$tmp/r.txt" | median) $(cut -d' ' -f2 "$tmp/r.txt" | sort -g | tail -1)"
