@@ -46,7 +46,7 @@ done
 
 # reader alone: one process per run; prints "seconds rss_kib ..."
 reader_runs() {
-	local i
+	local _
 	for _ in $(seq "$runs"); do "$reader" "$1"; done >"$tmp/r.txt"
 	grep -q 'drivers=4 frames=7 errors=0' "$tmp/r.txt" ||
 		{ echo "kdump.sh: reader missed the content of $1" >&2; exit 1; }
