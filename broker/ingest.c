@@ -183,12 +183,14 @@ static enum kind classify(const struct src *s)
 		int r = archive_read_next_header(a, &e);
 
 		/*
-		 * A format that won the bid makes it an archive, even broken;
+		 * A format that won the bid makes it an archive, even broken,
+		 * but not one without a single entry: a file of zeros is an
+		 * empty tar to libarchive and a damaged dump to us;
 		 * a compressed file that is no archive, or is cut short, is
 		 * expanded by the raw format, which reports its errors.
 		 */
 		if (r == ARCHIVE_OK || r == ARCHIVE_WARN ||
-		    archive_format(a) != 0)
+		    (r != ARCHIVE_EOF && archive_format(a) != 0))
 			k = KIND_ARCHIVE;
 		else if (filtered)
 			k = KIND_COMPRESSED;

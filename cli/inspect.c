@@ -74,7 +74,14 @@ static void print_dump(const store_dump *dm)
 	hash_hex(dm->content_hash.data, dm->content_hash.len == HASH_LEN
 						? HASH_LEN : 0, hex);
 	printf("    %s\n      source ", hex);
-	text_put_safe(stdout, dm->source);
+	/* A file unpacked from an archive is shown as "archive » member". */
+	if (dm->archive != NULL && dm->archive[0]) {
+		text_put_safe(stdout, dm->archive);
+		printf(" \xC2\xBB ");
+		text_put_safe(stdout, dm->member);
+	} else {
+		text_put_safe(stdout, dm->source);
+	}
 	printf("\n      format %s", dm->format);
 	if (dm->batch != NULL && dm->batch[0]) {
 		printf(", batch ");

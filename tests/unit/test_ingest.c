@@ -233,6 +233,22 @@ static void test_ingest__plain_files_pass_by_their_path(void **state)
 	assert_null(s.archive[0]);
 	assert_null(s.member[0]);
 	assert_string_equal(s.path[1], log);
+	seen_free(&s);
+
+	/* All zeros is an empty tar to libarchive, a damaged dump to us. */
+	char *zeros = tpath(f, "zeroed.dmp");
+	FILE *z = fopen(zeros, "wb");
+
+	assert_non_null(z);
+	for (int i = 0; i < 64 * 1024; i++)
+		fputc(0, z);
+	fclose(z);
+	run_ingest(f, NULL, zeros, &s);
+	assert_int_equal(s.nitems, 1);
+	assert_int_equal(s.nproblems, 0);
+	assert_string_equal(s.path[0], zeros);
+	assert_null(s.archive[0]);
+	free(zeros);
 	/* No archive, no spool. */
 	assert_int_not_equal(stat(f->spool, &st), 0);
 	seen_free(&s);
