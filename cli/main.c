@@ -298,7 +298,10 @@ static void print_analysis(struct analysis *a, const struct ingest_item *it,
 			   bool json)
 {
 	if (json) {
-		json_t *j = analysis_to_json(a, it->path);
+		/* The temporary spool is gone at exit: name the archive. */
+		json_t *j = analysis_to_json(a, it->archive != NULL
+							? it->archive
+							: it->path);
 
 		analysis_json_set_origin(j, it->archive, it->member);
 		json_dumpf(j, stdout, JSON_COMPACT);
