@@ -314,7 +314,7 @@ static void member_join(const char *prefix, const char *name, char *out,
 		snprintf(out + outlen - 4, 4, "...");
 }
 
-/* ---- reporting ------------------------------------------------------------ */
+/* ---- reporting ---------------------------------------------------------- */
 
 static void problem(struct ingest *g, const char *member, int code,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));

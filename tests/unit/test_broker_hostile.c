@@ -367,7 +367,8 @@ static void test_broker__store_failure_on_full_batch_stops(void **state)
 	hash_global_init();
 	b.dir = test_tmpdir();
 	assert_int_equal(store_open(&s, b.dir, false, &d), DF_OK);
-	assert_int_equal(store_jobs_add(s, "", paths, NULL, NULL, 1, &first, &d), DF_OK);
+	assert_int_equal(store_jobs_add(s, "", paths, NULL, NULL,
+					1, &first, &d), DF_OK);
 	store_close(&s);
 	bk_start(&b, true); /* a read-only store: every write fails */
 	ready(&b, 1);

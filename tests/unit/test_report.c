@@ -31,7 +31,8 @@ static void put_dump(struct store *s, int n, const char *sighash,
 	snprintf(path, sizeof(path), "/dumps/%d", n);
 	snprintf(text, sizeof(text), "bytes %d", n);
 	hash_sha256(text, strlen(text), h);
-	assert_int_equal(store_jobs_add(s, "", paths, NULL, NULL, 1, &id, &d), DF_OK);
+	assert_int_equal(store_jobs_add(s, "", paths, NULL, NULL,
+					1, &id, &d), DF_OK);
 	dm.content_hash.data = h;
 	dm.content_hash.len = HASH_LEN;
 	dm.format = (char *)"debugger-log";
