@@ -4,6 +4,7 @@
  * be the input itself or an object inside the spool; objects are removed
  * again so the folder stays small.
  */
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,19 +39,39 @@ static int on_item(void *ctx, const struct ingest_item *it)
 	return DF_OK;
 }
 
-/* The spool folder, made once per process. */
+/*
+ * The spool folder, made once per process and removed at exit (libFuzzer
+ * gives a target no other hook, hence the one static).
+ */
+static char spool_path[64];
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void spool_remove(void)
+{
+	nftw(spool_path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static const char *spool_dir(void)
 {
-	static char dir[64];
-
-	if (dir[0] == '\0') {
-		snprintf(dir, sizeof(dir), "/tmp/dffuzz-archive.XXXXXX");
-		if (mkdtemp(dir) == NULL)
+	if (spool_path[0] == '\0') {
+		snprintf(spool_path, sizeof(spool_path),
+			 "/tmp/dffuzz-archive.XXXXXX");
+		if (mkdtemp(spool_path) == NULL)
 			abort();
 		if (hash_global_init() != DF_OK)
 			abort();
+		atexit(spool_remove);
 	}
-	return dir;
+	return spool_path;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
