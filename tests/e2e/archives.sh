@@ -87,4 +87,27 @@ grep -qF '"archive": "'"$in"'/c.tar.gz"' "$tmp/analyze.json" ||
 grep -qF '"member":"upload/inner.zip » d1.dmp"' "$tmp/analyze.json" ||
 	fail "analyze json lacks member"
 ls /tmp | grep -q "^dumpfleet-analyze\." && fail "analyze left its spool"
+# submit unpacks into its --spool, submits the members and exits 1 for
+# what it could not unpack; bad limits are usage errors.
+"$DUMPFLEET" broker --bind 'tcp://127.0.0.1:*' --store "$tmp/bstore" \
+	>"$tmp/broker.out" 2>"$tmp/broker.err" &
+pids+=("$!")
+ep=$(wait_listening "$tmp/broker.out") || fail "broker did not bind"
+rc=0
+"$DUMPFLEET" submit --broker "$ep" --spool "$tmp/sspool" "$in/a.zip" \
+	"$in/locked.zip" >"$tmp/submit.out" 2>"$tmp/submit.err" || rc=$?
+[ "$rc" = 1 ] || fail "submit with an encrypted member exited $rc"
+grep -q "submitted 2 of 2 files" "$tmp/submit.out" || fail "submit count"
+grep -q "locked.zip » secret.dmp: encrypted" "$tmp/submit.err" ||
+	fail "submit did not print the problem"
+[ "$(find "$tmp/sspool" -type f | wc -l)" = 2 ] || fail "submit spool"
+"$DUMPFLEET" status --broker "$ep" | grep -q '^queued   2$' ||
+	fail "the broker did not queue the members"
+for bad in "--max-depth 0" "--max-ratio x" "--max-member-size 12Q" \
+	"--max-members -1"; do
+	rc=0
+	# shellcheck disable=SC2086
+	"$DUMPFLEET" run --store "$tmp/bad" $bad "$in" 2>/dev/null || rc=$?
+	[ "$rc" = 2 ] || fail "run $bad exited $rc, want 2"
+done
 echo "ok: archives"
