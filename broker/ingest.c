@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "df.h"
@@ -22,6 +23,16 @@ struct src {
 	const char *path;
 	const void *data;
 	size_t n;
+};
+
+/*
+ * One archive being expanded: its own size and what its members came to
+ * so far, for the expansion ratio. The archive's whole size bounds what
+ * any member was packed into, however the format seeks about in it.
+ */
+struct level {
+	uint64_t packed;
+	uint64_t unpacked;
 };
 
 struct ingest {
@@ -353,8 +364,9 @@ static const char *arc_error(struct archive *a)
 
 /* ---- expansion ----------------------------------------------------------- */
 
-static int expand(struct ingest *g, const struct src *s, const char *prefix,
-		  unsigned depth, bool raw, struct diag *d);
+static int expand(struct ingest *g, const struct src *s, uint64_t packed,
+		  const char *prefix, unsigned depth, bool raw,
+		  struct diag *d);
 
 enum copy_end { COPY_DONE, COPY_SKIPPED, COPY_BROKEN };
 
@@ -364,10 +376,10 @@ enum copy_end { COPY_DONE, COPY_SKIPPED, COPY_BROKEN };
  * cannot go on), or a negative DF_E* when the spool fails.
  */
 static int copy_member(struct ingest *g, struct archive *a,
-		       struct spool_writer *w, const char *member,
-		       struct diag *d)
+		       const struct level *lv, struct spool_writer *w,
+		       const char *member, struct diag *d)
 {
-	int64_t start = archive_filter_bytes(a, -1);
+	uint64_t packed = lv->packed > 0 ? lv->packed : 1;
 
 	for (;;) {
 		la_ssize_t n = archive_read_data(a, g->buf, sizeof(g->buf));
@@ -394,12 +406,13 @@ static int copy_member(struct ingest *g, struct archive *a,
 			g->stop_input = true;
 			return COPY_SKIPPED;
 		}
-		int64_t used = archive_filter_bytes(a, -1) - start;
+		uint64_t level = lv->unpacked + size;
 
-		if (size >= g->lim.ratio_from && used >= 0 &&
-		    size / g->lim.ratio > (uint64_t)used) {
+		if (level >= g->lim.ratio_from &&
+		    level / g->lim.ratio >= packed) {
 			problem(g, member, DF_ELIMIT,
-				"member expands more than %u:1 (archive bomb)",
+				"unpacks to more than %u times its archive's "
+				"size (archive bomb)",
 				g->lim.ratio);
 			return COPY_SKIPPED;
 		}
@@ -425,7 +438,7 @@ static int nested(struct ingest *g, const struct spool_object *obj,
 	} else {
 		struct src inner = { obj->path, NULL, 0 };
 
-		rc = expand(g, &inner, member, depth + 1,
+		rc = expand(g, &inner, obj->size, member, depth + 1,
 			    k == KIND_COMPRESSED, d);
 	}
 	/* Only its members are analysed; keep one that was there before. */
@@ -442,8 +455,8 @@ static int open_spool(struct ingest *g, struct diag *d)
 }
 
 static int take_member(struct ingest *g, struct archive *a,
-		       struct archive_entry *e, const char *member,
-		       unsigned depth, struct diag *d)
+		       struct level *lv, struct archive_entry *e,
+		       const char *member, unsigned depth, struct diag *d)
 {
 	if (archive_entry_filetype(e) != AE_IFREG)
 		return DF_OK; /* folders, links, devices: nothing to analyse */
@@ -465,7 +478,7 @@ static int take_member(struct ingest *g, struct archive *a,
 		rc = spool_writer_begin(g->spool, &w, d);
 	if (rc != DF_OK)
 		return rc;
-	rc = copy_member(g, a, w, member, d);
+	rc = copy_member(g, a, lv, w, member, d);
 	if (rc != COPY_DONE) {
 		spool_writer_abort(&w);
 		if (rc == COPY_BROKEN)
@@ -476,6 +489,7 @@ static int take_member(struct ingest *g, struct archive *a,
 
 	if ((rc = spool_writer_commit(&w, &obj, d)) != DF_OK)
 		return rc;
+	lv->unpacked += obj.size;
 	struct src as_src = { obj.path, NULL, 0 };
 	enum kind k = classify(&as_src);
 
@@ -513,9 +527,11 @@ static void entry_member(const struct ingest *g, struct archive_entry *e,
 	member_join(prefix, name, out, outlen);
 }
 
-static int expand(struct ingest *g, const struct src *s, const char *prefix,
-		  unsigned depth, bool raw, struct diag *d)
+static int expand(struct ingest *g, const struct src *s, uint64_t packed,
+		  const char *prefix, unsigned depth, bool raw,
+		  struct diag *d)
 {
+	struct level lv = { packed, 0 };
 	struct archive *a = reader_new(raw);
 	char member[INGEST_MAX_MEMBER + 1];
 	int rc = DF_OK;
@@ -554,7 +570,7 @@ static int expand(struct ingest *g, const struct src *s, const char *prefix,
 				arc_error(a));
 			continue;
 		}
-		rc = take_member(g, a, e, member, depth, d);
+		rc = take_member(g, a, &lv, e, member, depth, d);
 	}
 	archive_read_free(a);
 	return rc;
@@ -571,7 +587,12 @@ static int ingest_src(struct ingest *g, const char *name, const struct src *s,
 
 	if (k == KIND_PLAIN)
 		return emit(g, name, NULL, NULL, false);
-	return expand(g, s, NULL, 1, k == KIND_COMPRESSED, d);
+	struct stat st;
+	uint64_t packed = s->n;
+
+	if (s->path != NULL)
+		packed = stat(s->path, &st) == 0 ? (uint64_t)st.st_size : 0;
+	return expand(g, s, packed, NULL, 1, k == KIND_COMPRESSED, d);
 }
 
 int ingest_file(struct ingest *g, const char *path, struct diag *d)

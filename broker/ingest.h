@@ -34,8 +34,9 @@ struct ingest;
 struct ingest_limits {
 	uint64_t member_bytes; /* one member, expanded */
 	uint64_t total_bytes;  /* all that one input writes to the spool */
-	uint32_t ratio;        /* expanded : compressed, bombs beyond it */
-	uint64_t ratio_from;   /* ...checked once a member is this large */
+	uint32_t ratio;        /* unpacked : archive size, bombs beyond it */
+	uint64_t ratio_from;   /* ...checked once an archive's members (one
+				* level) come to this much */
 	unsigned depth;        /* archive levels opened (1: no nesting) */
 	uint64_t members;      /* entries in one input, all levels */
 };

@@ -40,7 +40,7 @@ cat "$tmp/run.err"
 [ "$rc" = 1 ] || fail "run exited $rc, want 1 (inputs failed)"
 grep -q 'locked.zip » secret.dmp: encrypted member' "$tmp/run.err" ||
 	fail "encrypted member not reported"
-grep -q 'bomb.tar.xz » MEMORY.DMP: member expands more than 1000:1' \
+grep -q 'bomb.tar.xz » MEMORY.DMP: unpacks to more than 1000 times' \
 	"$tmp/run.err" || fail "bomb not reported"
 grep -q '2 archive problems recorded as failed' "$tmp/run.err" ||
 	fail "problems not counted"
