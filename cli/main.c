@@ -138,7 +138,8 @@ enum {
 	"      --max-total-size SIZE   most one input unpacks to (256G)\n"   \
 	"      --max-ratio N     expansion ratio of a bomb (1000, checked\n" \
 	"                        from 16M up)\n"                             \
-	"      --max-members N   entries in one input (100000)\n"
+	"      --max-members N   entries in one input (100000)\n"            \
+	"                        (SIZE: bytes, or a number and K, M, G, T)\n"
 
 /* A byte count with an optional K, M, G or T suffix (powers of 1024). */
 static bool parse_size(const char *s, uint64_t *out)
