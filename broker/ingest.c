@@ -592,7 +592,12 @@ static int ingest_src(struct ingest *g, const char *name, const struct src *s,
 
 	if (s->path != NULL)
 		packed = stat(s->path, &st) == 0 ? (uint64_t)st.st_size : 0;
-	return expand(g, s, packed, NULL, 1, k == KIND_COMPRESSED, d);
+	int rc = expand(g, s, packed, NULL, 1, k == KIND_COMPRESSED, d);
+
+	/* Once per input, not per member: see spool.h. */
+	if (rc == DF_OK && g->spool != NULL)
+		rc = spool_sync(g->spool, d);
+	return rc;
 }
 
 int ingest_file(struct ingest *g, const char *path, struct diag *d)

@@ -93,7 +93,8 @@ void ingest_destroy(struct ingest **gp);
  * Pass on the file at PATH (absolute) or, when it is an archive, its
  * members. Problems in the data go to the sink and still return DF_OK;
  * DF_EIO / DF_ENOMEM when the spool or the machine fails, or the sink's
- * own code.
+ * own code. The spool objects of the items passed on are durable once it
+ * returns DF_OK (not yet while the sink sees them).
  */
 int ingest_file(struct ingest *g, const char *path, struct diag *d);
 

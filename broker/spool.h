@@ -3,9 +3,15 @@
  *
  * An object lives at DIR/ab/<64 hex digits of its SHA-256>, "ab" being the
  * first two digits. It is written by streaming into a temporary file under
- * DIR/tmp while hashing, then fsync'd and renamed into place, so a reader
- * never sees half an object. When the object exists already the temporary
- * file is dropped: identical content is stored once. Nothing but the hash
+ * DIR/tmp while hashing, then renamed into place, so a reader never sees
+ * half an object. When the object exists already (same name and size) the
+ * temporary file is dropped: identical content is stored once.
+ *
+ * Durability comes in batches: spool_sync flushes everything renamed in
+ * since the last call, once, and must return before a job names any of
+ * those objects. A crash before it may leave an object short or empty
+ * (never with other content); its size no longer matches, so the next
+ * writer of that content replaces it. Nothing but the hash
  * ever names a file here; member names from archives are metadata only.
  * Several processes may share one spool (e.g. on a network filesystem the
  * workers mount): a rename over an equal object is harmless.
@@ -59,11 +65,18 @@ struct spool_object {
 };
 
 /*
- * Finish *WP: fsync, then rename into place (or drop the temporary file
- * when the object exists). *WP is freed and set to NULL either way.
+ * Finish *WP: rename into place (or drop the temporary file when the
+ * object exists). Durable after spool_sync. *WP is freed and set to NULL
+ * either way.
  */
 int spool_writer_commit(struct spool_writer **wp, struct spool_object *obj,
 			struct diag *d);
+
+/*
+ * Make every object committed since the last call durable (one flush of
+ * the spool's filesystem; nothing when there were none). DF_OK or DF_EIO.
+ */
+int spool_sync(struct spool *s, struct diag *d);
 
 /* Drop *WP and its temporary file. NULL-safe; sets *WP to NULL. */
 void spool_writer_abort(struct spool_writer **wp);
