@@ -154,6 +154,9 @@ static int expand_files(struct pathlist *l, const struct pathlist *files,
 
 	for (size_t i = 0; rc == DF_OK && i < files->n; i++)
 		rc = ingest_file(g, files->v[i], d);
+	/* One flush for every archive: nothing is submitted before it. */
+	if (rc == DF_OK)
+		rc = ingest_sync(g, d);
 	ingest_destroy(&g);
 	return rc;
 }

@@ -592,12 +592,7 @@ static int ingest_src(struct ingest *g, const char *name, const struct src *s,
 
 	if (s->path != NULL)
 		packed = stat(s->path, &st) == 0 ? (uint64_t)st.st_size : 0;
-	int rc = expand(g, s, packed, NULL, 1, k == KIND_COMPRESSED, d);
-
-	/* Once per input, not per member: see spool.h. */
-	if (rc == DF_OK && g->spool != NULL)
-		rc = spool_sync(g->spool, d);
-	return rc;
+	return expand(g, s, packed, NULL, 1, k == KIND_COMPRESSED, d);
 }
 
 int ingest_file(struct ingest *g, const char *path, struct diag *d)
@@ -649,6 +644,11 @@ void ingest_destroy(struct ingest **gp)
 	free((*gp)->spool_dir);
 	free(*gp);
 	*gp = NULL;
+}
+
+int ingest_sync(struct ingest *g, struct diag *d)
+{
+	return g->spool != NULL ? spool_sync(g->spool, d) : DF_OK;
 }
 
 const struct ingest_stats *ingest_stats(const struct ingest *g)

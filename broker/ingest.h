@@ -93,8 +93,8 @@ void ingest_destroy(struct ingest **gp);
  * Pass on the file at PATH (absolute) or, when it is an archive, its
  * members. Problems in the data go to the sink and still return DF_OK;
  * DF_EIO / DF_ENOMEM when the spool or the machine fails, or the sink's
- * own code. The spool objects of the items passed on are durable once it
- * returns DF_OK (not yet while the sink sees them).
+ * own code. The items' spool objects are complete but not yet durable:
+ * see ingest_sync.
  */
 int ingest_file(struct ingest *g, const char *path, struct diag *d);
 
@@ -104,6 +104,12 @@ int ingest_file(struct ingest *g, const char *path, struct diag *d);
  */
 int ingest_memory(struct ingest *g, const char *name, const void *data,
 		  size_t n, struct diag *d);
+
+/*
+ * Make the spool objects of every item passed on so far durable, in one
+ * flush (spool_sync); call it before any job names them. DF_OK or DF_EIO.
+ */
+int ingest_sync(struct ingest *g, struct diag *d);
 
 const struct ingest_stats *ingest_stats(const struct ingest *g);
 

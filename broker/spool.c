@@ -188,7 +188,8 @@ int spool_sync(struct spool *s, struct diag *d)
 	if (fd < 0)
 		return diag_fail(d, DF_EIO, "spool sync: %s", strerror(errno));
 	/*
-	 * One flush of the spool's filesystem: data, inodes and the renames.
+	 * One flush of the spool's filesystem for a whole batch: data,
+	 * inodes and the renames.
 	 * An fsync per object cost 8 ms each on ext4 (a journal commit per
 	 * call), 16 times the whole pipeline for small dumps.
 	 */

@@ -139,6 +139,7 @@ static void run_ingest(const struct fx *f, const struct ingest_limits *l,
 	diag_init(&d);
 	assert_int_equal(ingest_new(&g, f->spool, l, &sink, &d), DF_OK);
 	assert_int_equal(ingest_file(g, path, &d), DF_OK);
+	assert_int_equal(ingest_sync(g, &d), DF_OK);
 	ingest_destroy(&g);
 	assert_null(g);
 }
