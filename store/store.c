@@ -365,26 +365,21 @@ int store_jobs_add(struct store *s, const char *batch,
 }
 
 /*
- * What a job's source is, hashed: its path, or for an archive member the
- * archive and member path (the spool path is the same for every copy).
+ * What a job's source is, hashed: its path, or for an archive member
+ * SHA-256(SHA-256(archive) || SHA-256(member)) (the spool path is the same
+ * for every copy of a content).
  */
 static void job_source_hash(const store_job *job, uint8_t out[HASH_LEN])
 {
+	uint8_t both[2 * HASH_LEN];
+
 	if (job->archive == NULL || job->archive[0] == '\0') {
 		hash_sha256(job->path, strlen(job->path), out);
 		return;
 	}
-	size_t na = strlen(job->archive), nm = strlen(job->member);
-	char *buf = malloc(na + nm + 2);
-
-	if (buf == NULL) { /* still one key per archive */
-		hash_sha256(job->archive, na, out);
-		return;
-	}
-	memcpy(buf, job->archive, na + 1);
-	memcpy(buf + na + 1, job->member, nm + 1);
-	hash_sha256(buf, na + nm + 1, out);
-	free(buf);
+	hash_sha256(job->archive, strlen(job->archive), both);
+	hash_sha256(job->member, strlen(job->member), both + HASH_LEN);
+	hash_sha256(both, sizeof(both), out);
 }
 
 static int jobs_iterate(struct store *s,

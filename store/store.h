@@ -7,7 +7,8 @@
  *   dumps     content hash (32 bytes) -> dumpfleet.v1.Dump
  *   sources   SHA-256(source) || content hash -> job id: one key per
  *             (source, content) pair ever stored; the source is the path,
- *             or archive NUL member for a file unpacked from an archive
+ *             or SHA-256(SHA-256(archive) || SHA-256(member)) for a file
+ *             unpacked from an archive
  *   buckets   signature hash (16 hex) -> dumpfleet.v1.Bucket
  *   counters  text key -> u64 little-endian (see store_counter_key):
  *             t/<total>, b/<bugcheck>, e/<exception>, p/<pattern>,
