@@ -194,7 +194,7 @@ static int fill_store(const char *dir, uint64_t n, uint64_t nb,
 			paths[k] = recs[k].source;
 		}
 		/* Jobs are queued at submission, before analysis: not timed. */
-		if (store_jobs_add(s, tag, paths, m, &id, &d) != DF_OK)
+		if (store_jobs_add(s, tag, paths, NULL, NULL, m, &id, &d) != DF_OK)
 			break;
 		/* Results of one day per call: sorted by day, in place. */
 		for (size_t k = 0; k < m; k++) {

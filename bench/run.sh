@@ -7,6 +7,9 @@
 #   2. pipeline throughput: `dumpfleet run` (broker + workers + store) over
 #      N distinct generated minidumps vs `dumpfleet analyze` of the same
 #      files in one process (the cost of the fleet machinery).
+#   3. archive ingest: `dumpfleet run` over the same N files packed in one
+#      zip and in one tar.zst vs over the plain folder (the cost of
+#      unpacking into the spool).
 # Usage: bench/run.sh BUILD_DIR [N_FILES] [RUNS]
 set -euo pipefail
 build=${1:?build dir}
@@ -80,3 +83,17 @@ ours=$(timeit fleet)
 echo "analyze $nfiles files in one process: median ${base}s ($(calc "$nfiles / $base") files/s)"
 echo "run (broker+$(nproc) workers+store) on them: median ${ours}s ($(calc "$nfiles / $ours") files/s)"
 echo "ratio run/analyze: $(calc "$ours / $base")"
+
+mk=$build/tests/mkarchive
+if [ -x "$mk" ]; then
+	members=()
+	for f in "$tmp"/in/*.dmp; do members+=("case/$(basename "$f")" "$f"); done
+	mkdir "$tmp/zip" "$tmp/zst"
+	"$mk" zip "$tmp/zip/case.zip" "${members[@]}"
+	"$mk" tar.zst "$tmp/zst/case.tar.zst" "${members[@]}"
+	packed() { rm -rf "$tmp/store"; "$df" run --workers "$(nproc)" --store "$tmp/store" "$1"; }
+	zip=$(timeit packed "$tmp/zip")
+	zst=$(timeit packed "$tmp/zst")
+	echo "run on the same files in one zip: median ${zip}s ($(calc "$nfiles / $zip") files/s), ratio zip/plain: $(calc "$zip / $ours")"
+	echo "run on the same files in one tar.zst: median ${zst}s ($(calc "$nfiles / $zst") files/s), ratio tar.zst/plain: $(calc "$zst / $ours")"
+fi

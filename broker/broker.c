@@ -32,6 +32,8 @@
 struct qjob {
 	uint64_t id;
 	char *path;
+	char *archive;       /* NULL for a plain file */
+	char *member;
 	uint32_t attempts;
 };
 
@@ -89,7 +91,21 @@ static void commit_observe(struct broker *b, uint64_t t0)
 
 /* ---- queue ------------------------------------------------------------ */
 
+static void qjob_free(struct qjob *j)
+{
+	free(j->path);
+	free(j->archive);
+	free(j->member);
+}
+
+static char *dup_set(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? strdup(s) : NULL;
+}
+
+/* Queue a copy of job ID (PATH, and ARCHIVE/MEMBER when set). */
 static int queue_push(struct broker *b, uint64_t id, const char *path,
+		      const char *archive, const char *member,
 		      uint32_t attempts)
 {
 	if (b->qhead > 0 && b->qlen == b->qcap) {
@@ -107,11 +123,15 @@ static int queue_push(struct broker *b, uint64_t id, const char *path,
 		b->queue = nq;
 		b->qcap = ncap;
 	}
-	char *p = strdup(path);
+	struct qjob j = { id, strdup(path), dup_set(archive), dup_set(member),
+			  attempts };
 
-	if (p == NULL)
+	if (j.path == NULL || (archive != NULL && *archive && !j.archive) ||
+	    (member != NULL && *member && !j.member)) {
+		qjob_free(&j);
 		return DF_ENOMEM;
-	b->queue[b->qlen++] = (struct qjob){ id, p, attempts };
+	}
+	b->queue[b->qlen++] = j;
 	return DF_OK;
 }
 
@@ -124,7 +144,8 @@ static int reload_job(void *ctx, const store_job *job)
 {
 	struct broker *b = ctx;
 
-	return queue_push(b, job->job_id, job->path, job->attempts) != DF_OK;
+	return queue_push(b, job->job_id, job->path, job->archive, job->member,
+			  job->attempts) != DF_OK;
 }
 
 /* ---- workers ----------------------------------------------------------- */
@@ -175,10 +196,11 @@ static void requeue_worker_jobs(struct broker *b, size_t w)
 		}
 		struct qjob j = b->leases[i].job;
 
-		if (queue_push(b, j.id, j.path, j.attempts) != DF_OK)
+		if (queue_push(b, j.id, j.path, j.archive, j.member,
+			       j.attempts) != DF_OK)
 			log_msg(LL_ERROR, "event=requeue_failed job=%llu",
 				(unsigned long long)j.id);
-		free(j.path);
+		qjob_free(&j);
 		b->leases[i] = b->leases[--b->nleases];
 	}
 }
@@ -269,6 +291,8 @@ static void dispatch(struct broker *b)
 			b->qhead++;
 			as.job_id = j.id;
 			as.path = j.path;
+			as.archive = j.archive != NULL ? j.archive : (char *)"";
+			as.member = j.member != NULL ? j.member : (char *)"";
 			as.lease_ms = b->o->lease_ms;
 			env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_ASSIGN;
 			env.assign = &as;
@@ -288,7 +312,7 @@ static bool lease_end(struct broker *b, uint64_t id)
 {
 	for (size_t i = 0; i < b->nleases; i++) {
 		if (b->leases[i].job.id == id) {
-			free(b->leases[i].job.path);
+			qjob_free(&b->leases[i].job);
 			b->leases[i] = b->leases[--b->nleases];
 			return true;
 		}
@@ -367,37 +391,79 @@ static int on_result(struct broker *b, wire_env *env)
 
 /* ---- clients ----------------------------------------------------------- */
 
+/* Workers open a path as given, from their own directory. */
+static bool path_ok(const char *path)
+{
+	return path[0] == '/' && strlen(path) <= BROKER_MAX_PATH;
+}
+
+/* The jobs one SubmitRequest asks for: its paths, then its items. */
+struct submitted {
+	const char *paths[BROKER_MAX_SUBMIT_PATHS];
+	const char *archives[BROKER_MAX_SUBMIT_PATHS];
+	const char *members[BROKER_MAX_SUBMIT_PATHS];
+	size_t n;
+	uint32_t rejected;
+};
+
+static void submitted_add(struct submitted *sb, const char *path,
+			  const char *archive, const char *member)
+{
+	if (sb->n >= BROKER_MAX_SUBMIT_PATHS || !path_ok(path) ||
+	    strlen(archive) > BROKER_MAX_PATH ||
+	    strlen(member) > BROKER_MAX_PATH) {
+		sb->rejected++;
+		return;
+	}
+	sb->paths[sb->n] = path;
+	sb->archives[sb->n] = archive;
+	sb->members[sb->n] = member;
+	sb->n++;
+}
+
+static void submitted_collect(struct submitted *sb,
+			      const Dumpfleet__V1__SubmitRequest *req)
+{
+	for (size_t i = 0; i < req->n_paths; i++)
+		submitted_add(sb, req->paths[i], "", "");
+	for (size_t i = 0; i < req->n_items; i++) {
+		const Dumpfleet__V1__SubmitItem *it = req->items[i];
+
+		if (it == NULL)
+			sb->rejected++;
+		else
+			submitted_add(sb, it->path, it->archive, it->member);
+	}
+}
+
 static void on_submit(struct broker *b, const struct wire_peer *p,
 		      const Dumpfleet__V1__SubmitRequest *req)
 {
 	wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
 	Dumpfleet__V1__SubmitReply rep = DUMPFLEET__V1__SUBMIT_REPLY__INIT;
-	const char *paths[BROKER_MAX_SUBMIT_PATHS];
-	size_t n = 0;
+	/* Too big for the stack of a thread: three arrays of 10,000. */
+	struct submitted *sb = calloc(1, sizeof(*sb));
 	struct diag d;
 	char *err = NULL;
 
 	diag_init(&d);
 	rep.request_id = req->request_id;
 	/* The tag is stored with every job: a long one would multiply. */
-	bool tag_ok = strlen(req->batch) <= BROKER_MAX_TAG;
-
-	for (size_t i = 0; tag_ok && i < req->n_paths && n < ARRAY_SIZE(paths);
-	     i++) {
-		const char *path = req->paths[i];
-
-		/* Workers open it as given, from their own directory. */
-		if (path[0] != '/' || strlen(path) > BROKER_MAX_PATH)
-			rep.rejected++;
-		else
-			paths[n++] = path;
-	}
-	rep.rejected += (uint32_t)(req->n_paths - n - rep.rejected);
-	if (!tag_ok)
+	if (sb == NULL) {
+		err = (char *)"out of memory";
+		rep.rejected = (uint32_t)(req->n_paths + req->n_items);
+	} else if (strlen(req->batch) > BROKER_MAX_TAG) {
 		err = (char *)"batch tag too long";
+		rep.rejected = (uint32_t)(req->n_paths + req->n_items);
+	} else {
+		submitted_collect(sb, req);
+		rep.rejected = sb->rejected;
+	}
+	size_t n = sb != NULL && err == NULL ? sb->n : 0;
 	uint64_t first = 0, t0 = now_us();
 
-	if (n > 0 && store_jobs_add(b->o->store, req->batch, paths, n, &first,
+	if (n > 0 && store_jobs_add(b->o->store, req->batch, sb->paths,
+				    sb->archives, sb->members, n, &first,
 				    &d) != DF_OK) {
 		err = d.msg;
 		rep.rejected += (uint32_t)n;
@@ -406,7 +472,8 @@ static void on_submit(struct broker *b, const struct wire_peer *p,
 	if (n > 0)
 		commit_observe(b, t0);
 	for (size_t i = 0; i < n; i++)
-		if (queue_push(b, first + i, paths[i], 0) != DF_OK)
+		if (queue_push(b, first + i, sb->paths[i], sb->archives[i],
+			       sb->members[i], 0) != DF_OK)
 			log_msg(LL_ERROR, "event=queue_failed job=%llu",
 				(unsigned long long)(first + i));
 	rep.accepted = (uint32_t)n;
@@ -425,6 +492,7 @@ static void on_submit(struct broker *b, const struct wire_peer *p,
 	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_SUBMIT_REPLY;
 	env.submit_reply = &rep;
 	send_to(b, p, &env);
+	free(sb);
 }
 
 /* "host:pid:slot" names a slot; its worker process is "host:pid". */
@@ -619,7 +687,8 @@ static void on_retry(struct broker *b, const struct wire_peer *p,
 				  &skipped, &d) != DF_OK)
 		err = d.msg;
 	for (size_t i = 0; i < l.n; i++) {
-		if (queue_push(b, l.v[i]->job_id, l.v[i]->path, 0) != DF_OK)
+		if (queue_push(b, l.v[i]->job_id, l.v[i]->path,
+			       l.v[i]->archive, l.v[i]->member, 0) != DF_OK)
 			log_msg(LL_ERROR, "event=queue_failed job=%llu",
 				(unsigned long long)l.v[i]->job_id);
 		if (b->failed > 0)
@@ -850,9 +919,10 @@ static void expire(struct broker *b, uint64_t now)
 			log_msg(LL_WARN, "event=quarantined job=%llu",
 				(unsigned long long)j.id);
 		} else {
-			queue_push(b, j.id, j.path, j.attempts);
+			queue_push(b, j.id, j.path, j.archive, j.member,
+				   j.attempts);
 		}
-		free(j.path);
+		qjob_free(&j);
 	}
 }
 
@@ -900,9 +970,9 @@ static int bind_socket(struct broker *b)
 static void broker_free(struct broker *b)
 {
 	for (size_t i = b->qhead; i < b->qlen; i++)
-		free(b->queue[i].path);
+		qjob_free(&b->queue[i]);
 	for (size_t i = 0; i < b->nleases; i++)
-		free(b->leases[i].job.path);
+		qjob_free(&b->leases[i].job);
 	for (size_t i = 0; i < b->npending; i++)
 		wire_env_free(b->pending[i]);
 	free(b->queue);

@@ -13,41 +13,78 @@
 #include "curve.h"
 #include "df.h"
 #include "diag.h"
+#include "ingest.h"
 #include "wire.h"
 
-static int pathlist_add(struct pathlist *l, const char *p)
+static char *dup_opt(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+static int pathlist_grow(struct pathlist *l)
+{
+	size_t ncap = l->cap ? l->cap * 2 : 64;
+	char **nv = realloc(l->v, ncap * sizeof(*nv));
+
+	if (nv == NULL)
+		return DF_ENOMEM;
+	l->v = nv;
+	nv = realloc(l->archive, ncap * sizeof(*nv));
+	if (nv == NULL)
+		return DF_ENOMEM;
+	l->archive = nv;
+	nv = realloc(l->member, ncap * sizeof(*nv));
+	if (nv == NULL)
+		return DF_ENOMEM;
+	l->member = nv;
+	l->cap = ncap;
+	return DF_OK;
+}
+
+static int pathlist_add_from(struct pathlist *l, const char *p,
+			     const char *archive, const char *member)
 {
 	if (l->n >= CLIENT_MAX_FILES)
 		return DF_ELIMIT;
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 64;
-		char **nv = realloc(l->v, ncap * sizeof(*nv));
-
-		if (nv == NULL)
-			return DF_ENOMEM;
-		l->v = nv;
-		l->cap = ncap;
-	}
-	l->v[l->n] = strdup(p);
-	if (l->v[l->n] == NULL)
+	if (l->n == l->cap && pathlist_grow(l) != DF_OK)
 		return DF_ENOMEM;
+	l->v[l->n] = strdup(p);
+	l->archive[l->n] = dup_opt(archive);
+	l->member[l->n] = dup_opt(member);
+	if (l->v[l->n] == NULL || (archive && !l->archive[l->n]) ||
+	    (member && !l->member[l->n])) {
+		free(l->v[l->n]);
+		free(l->archive[l->n]);
+		free(l->member[l->n]);
+		return DF_ENOMEM;
+	}
 	l->n++;
 	return DF_OK;
 }
 
+static int pathlist_add(struct pathlist *l, const char *p)
+{
+	return pathlist_add_from(l, p, NULL, NULL);
+}
+
 void pathlist_release(struct pathlist *l)
 {
-	for (size_t i = 0; i < l->n; i++)
+	for (size_t i = 0; i < l->n; i++) {
 		free(l->v[i]);
+		free(l->archive[i]);
+		free(l->member[i]);
+	}
 	free(l->v);
+	free(l->archive);
+	free(l->member);
 	memset(l, 0, sizeof(*l));
 }
 
 #define CLIENT_MAX_DEPTH 64
 
-/* Add regular files under PATH (not following links) to L. */
-static int walk(struct pathlist *l, const char *path, int depth,
-		struct diag *d)
+/* Add regular files under PATH (not following links) to L, except SKIP. */
+static int walk(struct pathlist *l, const char *path, const char *skip,
+		int depth, struct diag *d)
 {
 	struct stat st;
 
@@ -56,7 +93,8 @@ static int walk(struct pathlist *l, const char *path, int depth,
 				 strerror(errno));
 	if (S_ISREG(st.st_mode))
 		return pathlist_add(l, path);
-	if (!S_ISDIR(st.st_mode) || depth >= CLIENT_MAX_DEPTH)
+	if (!S_ISDIR(st.st_mode) || depth >= CLIENT_MAX_DEPTH ||
+	    (skip != NULL && strcmp(path, skip) == 0))
 		return DF_OK;
 	DIR *dir = opendir(path);
 
@@ -74,7 +112,7 @@ static int walk(struct pathlist *l, const char *path, int depth,
 		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path,
 				     e->d_name) >= sizeof(sub))
 			continue;
-		rc = walk(l, sub, depth + 1, d);
+		rc = walk(l, sub, skip, depth + 1, d);
 	}
 	closedir(dir);
 	return rc;
@@ -85,24 +123,81 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int client_collect(struct pathlist *l, char *const *roots, size_t n,
-		   struct diag *d)
-{
-	size_t start = l->n;
+struct collect_sink {
+	struct pathlist *l;
+	const struct client_collect_opts *o;
+};
 
+static int on_item(void *ctx, const struct ingest_item *it)
+{
+	struct collect_sink *cs = ctx;
+
+	return pathlist_add_from(cs->l, it->path, it->archive, it->member);
+}
+
+static void on_problem(void *ctx, const struct ingest_problem *p)
+{
+	struct collect_sink *cs = ctx;
+
+	cs->l->problems++;
+	if (cs->o->problem != NULL)
+		cs->o->problem(cs->o->ctx, p);
+}
+
+/* Pass each file of FILES through the ingest into L. */
+static int expand_files(struct pathlist *l, const struct pathlist *files,
+			const struct client_collect_opts *o, struct diag *d)
+{
+	struct collect_sink cs = { l, o };
+	struct ingest_sink sink = { on_item, on_problem, &cs };
+	struct ingest *g = NULL;
+	int rc = ingest_new(&g, o->spool_dir, o->limits, &sink, d);
+
+	for (size_t i = 0; rc == DF_OK && i < files->n; i++)
+		rc = ingest_file(g, files->v[i], d);
+	/* One flush for every archive: nothing is submitted before it. */
+	if (rc == DF_OK)
+		rc = ingest_sync(g, d);
+	ingest_destroy(&g);
+	return rc;
+}
+
+int client_collect(struct pathlist *l, char *const *roots, size_t n,
+		   const struct client_collect_opts *o, struct diag *d)
+{
+	struct pathlist files = { 0 };
+	char spool[PATH_MAX];
+	const char *skip = NULL;
+	bool expand = o != NULL && o->spool_dir != NULL;
+
+	/* Objects in a spool under a root are not new inputs. */
+	if (expand && realpath(o->spool_dir, spool) != NULL)
+		skip = spool;
 	for (size_t i = 0; i < n; i++) {
 		char abs[PATH_MAX];
+		int rc;
 
 		if (realpath(roots[i], abs) == NULL)
-			return diag_fail(d, DF_EIO, "cannot read '%s': %s",
-					 roots[i], strerror(errno));
-		int rc = walk(l, abs, 0, d);
-
-		if (rc != DF_OK)
-			return diag_fail(d, rc, "cannot collect '%s'", abs);
+			rc = diag_fail(d, DF_EIO, "cannot read '%s': %s",
+				       roots[i], strerror(errno));
+		else
+			rc = walk(&files, abs, skip, 0, d);
+		if (rc != DF_OK) {
+			pathlist_release(&files);
+			return diag_fail(d, rc, "cannot collect '%s'", roots[i]);
+		}
 	}
-	qsort(l->v + start, l->n - start, sizeof(*l->v), cmp_str);
-	return DF_OK;
+	qsort(files.v, files.n, sizeof(*files.v), cmp_str);
+	int rc = DF_OK;
+
+	if (expand) {
+		rc = expand_files(l, &files, o, d);
+	} else {
+		for (size_t i = 0; rc == DF_OK && i < files.n; i++)
+			rc = pathlist_add(l, files.v[i]);
+	}
+	pathlist_release(&files);
+	return rc;
 }
 
 /* A connection to the broker and, with CURVE, its handshake monitor. */
@@ -274,24 +369,54 @@ static int await(const struct conn *c, int want, uint32_t timeout_ms,
 	}
 }
 
-static int submit_chunk(const struct conn *c, const char *batch, char **paths, size_t n,
-			uint64_t reqid, size_t *accepted, uint32_t timeout_ms,
-			struct diag *d)
+/* Files [FROM, FROM+N) of L as one SubmitRequest: paths, then items. */
+struct chunk {
+	char *paths[CLIENT_CHUNK];
+	Dumpfleet__V1__SubmitItem items[CLIENT_CHUNK];
+	Dumpfleet__V1__SubmitItem *itemp[CLIENT_CHUNK];
+};
+
+static void chunk_fill(struct chunk *c, Dumpfleet__V1__SubmitRequest *req,
+		       const struct pathlist *l, size_t from, size_t n)
+{
+	for (size_t i = from; i < from + n; i++) {
+		if (l->archive == NULL || l->archive[i] == NULL) {
+			c->paths[req->n_paths++] = l->v[i];
+			continue;
+		}
+		Dumpfleet__V1__SubmitItem *it = &c->items[req->n_items];
+
+		dumpfleet__v1__submit_item__init(it);
+		it->path = l->v[i];
+		it->archive = l->archive[i];
+		it->member = l->member[i] != NULL ? l->member[i] : (char *)"";
+		c->itemp[req->n_items++] = it;
+	}
+	req->paths = c->paths;
+	req->items = c->itemp;
+}
+
+static int submit_chunk(const struct conn *cn, const char *batch, const struct pathlist *l,
+			size_t from, size_t n, uint64_t reqid,
+			size_t *accepted, uint32_t timeout_ms, struct diag *d)
 {
 	wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
 	Dumpfleet__V1__SubmitRequest req = DUMPFLEET__V1__SUBMIT_REQUEST__INIT;
 	wire_env *rep = NULL;
+	struct chunk *c = malloc(sizeof(*c));
 
+	if (c == NULL)
+		return diag_fail(d, DF_ENOMEM, "out of memory");
 	req.batch = (char *)(batch != NULL ? batch : "");
-	req.paths = paths;
-	req.n_paths = n;
+	chunk_fill(c, &req, l, from, n);
 	req.request_id = reqid;
 	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_SUBMIT;
 	env.submit = &req;
-	int rc = wire_send(c->s, NULL, &env, d);
+	int rc = wire_send(cn->s, NULL, &env, d);
 
+	free(c);
 	if (rc == DF_OK)
-		rc = await(c, DUMPFLEET__V1__ENVELOPE__BODY_SUBMIT_REPLY,
+		rc = await(cn, DUMPFLEET__V1__ENVELOPE__BODY_SUBMIT_REPLY,
 			   timeout_ms, NULL, &rep, d);
 	if (rc != DF_OK)
 		return rc;
@@ -317,7 +442,7 @@ int client_submit(const struct client_link *link, const char *batch,
 	for (size_t i = 0; rc == DF_OK && i < l->n; i += CLIENT_CHUNK) {
 		size_t n = l->n - i < CLIENT_CHUNK ? l->n - i : CLIENT_CHUNK;
 
-		rc = submit_chunk(&cn, batch, l->v + i, n, i / CLIENT_CHUNK + 1,
+		rc = submit_chunk(&cn, batch, l, i, n, i / CLIENT_CHUNK + 1,
 				  accepted, timeout_ms, d);
 	}
 	conn_close(&cn);

@@ -42,7 +42,12 @@ static const struct cfg_option analyze_opts[] = {
 static const struct cfg_option run_opts[] = {
 	{ "workers", OPT_VALUE }, { "store", OPT_VALUE },
 	{ "batch", OPT_VALUE },	  { "format", OPT_VALUE },
-	{ "symbols", OPT_VALUE },
+	{ "symbols", OPT_VALUE },	{ "spool", OPT_VALUE },
+	{ "max-depth", OPT_VALUE },
+	{ "max-member-size", OPT_VALUE },
+	{ "max-total-size", OPT_VALUE },
+	{ "max-ratio", OPT_VALUE },
+	{ "max-members", OPT_VALUE },
 };
 static const struct cfg_option broker_opts[] = {
 	{ "bind", OPT_VALUE },
@@ -74,6 +79,12 @@ static const struct cfg_option submit_opts[] = {
 	{ "broker", OPT_VALUE },
 	{ "batch", OPT_VALUE },
 	{ "wait", OPT_FLAG },
+	{ "spool", OPT_VALUE },
+	{ "max-depth", OPT_VALUE },
+	{ "max-member-size", OPT_VALUE },
+	{ "max-total-size", OPT_VALUE },
+	{ "max-ratio", OPT_VALUE },
+	{ "max-members", OPT_VALUE },
 	{ "key", OPT_VALUE },
 	{ "broker-key", OPT_VALUE },
 	{ "curve", OPT_FLAG },

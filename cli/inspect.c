@@ -89,12 +89,13 @@ static void print_dump(const store_dump *dm)
 	hash_hex(dm->content_hash.data, dm->content_hash.len == HASH_LEN
 						? HASH_LEN : 0, hex);
 	printf("    %s\n      source ", hex);
-	put_esc(dm->source);
+	/* A file unpacked from an archive is shown as "archive » member". */
 	if (dm->archive != NULL && dm->archive[0]) {
-		printf("\n      archive ");
 		put_esc(dm->archive);
-		printf(" member ");
+		printf(" \xC2\xBB ");
 		put_esc(dm->member);
+	} else {
+		put_esc(dm->source);
 	}
 	printf("\n      format ");
 	put_esc(dm->format);

@@ -6,6 +6,7 @@
  * data, 2 usage, 3 system error.
  */
 #include <errno.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <lmdb.h>
@@ -31,6 +32,7 @@
 #include "df.h"
 #include "diag.h"
 #include "hash.h"
+#include "ingest.h"
 #include "inspect.h"
 #include "log.h"
 #include "forms.h"
@@ -44,6 +46,7 @@
 #include "worker.h"
 
 #define DEFAULT_STORE "dumpfleet-store"
+#define DEFAULT_SUBMIT_SPOOL "dumpfleet-spool"
 #define DEFAULT_TIMEOUT_MS 30000
 #define MAX_SYMBOL_DIRS 64
 
@@ -148,11 +151,182 @@ static bool add_symbol_dir(struct symdirs *sd, const char *cmd, const char *dir)
 	return true;
 }
 
+/* ---- archive options ---------------------------------------------------- */
+
+/* Options every command that reads archives takes (long only). */
+enum {
+	OPT_SPOOL = 0x100,
+	OPT_MAX_DEPTH,
+	OPT_MAX_MEMBER,
+	OPT_MAX_TOTAL,
+	OPT_MAX_RATIO,
+	OPT_MAX_MEMBERS,
+};
+
+#define ARCHIVE_OPTIONS                                                   \
+	{ "spool", required_argument, NULL, OPT_SPOOL },                  \
+	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },          \
+	{ "max-member-size", required_argument, NULL, OPT_MAX_MEMBER },   \
+	{ "max-total-size", required_argument, NULL, OPT_MAX_TOTAL },     \
+	{ "max-ratio", required_argument, NULL, OPT_MAX_RATIO },          \
+	{ "max-members", required_argument, NULL, OPT_MAX_MEMBERS }
+
+#define ARCHIVE_HELP                                                        \
+	"      --max-depth N     archive levels opened (default 3)\n"        \
+	"      --max-member-size SIZE  largest member unpacked (64G)\n"      \
+	"      --max-total-size SIZE   most one input unpacks to (256G)\n"   \
+	"      --max-ratio N     expansion ratio of a bomb (1000, checked\n" \
+	"                        from 16M up)\n"                             \
+	"      --max-members N   entries in one input (100000)\n"            \
+	"                        (SIZE: bytes, or a number and K, M, G, T)\n"
+
+/* A byte count with an optional K, M, G or T suffix (powers of 1024). */
+static bool parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	char *end;
+
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	unsigned shift = 0;
+
+	if (errno != 0 || end == s || s[0] == '-')
+		return false;
+	if (*end != '\0') {
+		const char *u = strchr(units, *end);
+
+		if (u == NULL || end[1] != '\0')
+			return false;
+		shift = 10 * (unsigned)(u - units + 1);
+	}
+	if (shift > 0 && v > (UINT64_MAX >> shift))
+		return false;
+	*out = (uint64_t)v << shift;
+	return true;
+}
+
+/* Apply archive option C (with OPTARG) to L or *SPOOL; false if invalid. */
+static bool archive_option(int c, const char *arg, struct ingest_limits *l,
+			   const char **spool)
+{
+	unsigned long v;
+
+	switch (c) {
+	case OPT_SPOOL:
+		*spool = arg;
+		return *arg != '\0';
+	case OPT_MAX_DEPTH:
+		return parse_uint(arg, 64, &v) && v > 0 &&
+		       (l->depth = (unsigned)v, true);
+	case OPT_MAX_MEMBER:
+		return parse_size(arg, &l->member_bytes) && l->member_bytes;
+	case OPT_MAX_TOTAL:
+		return parse_size(arg, &l->total_bytes) && l->total_bytes;
+	case OPT_MAX_RATIO:
+		return parse_uint(arg, 1000000000, &v) && v > 0 &&
+		       (l->ratio = (uint32_t)v, true);
+	case OPT_MAX_MEMBERS:
+		return parse_uint(arg, 100000000, &v) && v > 0 &&
+		       (l->members = v, true);
+	default:
+		return false;
+	}
+}
+
+static bool is_archive_option(int c)
+{
+	return c >= OPT_SPOOL && c <= OPT_MAX_MEMBERS;
+}
+
+/* Ingest problems seen while collecting, kept to be recorded. */
+struct problems {
+	const char *cmd;
+	char **archive, **member, **reason;
+	size_t n, cap;
+};
+
+static void problems_note(void *ctx, const struct ingest_problem *p)
+{
+	struct problems *ps = ctx;
+
+	fprintf(stderr, "dumpfleet %s: ", ps->cmd);
+	text_put_safe(stderr, p->archive);
+	if (p->member != NULL) {
+		fputs(" \xC2\xBB ", stderr);
+		text_put_safe(stderr, p->member);
+	}
+	fprintf(stderr, ": %s\n", p->reason);
+	if (ps->n == ps->cap) {
+		size_t ncap = ps->cap ? ps->cap * 2 : 16;
+		char **a = realloc(ps->archive, ncap * sizeof(*a));
+
+		if (a != NULL)
+			ps->archive = a;
+		char **m = realloc(ps->member, ncap * sizeof(*m));
+
+		if (m != NULL)
+			ps->member = m;
+		char **r = realloc(ps->reason, ncap * sizeof(*r));
+
+		if (r != NULL)
+			ps->reason = r;
+		if (a == NULL || m == NULL || r == NULL)
+			return; /* printed; not recorded */
+		ps->cap = ncap;
+	}
+	ps->archive[ps->n] = strdup(p->archive);
+	ps->member[ps->n] = strdup(p->member != NULL ? p->member : "");
+	ps->reason[ps->n] = strdup(p->reason);
+	if (ps->archive[ps->n] && ps->member[ps->n] && ps->reason[ps->n]) {
+		ps->n++;
+		return;
+	}
+	free(ps->archive[ps->n]);
+	free(ps->member[ps->n]);
+	free(ps->reason[ps->n]);
+}
+
+static void problems_release(struct problems *ps)
+{
+	for (size_t i = 0; i < ps->n; i++) {
+		free(ps->archive[i]);
+		free(ps->member[i]);
+		free(ps->reason[i]);
+	}
+	free(ps->archive);
+	free(ps->member);
+	free(ps->reason);
+}
+
+/*
+ * Keep each ingest problem in the store as a failed job (the archive, the
+ * member, the reason), so that the report counts it and says so.
+ */
+static int problems_record(const struct problems *ps, struct store *s,
+			   const char *batch, struct diag *d)
+{
+	for (size_t i = 0; i < ps->n; i++) {
+		const char *path = ps->archive[i];
+		const char *arc = ps->archive[i];
+		const char *mem = ps->member[i];
+		uint64_t id = 0;
+		int rc = store_jobs_add(s, batch, &path, &arc, &mem, 1, &id, d);
+
+		if (rc == DF_OK)
+			rc = store_job_fail(s, id, ps->reason[i], false, d);
+		if (rc != DF_OK)
+			return rc;
+	}
+	return DF_OK;
+}
+
 /* ---- analyze ------------------------------------------------------------- */
 
 static const char analyze_help[] =
 	"Usage: dumpfleet analyze [--json] [--symbols DIR]... FILE...\n"
-	"Analyse crash dumps and debugger logs locally, without a store.\n\n"
+	"Analyse crash dumps and debugger logs locally, without a store.\n"
+	"An archive's members are unpacked into a temporary folder and\n"
+	"analysed one by one (shown as ARCHIVE \xC2\xBB MEMBER).\n\n"
 	"  -j, --json         one JSON object per file (one per line)\n"
 	"      --symbols DIR  Breakpad symbol store (DIR/NAME.pdb/ID/NAME.sym)\n"
 	"                     naming frames; repeat to search several\n"
@@ -160,36 +334,113 @@ static const char analyze_help[] =
 	"Exit status: 0 nothing found, 1 findings or errors in the data,\n"
 	"2 usage error, 3 system error.\n";
 
-static void print_analysis(struct analysis *a, const char *path, bool json)
+static void print_analysis(struct analysis *a, const struct ingest_item *it,
+			   bool json)
 {
 	if (json) {
-		json_t *j = analysis_to_json(a, path);
+		/* The temporary spool is gone at exit: name the archive. */
+		json_t *j = analysis_to_json(a, it->archive != NULL
+							? it->archive
+							: it->path);
 
+		analysis_json_set_origin(j, it->archive, it->member);
 		json_dumpf(j, stdout, JSON_COMPACT);
 		fputc('\n', stdout);
 		json_decref(j);
-	} else {
-		analysis_print_text(stdout, a, path);
+		return;
 	}
+	if (it->archive == NULL) {
+		analysis_print_text(stdout, a, it->path);
+		return;
+	}
+	char *name = NULL;
+
+	if (asprintf(&name, "%s \xC2\xBB %s", it->archive, it->member) < 0)
+		name = NULL;
+	analysis_print_text(stdout, a, name != NULL ? name : it->path);
+	free(name);
+}
+
+struct analyze_ctx {
+	bool json;
+	struct symstore *syms;
+	int status;
+};
+
+/* Analyse one file (plain, or unpacked from an archive) as it comes. */
+static int analyze_item(void *ctx, const struct ingest_item *it)
+{
+	struct analyze_ctx *ac = ctx;
+	struct analysis *a = NULL;
+
+	if (analysis_run_file_with(&a, it->path, NULL, ac->syms) != DF_OK) {
+		fprintf(stderr, "dumpfleet analyze: out of memory\n");
+		return DF_ENOMEM;
+	}
+	print_analysis(a, it, ac->json);
+	if (a->errors.n > 0 || a->findings.n > 0)
+		ac->status = DF_EXIT_FINDINGS;
+	analysis_destroy(&a);
+	return DF_OK;
+}
+
+static void analyze_problem(void *ctx, const struct ingest_problem *p)
+{
+	struct analyze_ctx *ac = ctx;
+	struct problems ps = { "analyze", NULL, NULL, NULL, 0, 0 };
+
+	problems_note(&ps, p);
+	problems_release(&ps);
+	ac->status = DF_EXIT_FINDINGS;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
 }
 
 static int analyze_files(char **files, int n, bool json, struct symstore *syms)
 {
-	int status = DF_EXIT_OK;
+	struct analyze_ctx ac = { json, syms, DF_EXIT_OK };
+	struct ingest_sink sink = { analyze_item, analyze_problem, &ac };
+	const char *tmpdir = getenv("TMPDIR");
+	char spool[4096];
+	struct ingest *g = NULL;
+	struct diag d;
+	int rc = DF_OK;
 
-	for (int i = 0; i < n; i++) {
-		struct analysis *a = NULL;
-
-		if (analysis_run_file_with(&a, files[i], NULL, syms) != DF_OK) {
-			fprintf(stderr, "dumpfleet analyze: out of memory\n");
-			return DF_EXIT_SYSTEM;
-		}
-		print_analysis(a, files[i], json);
-		if (a->errors.n > 0 || a->findings.n > 0)
-			status = DF_EXIT_FINDINGS;
-		analysis_destroy(&a);
+	diag_init(&d);
+	/* The spool is made at the first archive member only. */
+	if ((size_t)snprintf(spool, sizeof(spool), "%s/dumpfleet-analyze.%ld",
+			     tmpdir != NULL && *tmpdir ? tmpdir : "/tmp",
+			     (long)getpid()) >= sizeof(spool) ||
+	    ingest_new(&g, spool, NULL, &sink, &d) != DF_OK) {
+		fprintf(stderr, "dumpfleet analyze: out of memory\n");
+		return DF_EXIT_SYSTEM;
 	}
-	return status;
+	for (int i = 0; rc == DF_OK && i < n; i++) {
+		struct ingest_item plain = { files[i], NULL, NULL, false };
+		struct stat st;
+
+		/* Not a regular file (a fifo, a folder): analysed as before. */
+		if (stat(files[i], &st) != 0 || !S_ISREG(st.st_mode))
+			rc = analyze_item(&ac, &plain);
+		else
+			rc = ingest_file(g, files[i], &d);
+	}
+	ingest_destroy(&g);
+	nftw(spool, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	if (rc != DF_OK) {
+		if (d.msg[0])
+			fprintf(stderr, "dumpfleet analyze: %s\n", d.msg);
+		return DF_EXIT_SYSTEM;
+	}
+	return ac.status;
 }
 
 static int cmd_analyze(int argc, char **argv)
@@ -523,15 +774,21 @@ static void *worker_main(void *arg)
 
 static const char run_help[] =
 	"Usage: dumpfleet run [--workers N] [--store DIR] [--batch TAG]\n"
-	"                     [--format text|json] [--symbols DIR]... PATH...\n"
+	"                     [--format text|json] [--symbols DIR]...\n"
+	"                     [--spool DIR] [--max-depth N] PATH...\n"
 	"Start a broker and N workers on this machine, analyse every file\n"
-	"under PATH, store the results and print the report.\n\n"
+	"under PATH, store the results and print the report. Archives (zip,\n"
+	"7z, cab, rar, tar, .gz, .zst, ...) are unpacked into the spool, each\n"
+	"content once; what cannot be unpacked is recorded as failed.\n\n"
 	"  -w, --workers N       worker slots (default: number of cores)\n"
 	"  -s, --store DIR       the store (default: " DEFAULT_STORE ")\n"
 	"  -b, --batch TAG       customer or case tag for these jobs\n"
 	"  -f, --format FORMAT   report as text (default) or json\n"
 	"      --symbols DIR     Breakpad symbol store naming frames\n"
 	"                        (DIR/NAME.pdb/ID/NAME.sym); repeatable\n"
+	"      --spool DIR       where archive members go (default:\n"
+	"                        STORE/spool)\n"
+	ARCHIVE_HELP
 	"  -h, --help            show this help\n";
 
 struct run_cfg {
@@ -540,7 +797,20 @@ struct run_cfg {
 	unsigned long workers;
 	bool json;
 	struct symdirs syms;
+	const char *spool;           /* NULL: STORE/spool */
+	struct ingest_limits limits;
 };
+
+/* Collect PATHS into PL, unpacking archives; problems go into PS. */
+static int collect_inputs(struct pathlist *pl, char *const *paths,
+			  size_t npaths, const char *spool,
+			  const struct ingest_limits *limits,
+			  struct problems *ps, struct diag *d)
+{
+	struct client_collect_opts co = { spool, limits, problems_note, ps };
+
+	return client_collect(pl, paths, npaths, &co, d);
+}
 
 static int run_pipeline(const struct run_cfg *cfg, char *const *paths,
 			size_t npaths)
@@ -567,19 +837,42 @@ static int run_pipeline(const struct run_cfg *cfg, char *const *paths,
 		fprintf(stderr, "dumpfleet run: no ZeroMQ context\n");
 		return DF_EXIT_SYSTEM;
 	}
-	/* A PATH that cannot be read is a usage error; the store is not. */
-	if (client_collect(&pl, paths, npaths, &d) != DF_OK) {
-		fprintf(stderr, "dumpfleet run: %s\n", d.msg);
-		pathlist_release(&pl);
+	struct problems ps = { "run", NULL, NULL, NULL, 0, 0 };
+	char spool[4096];
+
+	if ((size_t)snprintf(spool, sizeof(spool), "%s/spool",
+			     cfg->store) >= sizeof(spool)) {
 		zmq_ctx_term(ctx);
-		return d.code == DF_EIO ? DF_EXIT_USAGE : DF_EXIT_SYSTEM;
+		return usage_error("run", "store path too long");
 	}
+	/*
+	 * The store first: the default spool lives in it. A PATH (or a
+	 * --spool) that cannot be used is a usage error; the store is not.
+	 */
 	if (store_open(&s, cfg->store, false, &d) != DF_OK) {
 		fprintf(stderr, "dumpfleet run: %s\n", d.msg);
-		pathlist_release(&pl);
 		zmq_ctx_term(ctx);
 		return DF_EXIT_SYSTEM;
 	}
+	if (collect_inputs(&pl, paths, npaths,
+			   cfg->spool != NULL ? cfg->spool : spool,
+			   &cfg->limits, &ps, &d) != DF_OK) {
+		fprintf(stderr, "dumpfleet run: %s\n", d.msg);
+		store_close(&s);
+		pathlist_release(&pl);
+		problems_release(&ps);
+		zmq_ctx_term(ctx);
+		return d.code == DF_EIO ? DF_EXIT_USAGE : DF_EXIT_SYSTEM;
+	}
+	if (problems_record(&ps, s, cfg->batch, &d) != DF_OK) {
+		fprintf(stderr, "dumpfleet run: %s\n", d.msg);
+		store_close(&s);
+		pathlist_release(&pl);
+		problems_release(&ps);
+		zmq_ctx_term(ctx);
+		return DF_EXIT_SYSTEM;
+	}
+	problems_release(&ps);
 	broker_opts_init(&bt.opts);
 	bt.opts.endpoint = "inproc://dumpfleet-run";
 	bt.opts.zmq_ctx = ctx;
@@ -639,11 +932,17 @@ static int run_pipeline(const struct run_cfg *cfg, char *const *paths,
 	pthread_join(bth, NULL);
 	store_close(&s);
 	zmq_ctx_term(ctx);
+	uint64_t problems = pl.problems;
+
 	pathlist_release(&pl);
 	if (status != DF_EXIT_OK || interrupted)
 		return interrupted ? DF_EXIT_SYSTEM : status;
 	fprintf(stderr, "dumpfleet run: %zu files submitted, %zu workers\n",
 		accepted, (size_t)wo.slots);
+	if (problems > 0)
+		fprintf(stderr, "dumpfleet run: %llu archive problems recorded "
+				"as failed\n",
+			(unsigned long long)problems);
 	return print_report(cfg->store, cfg->json, REPORT_DEFAULT_TOP);
 }
 
@@ -656,11 +955,14 @@ static int cmd_run(int argc, char **argv)
 		{ "format", required_argument, NULL, 'f' },
 		{ "symbols", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
+		ARCHIVE_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run_cfg cfg = { DEFAULT_STORE, "", 0, false, { { NULL }, 0 } };
+	struct run_cfg cfg = { DEFAULT_STORE, "", 0, false, { { NULL }, 0 },
+			       NULL, { 0 } };
 	int c;
 
+	ingest_limits_init(&cfg.limits);
 	while ((c = getopt_long(argc, argv, "w:s:b:f:h", opts, NULL)) != -1) {
 		if (c == 'w' && parse_uint(optarg, 1024, &cfg.workers) &&
 		    cfg.workers > 0)
@@ -674,6 +976,9 @@ static int cmd_run(int argc, char **argv)
 		else if (c == 'S' && !add_symbol_dir(&cfg.syms, "run", optarg))
 			return DF_EXIT_USAGE;
 		else if (c == 'S')
+			continue;
+		else if (is_archive_option(c) &&
+			 archive_option(c, optarg, &cfg.limits, &cfg.spool))
 			continue;
 		else if (c == 'h')
 			return fputs(run_help, stdout), DF_EXIT_OK;
@@ -888,15 +1193,22 @@ static int cmd_worker(int argc, char **argv)
 
 static const char submit_help[] =
 	"Usage: dumpfleet submit --broker ENDPOINT [--batch TAG] [--wait]\n"
-	"                        PATH...\n"
+	"                        [--spool DIR] [--max-depth N] PATH...\n"
 	"Queue every file under PATH with a broker. The files must be\n"
-	"readable at the same path by the workers (a shared filesystem).\n\n"
+	"readable at the same path by the workers (a shared filesystem).\n"
+	"Archives are unpacked into the spool first, which must be on a\n"
+	"filesystem the workers share too.\n\n"
 	"  -B, --broker ENDPOINT  the broker\n"
 	"  -b, --batch TAG        customer or case tag\n"
 	"  -w, --wait             wait until the queue is empty\n"
 	"      --timeout-ms N     longest wait for an answer (default 30000)\n"
 	SECURE_PEER_HELP
-	"  -h, --help             show this help\n";
+	"      --spool DIR        where archive members go (default:\n"
+	"                         ./" DEFAULT_SUBMIT_SPOOL ")\n"
+	ARCHIVE_HELP
+	"  -h, --help             show this help\n"
+	"\nExit status 1 when some inputs could not be unpacked (printed)\n"
+	"or, with --wait, some jobs failed.\n";
 
 static int cmd_submit(int argc, char **argv)
 {
@@ -907,16 +1219,19 @@ static int cmd_submit(int argc, char **argv)
 		{ "timeout-ms", required_argument, NULL, 'T' },
 		SECURE_PEER_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
+		ARCHIVE_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *ep = NULL, *batch = "";
+	const char *ep = NULL, *batch = "", *spool = DEFAULT_SUBMIT_SPOOL;
 	bool wait = false, collected = false;
 	struct secure_opts so;
 	struct curve_client keys;
+	struct ingest_limits limits;
 	unsigned long tmo = DEFAULT_TIMEOUT_MS;
 	int c;
 
 	secure_opts_init(&so);
+	ingest_limits_init(&limits);
 	while ((c = getopt_long(argc, argv, "B:b:wh", opts, NULL)) != -1) {
 		if (secure_take(&so, c, optarg) != 0)
 			continue;
@@ -928,6 +1243,9 @@ static int cmd_submit(int argc, char **argv)
 			batch = optarg;
 		else if (c == 'w')
 			wait = true;
+		else if (is_archive_option(c) &&
+			 archive_option(c, optarg, &limits, &spool))
+			continue;
 		else if (c == 'h')
 			return fputs(submit_help, stdout), DF_EXIT_OK;
 		else
@@ -948,8 +1266,12 @@ static int cmd_submit(int argc, char **argv)
 
 	link.ctx = ctx;
 	diag_init(&d);
-	int rc = client_collect(&pl, argv + optind, (size_t)(argc - optind), &d);
+	struct problems ps = { "submit", NULL, NULL, NULL, 0, 0 };
+	int rc = collect_inputs(&pl, argv + optind, (size_t)(argc - optind),
+				spool, &limits, &ps, &d);
 
+	/* Printed as they came; nothing to record them in here. */
+	problems_release(&ps);
 	collected = rc == DF_OK;
 	/* The broker counts failures since it started: take a baseline. */
 	if (rc == DF_OK && wait)
@@ -959,6 +1281,11 @@ static int cmd_submit(int argc, char **argv)
 				   (uint32_t)tmo, &d);
 	if (rc == DF_OK)
 		printf("submitted %zu of %zu files\n", accepted, pl.n);
+	if (rc == DF_OK && pl.problems > 0)
+		printf("%llu archive problems (not submitted)\n",
+		       (unsigned long long)pl.problems);
+	uint64_t problems = pl.problems;
+
 	if (rc == DF_OK && wait)
 		rc = client_wait(&link, isatty(STDERR_FILENO),
 				 (uint32_t)tmo, &stop_flag, &st, &d);
@@ -977,7 +1304,8 @@ static int cmd_submit(int argc, char **argv)
 	if (rc != DF_OK)
 		return !collected && d.code == DF_EIO ? DF_EXIT_USAGE
 						      : DF_EXIT_SYSTEM;
-	return st.failed > before.failed ? DF_EXIT_FINDINGS : DF_EXIT_OK;
+	return st.failed > before.failed || problems > 0 ? DF_EXIT_FINDINGS
+							 : DF_EXIT_OK;
 }
 
 /* ---- table ------------------------------------------------------------------- */

@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "df.h"
@@ -98,4 +99,36 @@ int hash_file(const char *path, uint8_t out[HASH_LEN], uint64_t *size)
 	if (size != NULL)
 		*size = total;
 	return DF_OK;
+}
+
+struct hash_stream {
+	crypto_hash_sha256_state st;
+};
+
+struct hash_stream *hash_stream_new(void)
+{
+	struct hash_stream *h = malloc(sizeof(*h));
+
+	if (h != NULL)
+		crypto_hash_sha256_init(&h->st);
+	return h;
+}
+
+void hash_stream_update(struct hash_stream *h, const void *data, size_t n)
+{
+	crypto_hash_sha256_update(&h->st, data, n);
+}
+
+void hash_stream_final(struct hash_stream *h, uint8_t out[HASH_LEN])
+{
+	crypto_hash_sha256_final(&h->st, out);
+}
+
+void hash_stream_destroy(struct hash_stream **hp)
+{
+	if (hp == NULL || *hp == NULL)
+		return;
+	sodium_memzero(*hp, sizeof(**hp));
+	free(*hp);
+	*hp = NULL;
 }

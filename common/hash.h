@@ -33,6 +33,20 @@ void hash_hex(const uint8_t *bytes, size_t n, char *out);
  */
 int hash_unhex(const char *hex, uint8_t *out, size_t n);
 
+/*
+ * Incremental SHA-256, for data that is hashed while it streams past
+ * (archive members on their way into the spool).
+ */
+struct hash_stream;
+
+/* A fresh stream; NULL on ENOMEM. */
+struct hash_stream *hash_stream_new(void);
+void hash_stream_update(struct hash_stream *h, const void *data, size_t n);
+/* The digest of everything added; the stream is spent afterwards. */
+void hash_stream_final(struct hash_stream *h, uint8_t out[HASH_LEN]);
+/* NULL-safe; sets *HP to NULL. */
+void hash_stream_destroy(struct hash_stream **hp);
+
 /* SHA-256 of the file at PATH, streamed. DF_OK or DF_EIO. */
 int hash_file(const char *path, uint8_t out[HASH_LEN], uint64_t *size);
 

@@ -8,7 +8,7 @@ build=$here/build
 extra=()
 # Tools only the tests use: a headless browser for the HTML report, LMDB's
 # mdb_copy for the backup test, and the deploy files' offline checks.
-test_packages="chromium fonts-liberation lmdb-utils shellcheck yamllint systemd time"
+test_packages="chromium fonts-liberation lmdb-utils shellcheck yamllint systemd time gcab"
 export DF_EXTRA_PACKAGES="$test_packages ${DF_EXTRA_PACKAGES:-}"
 case "${1:-}" in
 --sanitize | --clang)

@@ -438,8 +438,15 @@ static int next_job_id(struct store *s, MDB_txn *txn, uint64_t n,
 	return mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
 }
 
+/* Entry I of ARR, or "" when ARR or the entry is absent. */
+static char *str_at(const char *const *arr, size_t i)
+{
+	return (char *)(arr != NULL && arr[i] != NULL ? arr[i] : "");
+}
+
 static int jobs_add_txn(struct store *s, MDB_txn *txn, const char *batch,
-			const char *const *paths, size_t n, uint64_t *first)
+			const char *const *paths, const char *const *archives,
+			const char *const *members, size_t n, uint64_t *first)
 {
 	int rc = next_job_id(s, txn, n, first);
 	uint64_t now = (uint64_t)time(NULL);
@@ -450,6 +457,8 @@ static int jobs_add_txn(struct store *s, MDB_txn *txn, const char *batch,
 
 		job.job_id = *first + i;
 		job.path = (char *)paths[i];
+		job.archive = str_at(archives, i);
+		job.member = str_at(members, i);
 		job.batch = (char *)(batch != NULL ? batch : "");
 		job.state = DUMPFLEET__V1__JOB_STATE__JOB_QUEUED;
 		job.submitted_at = now;
@@ -460,7 +469,8 @@ static int jobs_add_txn(struct store *s, MDB_txn *txn, const char *batch,
 }
 
 int store_jobs_add(struct store *s, const char *batch,
-		   const char *const *paths, size_t n, uint64_t *first_id,
+		   const char *const *paths, const char *const *archives,
+		   const char *const *members, size_t n, uint64_t *first_id,
 		   struct diag *d)
 {
 	for (;;) {
@@ -469,7 +479,8 @@ int store_jobs_add(struct store *s, const char *batch,
 
 		if (rc != 0)
 			return lmdb_fail(d, rc, "txn_begin");
-		rc = jobs_add_txn(s, txn, batch, paths, n, first_id);
+		rc = jobs_add_txn(s, txn, batch, paths, archives, members, n,
+				  first_id);
 		if (rc == 0)
 			rc = mdb_txn_commit(txn);
 		else
@@ -481,6 +492,24 @@ int store_jobs_add(struct store *s, const char *batch,
 		}
 		return rc != 0 ? lmdb_fail(d, rc, "add jobs") : DF_OK;
 	}
+}
+
+/*
+ * What a job's source is, hashed: its path, or for an archive member
+ * SHA-256(SHA-256(archive) || SHA-256(member)) (the spool path is the same
+ * for every copy of a content).
+ */
+static void job_source_hash(const store_job *job, uint8_t out[HASH_LEN])
+{
+	uint8_t both[2 * HASH_LEN];
+
+	if (job->archive == NULL || job->archive[0] == '\0') {
+		hash_sha256(job->path, strlen(job->path), out);
+		return;
+	}
+	hash_sha256(job->archive, strlen(job->archive), both);
+	hash_sha256(job->member, strlen(job->member), both + HASH_LEN);
+	hash_sha256(both, sizeof(both), out);
 }
 
 static int jobs_iterate(struct store *s,
@@ -1109,7 +1138,7 @@ static int put_one(struct store *s, MDB_txn *txn, struct store_result *r,
 	MDB_val k = { sizeof(skey), skey }, v = { 8, idbuf };
 
 	rc = tally_init(&jt, s, txn, now, job->batch);
-	hash_sha256(job->path, strlen(job->path), skey);
+	job_source_hash(job, skey);
 	memcpy(skey + HASH_LEN, dm->content_hash.data, HASH_LEN);
 	u64_be(idbuf, r->job_id);
 	if (rc == 0)

@@ -5,8 +5,10 @@
  *   meta      "schema" -> u32 schema version, "next_job" -> u64
  *   jobs      job id (u64 big-endian) -> dumpfleet.v1.Job
  *   dumps     content hash (32 bytes) -> dumpfleet.v1.Dump
- *   sources   SHA-256(source path) || content hash -> job id: one key per
- *             (path, content) pair ever stored
+ *   sources   SHA-256(source) || content hash -> job id: one key per
+ *             (source, content) pair ever stored; the source is the path,
+ *             or SHA-256(SHA-256(archive) || SHA-256(member)) for a file
+ *             unpacked from an archive
  *   buckets   signature hash (16 hex) -> dumpfleet.v1.Bucket
  *   counters  text key -> u64 little-endian (see store_counter_key):
  *             t/<total> (dumps, distinct, errors, buckets, failed,
@@ -87,10 +89,14 @@ void store_close(struct store **sp);
 
 /*
  * Queue N new jobs for PATHS under BATCH in one transaction, durably.
+ * ARCHIVES and MEMBERS (either NULL, or with NULL entries, for plain
+ * files) say which archive member a spool path was unpacked from; such a
+ * job's source, counted once in "dumps", is (archive, member), not path.
  * *FIRST_ID receives the first job id; ids are consecutive.
  */
 int store_jobs_add(struct store *s, const char *batch,
-		   const char *const *paths, size_t n, uint64_t *first_id,
+		   const char *const *paths, const char *const *archives,
+		   const char *const *members, size_t n, uint64_t *first_id,
 		   struct diag *d);
 
 /*

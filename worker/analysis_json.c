@@ -303,6 +303,15 @@ static json_t *signature_json(const struct analysis *a)
 	return o;
 }
 
+void analysis_json_set_origin(json_t *o, const char *archive,
+			      const char *member)
+{
+	if (o == NULL || archive == NULL || archive[0] == '\0')
+		return;
+	json_object_set_new(o, "archive", jstr(archive));
+	json_object_set_new(o, "member", jstr(member != NULL ? member : ""));
+}
+
 json_t *analysis_to_json(const struct analysis *a, const char *source)
 {
 	json_t *o = json_object();

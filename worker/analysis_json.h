@@ -21,6 +21,13 @@ struct analysis;
 json_t *analysis_to_json(const struct analysis *a, const char *source);
 
 /*
+ * Add where the input came from to O: "archive" and "member" when ARCHIVE
+ * is set and not empty (a file unpacked from an archive), else nothing.
+ */
+void analysis_json_set_origin(json_t *o, const char *archive,
+			      const char *member);
+
+/*
  * Copy of S with every byte sequence that is not valid UTF-8 replaced by
  * U+FFFD and control characters other than tab/newline kept (JSON escapes
  * them). Caller frees. NULL on ENOMEM. S NULL gives NULL.

@@ -67,9 +67,11 @@ static char *str_or_empty(const char *s)
 }
 
 /* The JSON form, copied into the arena, or "" when too large. */
-static char *json_text(struct analysis *a, const char *source)
+static char *json_text(struct analysis *a, const struct record_origin *o)
 {
-	json_t *j = analysis_to_json(a, source);
+	json_t *j = analysis_to_json(a, o->source);
+
+	analysis_json_set_origin(j, o->archive, o->member);
 	char *s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
 	char *copy = NULL;
 
@@ -81,8 +83,10 @@ static char *json_text(struct analysis *a, const char *source)
 }
 
 int record_from_analysis(Dumpfleet__V1__Dump *out, struct analysis *a,
-			 const char *source, const char *batch)
+			 const struct record_origin *origin)
 {
+	const char *source = origin->source, *batch = origin->batch;
+
 	dumpfleet__v1__dump__init(out);
 	bool unread = a->format == FORMAT_UNKNOWN && a->size == 0 &&
 		      a->errors.n > 0 && a->errors.v[0].code == DF_EIO;
@@ -97,6 +101,8 @@ int record_from_analysis(Dumpfleet__V1__Dump *out, struct analysis *a,
 	out->format = (char *)model_format_name(a->format);
 	out->source = str_or_empty(source);
 	out->batch = str_or_empty(batch);
+	out->archive = str_or_empty(origin->archive);
+	out->member = str_or_empty(origin->member);
 	if (a->bugcheck.present) {
 		out->has_bugcheck = true;
 		out->bugcheck_code = a->bugcheck.code;
@@ -126,6 +132,6 @@ int record_from_analysis(Dumpfleet__V1__Dump *out, struct analysis *a,
 	out->analysed_at = (uint64_t)time(NULL);
 	if (add_findings(out, a) != DF_OK || add_errors(out, a) != DF_OK)
 		return DF_ENOMEM;
-	out->json = json_text(a, source);
+	out->json = json_text(a, origin);
 	return DF_OK;
 }

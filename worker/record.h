@@ -14,12 +14,22 @@ struct analysis;
 #define RECORD_MAX_JSON ((size_t)1 << 20) /* larger JSON is not kept */
 
 /*
+ * Where an analysed file came from: SOURCE, the path analysed; BATCH; and
+ * for a file unpacked from an archive, ARCHIVE and MEMBER (else NULL or
+ * ""). Borrowed.
+ */
+struct record_origin {
+	const char *source, *batch, *archive, *member;
+};
+
+/*
  * Fill *OUT (initialised here) from A. Strings and arrays are borrowed from
- * A's arena (and from SOURCE and BATCH), so OUT is valid as long as A is.
+ * A's arena (and from ORIGIN's strings), so OUT is valid as long as A is.
  * A whose input could not be read gets an empty content hash and FAILURE.
- * Returns DF_OK or DF_ENOMEM.
+ * The JSON form carries "archive" and "member" when set. Returns DF_OK or
+ * DF_ENOMEM.
  */
 int record_from_analysis(Dumpfleet__V1__Dump *out, struct analysis *a,
-			 const char *source, const char *batch);
+			 const struct record_origin *origin);
 
 #endif /* WORKER_RECORD_H */

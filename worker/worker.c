@@ -92,7 +92,9 @@ static int run_job(struct slot *s, void *sock, const Dumpfleet__V1__JobAssign *j
 
 	if (rc != DF_OK)
 		return rc;
-	rc = record_from_analysis(&dump, a, j->path, NULL);
+	struct record_origin origin = { j->path, NULL, j->archive, j->member };
+
+	rc = record_from_analysis(&dump, a, &origin);
 	if (rc == DF_OK) {
 		res.job_id = j->job_id;
 		res.dump = &dump;

@@ -14,6 +14,7 @@ value_for() {
 	N) echo 1 ;;
 	LEVEL) echo info ;;
 	DAY | DATE) echo 2026-01-01 ;;
+	SIZE) echo 1G ;;
 	ADDR*) echo 127.0.0.1:9 ;;
 	DIR) echo "$tmp" ;;
 	ENDPOINT) echo tcp://127.0.0.1:9 ;;
@@ -86,7 +87,7 @@ broker = ipc://$sock
 [report]
 format = json ; machine-readable by default
 EOF
-n=$(find "$DF_SOURCE/samples" -type f | wc -l)
+n=$(sample_inputs)
 DUMPFLEET_CONFIG=$tmp/fleet.conf "$DUMPFLEET" broker \
 	>"$tmp/broker.out" 2>"$tmp/broker.err" &
 pids+=("$!")

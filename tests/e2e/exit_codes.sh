@@ -39,8 +39,8 @@ exit_within "$pid" 15
 	>"$tmp/broker.out" 2>"$tmp/broker.err" &
 pids+=("$!")
 ep=$(wait_listening "$tmp/broker.out") || fail "broker did not bind"
-"$DUMPFLEET" submit --broker "$ep" --wait "$DF_SOURCE/samples" \
-	>/dev/null 2>&1 &
+"$DUMPFLEET" submit --broker "$ep" --wait --spool "$tmp/spool" \
+	"$DF_SOURCE/samples" >/dev/null 2>&1 &
 pid=$!
 pids+=("$pid")
 sleep 1
@@ -49,8 +49,8 @@ exit_within "$pid" 5
 [ "$rc" = 3 ] || fail "submit --wait after SIGINT: $rc"
 
 # Nothing listens there: the wait for an answer is cut short by Ctrl-C.
-"$DUMPFLEET" submit --broker tcp://127.0.0.1:1 "$DF_SOURCE/samples" \
-	>/dev/null 2>&1 &
+"$DUMPFLEET" submit --broker tcp://127.0.0.1:1 --spool "$tmp/spool" \
+	"$DF_SOURCE/samples" >/dev/null 2>&1 &
 pid=$!
 pids+=("$pid")
 sleep 1
@@ -59,7 +59,8 @@ exit_within "$pid" 5
 [ "$rc" = 3 ] || fail "submit to no broker: $rc"
 
 rc=0
-"$DUMPFLEET" submit --broker "$ep" "$tmp/no-such-dir" 2>/dev/null || rc=$?
+"$DUMPFLEET" submit --broker "$ep" --spool "$tmp/spool" "$tmp/no-such-dir" \
+	2>/dev/null || rc=$?
 [ "$rc" = 2 ] || fail "submit of a missing PATH: $rc"
 rc=0
 "$DUMPFLEET" run --store /proc/no/store "$DF_SOURCE/samples" 2>/dev/null ||

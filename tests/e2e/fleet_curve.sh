@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.inc"
 store=$tmp/store
 keys=$tmp/keys
 mkdir -p "$keys/clients"
-n=$(find "$DF_SOURCE/samples" -type f | wc -l)
+n=$(sample_inputs)
 
 for k in broker worker rogue client; do
 	"$DUMPFLEET" keygen -o "$keys/$k" >"$keys/$k.out" ||

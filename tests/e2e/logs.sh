@@ -3,7 +3,7 @@
 # on stderr); with -v or --log-level every line is key=value from its
 # first byte and names its event.
 source "$(dirname "$0")/lib.inc"
-n=$(find "$DF_SOURCE/samples" -type f | wc -l)
+n=$(sample_inputs)
 
 # A batch on a broker and a worker started with LOGOPTS; stderr kept.
 batch() {

@@ -4,7 +4,7 @@
 # worker's slots, in the Prometheus text format.
 source "$(dirname "$0")/lib.inc"
 store=$tmp/store
-n=$(find "$DF_SOURCE/samples" -type f | wc -l)
+n=$(sample_inputs)
 
 scrape() {
 	local body

@@ -2,18 +2,23 @@
 # `dumpfleet run` on samples/: exact counts, and a second run changes none.
 source "$(dirname "$0")/lib.inc"
 store=$tmp/store
-expect_dumps=$(find "$DF_SOURCE/samples" -type f | wc -l)
+# samples/archives/case-1042.zip holds 5 members, copies of other samples
+# (one of them twice): 5 more dumps, no more distinct ones.
+plain=$(find "$DF_SOURCE/samples" -type f ! -path '*/archives/*' | wc -l)
+members=5
+expect_dumps=$((plain + members))
 
 out=$("$DUMPFLEET" run --workers 2 --store "$store" "$DF_SOURCE/samples") ||
 	fail "run exited $?"
 echo "$out"
 [ "$(report_value "$store" dumps)" = "$expect_dumps" ] ||
 	fail "dumps: want $expect_dumps"
-[ "$(report_value "$store" 'distinct dumps')" = "$expect_dumps" ] ||
-	fail "distinct: want $expect_dumps"
+[ "$(report_value "$store" 'distinct dumps')" = "$plain" ] ||
+	fail "distinct: want $plain"
+[ -d "$store/spool" ] || fail "no spool in the store"
 [ "$(report_value "$store" errors)" = 0 ] || fail "errors in samples"
 buckets=$(report_value "$store" buckets)
-[ "$buckets" -lt "$expect_dumps" ] ||
+[ "$buckets" -lt "$plain" ] ||
 	fail "buckets $buckets: some samples must share a signature"
 
 # generated_at is the clock: leave it out of the comparisons.
@@ -41,13 +46,14 @@ rc=0; "$DUMPFLEET" bucket --store "$store" 0000000000000000 2>/dev/null || rc=$?
 
 # A copy under another name is one more dump but not a distinct one.
 mkdir "$tmp/copy"
-first=$(find "$DF_SOURCE/samples" -type f | sort | head -1)
+first=$(find "$DF_SOURCE/samples" -type f ! -path '*/archives/*' | sort |
+	head -1)
 cp "$first" "$tmp/copy/renamed.bin"
 "$DUMPFLEET" run --workers 1 --store "$store" "$tmp/copy" >/dev/null ||
 	fail "copy run exited $?"
 [ "$(report_value "$store" dumps)" = $((expect_dumps + 1)) ] ||
 	fail "copy: dumps"
-[ "$(report_value "$store" 'distinct dumps')" = "$expect_dumps" ] ||
+[ "$(report_value "$store" 'distinct dumps')" = "$plain" ] ||
 	fail "copy: distinct"
 
 # JSON report has the documented fields.

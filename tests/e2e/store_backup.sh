@@ -8,7 +8,6 @@ export DUMPFLEET_CONFIG=""
 command -v mdb_copy >/dev/null || { echo "skip: no mdb_copy" >&2; exit 77; }
 store=$tmp/store
 ep=ipc://$tmp/broker.sock
-n=$(find "$DF_SOURCE/samples" -type f | wc -l)
 
 start_broker() {
 	"$DUMPFLEET" broker --bind "$ep" --store "$1" --heartbeat-ms 200 \
@@ -22,8 +21,11 @@ start_broker "$store"
 "$DUMPFLEET" worker --connect "$ep" --slots 2 --heartbeat-ms 200 \
 	2>"$tmp/worker.err" &
 pids+=("$!")
-"$DUMPFLEET" submit --broker "$ep" --wait "$DF_SOURCE/samples" >/dev/null ||
-	fail "submit exited $?"
+"$DUMPFLEET" submit --broker "$ep" --spool "$tmp/spool" --wait \
+	"$DF_SOURCE/samples" >"$tmp/submit.out" || fail "submit exited $?"
+# Files as submitted, archive members included ("submitted N of N files").
+n=$(awk '/^submitted/ { print $2 }' "$tmp/submit.out")
+[ -n "$n" ] || fail "submit printed no count"
 
 # Hot copy while broker and worker run.
 mkdir "$tmp/backup"

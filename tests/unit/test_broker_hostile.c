@@ -1,7 +1,8 @@
 /*
  * The broker against peers that speak the protocol by hand: duplicate,
- * unknown and failed results, odd submissions, huge credit, a store that
- * fails while a full batch is written, and workers that go silent.
+ * unknown and failed results, odd submissions, archive members, huge
+ * credit, a store that fails while a full batch is written, and workers
+ * that go silent.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -328,6 +329,74 @@ static void test_broker__submit_checks_tag_and_paths(void **state)
 	bk_stop(&b);
 }
 
+/*
+ * Archive members come as items after the plain paths: stored with their
+ * archive and member, assigned with them; a relative item is refused.
+ */
+static void test_broker__items_keep_archive_and_member(void **state)
+{
+	(void)state;
+	struct bk b = { 0 };
+	wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
+	Dumpfleet__V1__SubmitRequest req = DUMPFLEET__V1__SUBMIT_REQUEST__INIT;
+	Dumpfleet__V1__SubmitItem good = DUMPFLEET__V1__SUBMIT_ITEM__INIT;
+	Dumpfleet__V1__SubmitItem rel = DUMPFLEET__V1__SUBMIT_ITEM__INIT;
+	Dumpfleet__V1__SubmitItem *items[] = { &good, &rel };
+	char *paths[] = { (char *)"/plain.dmp" };
+
+	good.path = (char *)"/spool/ab/abcd";
+	good.archive = (char *)"/in/case.zip";
+	good.member = (char *)"../../etc/passwd";
+	rel.path = (char *)"ab/abcd";
+	rel.archive = (char *)"/in/case.zip";
+	rel.member = (char *)"x.dmp";
+	req.batch = (char *)"case-7";
+	req.paths = paths;
+	req.n_paths = 1;
+	req.items = items;
+	req.n_items = 2;
+	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_SUBMIT;
+	env.submit = &req;
+	bk_start(&b, false);
+	assert_true(send_env(&b, &env));
+	wire_env *rep =
+		recv_type(&b, DUMPFLEET__V1__ENVELOPE__BODY_SUBMIT_REPLY, 2000);
+
+	assert_non_null(rep);
+	assert_int_equal(rep->submit_reply->accepted, 2);
+	assert_int_equal(rep->submit_reply->rejected, 1);
+	uint64_t first = rep->submit_reply->first_job_id;
+
+	wire_env_free(rep);
+	store_job *job = NULL;
+	struct diag d;
+
+	diag_init(&d);
+	assert_int_equal(store_job_get(b.store, first + 1, &job, &d), DF_OK);
+	assert_string_equal(job->path, "/spool/ab/abcd");
+	assert_string_equal(job->archive, "/in/case.zip");
+	assert_string_equal(job->member, "../../etc/passwd");
+	store_job_free(job);
+
+	void *w = dealer(&b);
+
+	ready_on(w, 2);
+	wire_env *as = recv_on(w, DUMPFLEET__V1__ENVELOPE__BODY_ASSIGN, 2000);
+
+	assert_non_null(as);
+	assert_string_equal(as->assign->path, "/plain.dmp");
+	assert_string_equal(as->assign->archive, "");
+	wire_env_free(as);
+	as = recv_on(w, DUMPFLEET__V1__ENVELOPE__BODY_ASSIGN, 2000);
+	assert_non_null(as);
+	assert_string_equal(as->assign->path, "/spool/ab/abcd");
+	assert_string_equal(as->assign->archive, "/in/case.zip");
+	assert_string_equal(as->assign->member, "../../etc/passwd");
+	wire_env_free(as);
+	zmq_close(w);
+	bk_stop(&b);
+}
+
 /* Credit 2 and then 2^32-1 used to wrap to 1: one job instead of all. */
 static void test_broker__huge_credit_does_not_wrap(void **state)
 {
@@ -367,7 +436,8 @@ static void test_broker__store_failure_on_full_batch_stops(void **state)
 	hash_global_init();
 	b.dir = test_tmpdir();
 	assert_int_equal(store_open(&s, b.dir, false, &d), DF_OK);
-	assert_int_equal(store_jobs_add(s, "", paths, 1, &first, &d), DF_OK);
+	assert_int_equal(store_jobs_add(s, "", paths, NULL, NULL,
+					1, &first, &d), DF_OK);
 	store_close(&s);
 	bk_start(&b, true); /* a read-only store: every write fails */
 	ready(&b, 1);
@@ -462,6 +532,7 @@ int main(void)
 		cmocka_unit_test(test_broker__unknown_job_result_is_ignored),
 		cmocka_unit_test(test_broker__duplicate_result_counts_once),
 		cmocka_unit_test(test_broker__submit_checks_tag_and_paths),
+		cmocka_unit_test(test_broker__items_keep_archive_and_member),
 		cmocka_unit_test(test_broker__huge_credit_does_not_wrap),
 		cmocka_unit_test(test_broker__store_failure_on_full_batch_stops),
 		cmocka_unit_test(test_broker__busy_worker_keeps_its_job),

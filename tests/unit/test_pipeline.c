@@ -127,7 +127,7 @@ static void submit_and_wait(struct fleet *f, const char *in, size_t expect)
 	struct diag d;
 
 	diag_init(&d);
-	assert_int_equal(client_collect(&pl, roots, 1, &d), DF_OK);
+	assert_int_equal(client_collect(&pl, roots, 1, NULL, &d), DF_OK);
 	assert_int_equal(pl.n, expect);
 	assert_int_equal(client_submit(&f->link, "t",
 				       &pl, &accepted, 10000, &d),
@@ -226,7 +226,7 @@ static void test_pipeline__unreadable_path_is_a_failed_job(void **state)
 	size_t accepted = 0;
 
 	fleet_start(&f, storedir, false);
-	assert_int_equal(client_collect(&pl, roots, 1, &d), DF_OK);
+	assert_int_equal(client_collect(&pl, roots, 1, NULL, &d), DF_OK);
 	assert_int_equal(remove(path), 0);
 	assert_int_equal(client_submit(&f.link, "", &pl,
 				       &accepted, 10000, &d),

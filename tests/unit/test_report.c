@@ -68,7 +68,7 @@ static void put_spec(struct store *s, const struct spec *sp)
 	snprintf(text, sizeof(text), "bytes %d", n);
 	hash_sha256(text, strlen(text), h);
 	assert_int_equal(store_jobs_add(s, sp->batch != NULL ? sp->batch : "",
-					paths, 1, &id, &d),
+					paths, NULL, NULL, 1, &id, &d),
 			 DF_OK);
 	snprintf(sig, sizeof(sig), "0x%08X | %s!f", sp->bugcheck, sp->blame);
 	dm.content_hash.data = h;

@@ -107,7 +107,8 @@ static void test_store__result_counts_once(void **state)
 	struct diag d;
 
 	diag_init(&d);
-	assert_int_equal(store_jobs_add(f->s, "case1", paths, 3, &first, &d),
+	assert_int_equal(store_jobs_add(f->s, "case1", paths, NULL, NULL,
+					3, &first, &d),
 			 DF_OK);
 	assert_int_equal(first, 1);
 	fake_init(&a, 1, "aaaaaaaaaaaaaaaa", 0xD1);
@@ -154,7 +155,8 @@ static void test_store__buckets_group_signatures(void **state)
 	struct diag d;
 
 	diag_init(&d);
-	assert_int_equal(store_jobs_add(f->s, "", paths, 8, &first, &d), DF_OK);
+	assert_int_equal(store_jobs_add(f->s, "", paths, NULL, NULL,
+					8, &first, &d), DF_OK);
 	for (int i = 0; i < 8; i++) {
 		struct fake fk;
 
@@ -188,7 +190,8 @@ static void test_store__jobs_survive_reopen(void **state)
 	struct diag d;
 
 	diag_init(&d);
-	assert_int_equal(store_jobs_add(f->s, "b", paths, 2, &first, &d), DF_OK);
+	assert_int_equal(store_jobs_add(f->s, "b", paths, NULL, NULL,
+					2, &first, &d), DF_OK);
 	store_close(&f->s);
 	assert_int_equal(store_open(&f->s, f->dir, false, &d), DF_OK);
 	assert_int_equal(store_jobs_pending(f->s, collect_pending, &pending,
@@ -205,7 +208,8 @@ static void test_store__jobs_survive_reopen(void **state)
 	assert_int_equal(counter(f->s, "t/failed"), 1);
 	assert_int_equal(store_job_get(f->s, 999, &job, &d), DF_ENOTFOUND);
 	/* Next ids continue after a reopen. */
-	assert_int_equal(store_jobs_add(f->s, "b", paths, 1, &first, &d),
+	assert_int_equal(store_jobs_add(f->s, "b", paths, NULL, NULL,
+					1, &first, &d),
 			 DF_OK);
 	assert_int_equal(first, 3);
 }
@@ -220,7 +224,7 @@ static void test_store__dump_record_roundtrip(void **state)
 	struct diag d;
 
 	diag_init(&d);
-	store_jobs_add(f->s, "case-9", paths, 1, &first, &d);
+	store_jobs_add(f->s, "case-9", paths, NULL, NULL, 1, &first, &d);
 	fake_init(&fk, 7, "dddddddddddddddd", 0x50);
 	put(f->s, first, &fk.dm);
 	assert_int_equal(store_dump_get(f->s, fk.hash, &back, &d), DF_OK);
@@ -280,7 +284,8 @@ static void test_store__map_grows_when_full(void **state)
 
 		snprintf(path, sizeof(path), "/g/%d", i);
 		snprintf(sig, sizeof(sig), "%016x", i % 37);
-		assert_int_equal(store_jobs_add(s, "", paths, 1, &first, &d),
+		assert_int_equal(store_jobs_add(s, "", paths, NULL, NULL,
+						1, &first, &d),
 				 DF_OK);
 		fake_init(&fk, 1000 + i, sig, 0xC2);
 		fk.dm.json = json;
@@ -323,7 +328,8 @@ static void test_store__invalid_results_fail_their_jobs(void **state)
 	struct diag d;
 
 	diag_init(&d);
-	assert_int_equal(store_jobs_add(f->s, "", paths, 6, &first, &d), DF_OK);
+	assert_int_equal(store_jobs_add(f->s, "", paths, NULL, NULL,
+					6, &first, &d), DF_OK);
 	for (int i = 0; i < 6; i++)
 		fake_init(&fk[i], 300 + i, "eeeeeeeeeeeeeeee", 0xD1);
 	memset(longhash, 'a', sizeof(longhash) - 1);
@@ -369,7 +375,8 @@ static void test_store__fail_unknown_or_finished_job(void **state)
 	struct diag d;
 
 	diag_init(&d);
-	assert_int_equal(store_jobs_add(f->s, "", paths, 1, &first, &d), DF_OK);
+	assert_int_equal(store_jobs_add(f->s, "", paths, NULL, NULL,
+					1, &first, &d), DF_OK);
 	/* A job id from the wire that the store never had: not a failure. */
 	assert_int_equal(store_job_fail(f->s, 4242, "x", false, &d),
 			 DF_ENOTFOUND);
@@ -394,7 +401,8 @@ static void test_store__late_result_after_quarantine_is_done_once(void **state)
 	struct diag d;
 
 	diag_init(&d);
-	assert_int_equal(store_jobs_add(f->s, "", paths, 1, &first, &d), DF_OK);
+	assert_int_equal(store_jobs_add(f->s, "", paths, NULL, NULL,
+					1, &first, &d), DF_OK);
 	assert_int_equal(store_job_fail(f->s, first, "lease expired", true, &d),
 			 DF_OK);
 	assert_int_equal(counter(f->s, "t/failed"), 1);
@@ -429,7 +437,8 @@ static void test_store__repeated_pattern_counts_once(void **state)
 	struct diag d;
 
 	diag_init(&d);
-	assert_int_equal(store_jobs_add(f->s, "", paths, 1, &first, &d), DF_OK);
+	assert_int_equal(store_jobs_add(f->s, "", paths, NULL, NULL,
+					1, &first, &d), DF_OK);
 	fake_init(&fk, 88, "abababababababab", 0x50);
 	two[0] = two[1] = &fk.finding;
 	fk.dm.n_findings = 2;
@@ -463,7 +472,8 @@ static void test_store__resign_moves_counts_once(void **state)
 	struct diag d;
 
 	diag_init(&d);
-	assert_int_equal(store_jobs_add(f->s, "", paths, 4, &first, &d), DF_OK);
+	assert_int_equal(store_jobs_add(f->s, "", paths, NULL, NULL,
+					4, &first, &d), DF_OK);
 	for (int i = 0; i < 4; i++) {
 		struct fake fk;
 
@@ -521,7 +531,7 @@ static void test_store__report_counters_count_once(void **state)
 	char name[64];
 
 	diag_init(&d);
-	assert_int_equal(store_jobs_add(f->s, "case-1", paths, 2, &first, &d),
+	assert_int_equal(store_jobs_add(f->s, "case-1", paths, NULL, NULL, 2, &first, &d),
 			 DF_OK);
 	for (int i = 0; i < 2; i++) {
 		fake_init(&fk[i], 900 + i, "5555555555555555", 0xD1);
@@ -574,7 +584,7 @@ static void test_store__report_counters_count_once(void **state)
 	store_bucket_free(b);
 
 	/* A batch tag with a '/' and spaces is hashed, its text kept. */
-	assert_int_equal(store_jobs_add(f->s, "acme / case 2", odd, 1, &oddid,
+	assert_int_equal(store_jobs_add(f->s, "acme / case 2", odd, NULL, NULL, 1, &oddid,
 					&d),
 			 DF_OK);
 	assert_int_equal(store_job_fail(f->s, oddid, "gone", true, &d), DF_OK);
