@@ -36,8 +36,9 @@ const char *test_shared_path(const char *rel)
 
 	if (dir == NULL)
 		return NULL;
-	snprintf(buf, sizeof(buf), "%s/%s", dir, rel);
-	return buf;
+	int n = snprintf(buf, sizeof(buf), "%s/%s", dir, rel);
+
+	return n > 0 && (size_t)n < sizeof(buf) ? buf : NULL;
 }
 
 uint8_t *test_read_file(const char *path, size_t *len)
