@@ -477,6 +477,18 @@ void symstore_destroy(struct symstore **sp)
 	*sp = NULL;
 }
 
+void symstore_fork_prepare(struct symstore *s)
+{
+	if (s != NULL)
+		pthread_mutex_lock(&s->mu);
+}
+
+void symstore_fork_done(struct symstore *s)
+{
+	if (s != NULL)
+		pthread_mutex_unlock(&s->mu);
+}
+
 /* Remove entry I from the table (under the lock). */
 static void drop_entry(struct symstore *s, size_t i)
 {

@@ -83,6 +83,16 @@ struct symstore *symstore_new(const char *const *dirs, size_t n);
 void symstore_destroy(struct symstore **sp);
 
 /*
+ * Around fork() in a process whose other threads use S: prepare takes the
+ * cache's lock, so that no thread holds it at the fork; done releases it,
+ * called in both the parent and the child (the forking thread owns it in
+ * both). A child works on a copy-on-write view: files it loads do not warm
+ * the parent's cache. NULL-safe.
+ */
+void symstore_fork_prepare(struct symstore *s);
+void symstore_fork_done(struct symstore *s);
+
+/*
  * Name every frame (frames and own_frames of every thread) that has a
  * module and a module offset but no function yet: sets function (copied
  * into A's arena), func_offset and has_func_offset. Thread-safe for one
