@@ -10,7 +10,7 @@ shift || true
 
 packages=(build-essential cmake pkg-config git libzmq3-dev libprotobuf-c-dev
 	protobuf-c-compiler liblmdb-dev libcmocka-dev libjansson-dev
-	libsodium-dev ${DF_EXTRA_PACKAGES:-})
+	libsodium-dev libseccomp-dev ${DF_EXTRA_PACKAGES:-})
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
