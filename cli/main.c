@@ -109,6 +109,38 @@ static bool add_symbol_dir(struct symdirs *sd, const char *cmd, const char *dir)
 	return true;
 }
 
+/* Per-dump isolation options shared by `run` and `worker`. */
+#define SANDBOX_HELP \
+	"      --timeout SECONDS   per-dump wall-clock and CPU limit\n" \
+	"                          (default 120)\n" \
+	"      --memory MB         address space one analysis may add\n" \
+	"                          (default 4096; 0: no limit)\n" \
+	"      --no-sandbox        analyse in the worker process (debugging:\n" \
+	"                          a parser crash then ends the worker)\n"
+
+enum { OPT_TIMEOUT = 0x100, OPT_MEMORY, OPT_NO_SANDBOX };
+
+#define SANDBOX_OPTIONS \
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT }, \
+	{ "memory", required_argument, NULL, OPT_MEMORY }, \
+	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX }
+
+/* Apply option C to WO; false when C is none of them or invalid. */
+static bool sandbox_option(struct worker_opts *wo, int c, const char *arg)
+{
+	unsigned long v;
+
+	if (c == OPT_TIMEOUT && parse_uint(arg, 86400, &v) && v > 0)
+		wo->timeout_s = (uint32_t)v;
+	else if (c == OPT_MEMORY && parse_uint(arg, 1UL << 30, &v))
+		wo->memory_mb = v;
+	else if (c == OPT_NO_SANDBOX)
+		wo->no_sandbox = true;
+	else
+		return false;
+	return true;
+}
+
 /* ---- analyze ------------------------------------------------------------- */
 
 static const char analyze_help[] =
@@ -326,7 +358,8 @@ static void *worker_main(void *arg)
 
 static const char run_help[] =
 	"Usage: dumpfleet run [--workers N] [--store DIR] [--batch TAG]\n"
-	"                     [--format text|json] [--symbols DIR]... PATH...\n"
+	"                     [--format text|json] [--symbols DIR]...\n"
+	"                     [--timeout S] [--memory MB] [--no-sandbox] PATH...\n"
 	"Start a broker and N workers on this machine, analyse every file\n"
 	"under PATH, store the results and print the report.\n\n"
 	"  -w, --workers N       worker slots (default: number of cores)\n"
@@ -335,6 +368,7 @@ static const char run_help[] =
 	"  -f, --format FORMAT   report as text (default) or json\n"
 	"      --symbols DIR     Breakpad symbol store naming frames\n"
 	"                        (DIR/NAME.pdb/ID/NAME.sym); repeatable\n"
+	SANDBOX_HELP
 	"  -h, --help            show this help\n";
 
 struct run_cfg {
@@ -343,6 +377,7 @@ struct run_cfg {
 	unsigned long workers;
 	bool json;
 	struct symdirs syms;
+	struct worker_opts wo;   /* the sandbox options */
 };
 
 static int run_pipeline(const struct run_cfg *cfg, char *const *paths,
@@ -402,7 +437,7 @@ static int run_pipeline(const struct run_cfg *cfg, char *const *paths,
 		pthread_cond_wait(&bd.cv, &bd.mu);
 	pthread_mutex_unlock(&bd.mu);
 
-	worker_opts_init(&wo);
+	wo = cfg->wo;
 	if (cfg->workers > 0)
 		wo.slots = (unsigned)cfg->workers;
 	wo.endpoint = bd.endpoint;
@@ -456,14 +491,18 @@ static int cmd_run(int argc, char **argv)
 		{ "batch", required_argument, NULL, 'b' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "symbols", required_argument, NULL, 'S' },
+		SANDBOX_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run_cfg cfg = { DEFAULT_STORE, "", 0, false, { { NULL }, 0 } };
+	struct run_cfg cfg = { .store = DEFAULT_STORE, .batch = "" };
 	int c;
 
+	worker_opts_init(&cfg.wo);
 	while ((c = getopt_long(argc, argv, "w:s:b:f:h", opts, NULL)) != -1) {
-		if (c == 'w' && parse_uint(optarg, 1024, &cfg.workers) &&
+		if (sandbox_option(&cfg.wo, c, optarg))
+			continue;
+		else if (c == 'w' && parse_uint(optarg, 1024, &cfg.workers) &&
 		    cfg.workers > 0)
 			continue;
 		else if (c == 's')
@@ -491,12 +530,15 @@ static int cmd_run(int argc, char **argv)
 static const char broker_help[] =
 	"Usage: dumpfleet broker --bind ENDPOINT [--store DIR]\n"
 	"                        [--heartbeat-ms N] [--lease-ms N]\n"
+	"                        [--max-attempts K]\n"
 	"Serve jobs to workers and record their results in the store.\n"
 	"Prints 'listening on ENDPOINT' once bound (a '*' port resolved).\n\n"
 	"  -B, --bind ENDPOINT    e.g. tcp://127.0.0.1:5555 or tcp://*:5555\n"
 	"  -s, --store DIR        the store (default: " DEFAULT_STORE ")\n"
 	"      --heartbeat-ms N   heartbeat interval (default 1000)\n"
 	"      --lease-ms N       job lease (default 600000)\n"
+	"      --max-attempts K   quarantine a job after K failed attempts\n"
+	"                         (crashes, limits, lost workers; default 3)\n"
 	"  -h, --help             show this help\n";
 
 static void print_bound(void *ctx, const char *endpoint)
@@ -513,6 +555,7 @@ static int cmd_broker(int argc, char **argv)
 		{ "store", required_argument, NULL, 's' },
 		{ "heartbeat-ms", required_argument, NULL, 'H' },
 		{ "lease-ms", required_argument, NULL, 'L' },
+		{ "max-attempts", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -531,6 +574,8 @@ static int cmd_broker(int argc, char **argv)
 			bo.heartbeat_ms = (uint32_t)v;
 		else if (c == 'L' && parse_uint(optarg, 86400000, &v) && v)
 			bo.lease_ms = v;
+		else if (c == 'A' && parse_uint(optarg, 1000, &v) && v)
+			bo.max_attempts = (uint32_t)v;
 		else if (c == 'h')
 			return fputs(broker_help, stdout), DF_EXIT_OK;
 		else
@@ -563,13 +608,15 @@ static int cmd_broker(int argc, char **argv)
 
 static const char worker_help[] =
 	"Usage: dumpfleet worker --connect ENDPOINT [--slots N]\n"
-	"                        [--symbols DIR]...\n"
+	"                        [--symbols DIR]... [--timeout S]\n"
+	"                        [--memory MB] [--no-sandbox]\n"
 	"Analyse jobs from a broker until stopped (SIGTERM).\n\n"
 	"  -c, --connect ENDPOINT  the broker, e.g. tcp://broker:5555\n"
 	"  -n, --slots N           parallel analyses (default: cores)\n"
 	"      --heartbeat-ms N    heartbeat interval (default 1000)\n"
 	"      --symbols DIR       Breakpad symbol store naming frames\n"
 	"                          (DIR/NAME.pdb/ID/NAME.sym); repeatable\n"
+	SANDBOX_HELP
 	"  -h, --help              show this help\n";
 
 static int cmd_worker(int argc, char **argv)
@@ -579,6 +626,7 @@ static int cmd_worker(int argc, char **argv)
 		{ "slots", required_argument, NULL, 'n' },
 		{ "heartbeat-ms", required_argument, NULL, 'H' },
 		{ "symbols", required_argument, NULL, 'S' },
+		SANDBOX_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -590,7 +638,9 @@ static int cmd_worker(int argc, char **argv)
 
 	worker_opts_init(&wo);
 	while ((c = getopt_long(argc, argv, "c:n:h", opts, NULL)) != -1) {
-		if (c == 'c')
+		if (sandbox_option(&wo, c, optarg))
+			continue;
+		else if (c == 'c')
 			wo.endpoint = optarg;
 		else if (c == 'n' && parse_uint(optarg, 1024, &v) && v)
 			wo.slots = (unsigned)v;
