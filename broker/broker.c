@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -30,6 +31,7 @@ struct lease {
 	struct qjob job;
 	size_t worker;       /* index into workers */
 	uint64_t deadline;
+	uint64_t seq;        /* dispatch order (deadlines can tie) */
 };
 
 struct wrk {
@@ -54,6 +56,7 @@ struct broker {
 	size_t npending;
 	uint64_t first_pending_ms; /* when the oldest pending result came */
 	uint64_t done, failed;
+	uint64_t next_seq;    /* for the next lease */
 };
 
 /* ---- queue ------------------------------------------------------------ */
@@ -134,9 +137,51 @@ static size_t worker_add(struct broker *b, const struct wire_peer *p)
 	return i;
 }
 
-/* Put every job leased to worker W back at the queue. */
-static void requeue_worker_jobs(struct broker *b, size_t w)
+/*
+ * Job J failed in a way another try may mend (a lease expired, its
+ * analysis died, its worker was lost): it costs an attempt, and after
+ * max_attempts it is quarantined with WHY. Takes J's path.
+ */
+static void job_retry(struct broker *b, struct qjob j, const char *why)
 {
+	j.attempts++;
+	if (j.attempts >= b->o->max_attempts) {
+		char reason[STORE_MAX_REASON];
+		struct diag d;
+
+		diag_init(&d);
+		snprintf(reason, sizeof(reason), "%.900s (%u attempts)", why,
+			 (unsigned)j.attempts);
+		if (store_job_fail(b->o->store, j.id, reason, true, &d) ==
+		    DF_OK)
+			b->failed++;
+		log_msg(LL_WARN, "event=quarantined job=%llu reason=\"%s\"",
+			(unsigned long long)j.id, reason);
+	} else if (queue_push(b, j.id, j.path, j.attempts) != DF_OK) {
+		log_msg(LL_ERROR, "event=requeue_failed job=%llu",
+			(unsigned long long)j.id);
+	}
+	free(j.path);
+}
+
+/*
+ * Put every job leased to worker W back at the queue. A slot runs its
+ * jobs in the order they came, so when W was lost (LOST) the oldest lease
+ * is the one it was analysing: only that job is charged an attempt, so
+ * that a dump that kills workers is quarantined in the end while the jobs
+ * merely waiting behind it are not.
+ */
+static void requeue_worker_jobs(struct broker *b, size_t w, bool lost)
+{
+	size_t oldest = SIZE_MAX;
+
+	for (size_t i = 0; lost && i < b->nleases; i++)
+		if (b->leases[i].worker == w &&
+		    (oldest == SIZE_MAX ||
+		     b->leases[i].seq < b->leases[oldest].seq))
+			oldest = i;
+	uint64_t charged = oldest != SIZE_MAX ? b->leases[oldest].job.id : 0;
+
 	for (size_t i = 0; i < b->nleases;) {
 		if (b->leases[i].worker != w) {
 			i++;
@@ -144,11 +189,15 @@ static void requeue_worker_jobs(struct broker *b, size_t w)
 		}
 		struct qjob j = b->leases[i].job;
 
+		b->leases[i] = b->leases[--b->nleases];
+		if (oldest != SIZE_MAX && j.id == charged) {
+			job_retry(b, j, "worker lost while analysing");
+			continue;
+		}
 		if (queue_push(b, j.id, j.path, j.attempts) != DF_OK)
 			log_msg(LL_ERROR, "event=requeue_failed job=%llu",
 				(unsigned long long)j.id);
 		free(j.path);
-		b->leases[i] = b->leases[--b->nleases];
 	}
 }
 
@@ -157,26 +206,22 @@ static void worker_drop(struct broker *b, size_t w, const char *why)
 	log_msg(LL_WARN, "event=worker_dropped worker=%s reason=%s",
 		b->workers[w].name, why);
 	b->workers[w].alive = false;
-	requeue_worker_jobs(b, w);
+	requeue_worker_jobs(b, w, false);
 }
 
 /*
- * A worker went silent. A slot sends nothing while it analyses, so it may
- * just be busy with a big dump: handing its jobs out again at once had
- * every slot analyse the same multi-gigabyte file in turn. It gets no new
- * jobs, but the ones it holds stay leased until their lease expires; its
- * result still ends the lease, and a worker that crashed costs the job an
- * attempt, so a dump that kills workers is quarantined in the end.
+ * A worker went silent. Slots heartbeat while a child analyses a dump
+ * (worker.h), so silence means the worker is gone or cut off: its jobs
+ * go back to the queue at once instead of waiting for their leases, and
+ * the one it was analysing is charged an attempt. A result that still
+ * comes is recorded once (the store ignores a job already done).
  */
 static void worker_silent(struct broker *b, size_t w)
 {
 	log_msg(LL_WARN, "event=worker_dropped worker=%s reason=silent",
 		b->workers[w].name);
 	b->workers[w].alive = false;
-	/* The slot may be reused by a new worker: orphan these leases. */
-	for (size_t i = 0; i < b->nleases; i++)
-		if (b->leases[i].worker == w)
-			b->leases[i].worker = SIZE_MAX;
+	requeue_worker_jobs(b, w, true);
 }
 
 /* ---- sending ---------------------------------------------------------- */
@@ -214,7 +259,8 @@ static int lease_add(struct broker *b, struct qjob j, size_t w)
 		b->leasecap = ncap;
 	}
 	b->leases[b->nleases++] =
-		(struct lease){ j, w, wire_now_ms() + b->o->lease_ms };
+		(struct lease){ j, w, wire_now_ms() + b->o->lease_ms,
+				b->next_seq++ };
 	return DF_OK;
 }
 
@@ -246,17 +292,28 @@ static void dispatch(struct broker *b)
 
 /* ---- results ----------------------------------------------------------- */
 
-/* Forget the lease of job ID; returns false when there was none. */
-static bool lease_end(struct broker *b, uint64_t id)
+/* End the lease of job ID into *J; returns false when there was none. */
+static bool lease_take(struct broker *b, uint64_t id, struct qjob *j)
 {
 	for (size_t i = 0; i < b->nleases; i++) {
 		if (b->leases[i].job.id == id) {
-			free(b->leases[i].job.path);
+			*j = b->leases[i].job;
 			b->leases[i] = b->leases[--b->nleases];
 			return true;
 		}
 	}
 	return false;
+}
+
+/* Forget the lease of job ID; returns false when there was none. */
+static bool lease_end(struct broker *b, uint64_t id)
+{
+	struct qjob j;
+
+	if (!lease_take(b, id, &j))
+		return false;
+	free(j.path);
+	return true;
 }
 
 static int flush_results(struct broker *b)
@@ -309,10 +366,36 @@ static int flush_results(struct broker *b)
 	return rc;
 }
 
+/*
+ * The analysis died (crash, limit, watchdog): not a result but a failed
+ * attempt. A retry for a job no longer leased to anyone is stale (it was
+ * queued again, or finished elsewhere) and changes nothing.
+ */
+static void on_retry(struct broker *b, const Dumpfleet__V1__JobResult *r)
+{
+	struct qjob j;
+
+	if (!lease_take(b, r->job_id, &j)) {
+		log_msg(LL_INFO, "event=late_retry job=%llu",
+			(unsigned long long)r->job_id);
+		return;
+	}
+	log_msg(LL_INFO, "event=attempt_failed job=%llu attempts=%u "
+		"reason=\"%.200s\"", (unsigned long long)j.id,
+		(unsigned)j.attempts + 1, r->dump->failure);
+	job_retry(b, j, r->dump->failure);
+}
+
 static int on_result(struct broker *b, wire_env *env)
 {
-	uint64_t id = env->result->job_id;
+	const Dumpfleet__V1__JobResult *r = env->result;
+	uint64_t id = r->job_id;
 
+	if (r->retry && r->dump != NULL && r->dump->failure[0] != '\0') {
+		on_retry(b, r);
+		wire_env_free(env);
+		return DF_OK;
+	}
 	if (!lease_end(b, id))
 		log_msg(LL_INFO, "event=late_result job=%llu",
 			(unsigned long long)id);
@@ -493,21 +576,7 @@ static void expire(struct broker *b, uint64_t now)
 		struct qjob j = l->job;
 
 		*l = b->leases[--b->nleases];
-		j.attempts++;
-		if (j.attempts >= b->o->max_attempts) {
-			struct diag d;
-
-			diag_init(&d);
-			if (store_job_fail(b->o->store, j.id,
-					   "lease expired too often", true,
-					   &d) == DF_OK)
-				b->failed++;
-			log_msg(LL_WARN, "event=quarantined job=%llu",
-				(unsigned long long)j.id);
-		} else {
-			queue_push(b, j.id, j.path, j.attempts);
-		}
-		free(j.path);
+		job_retry(b, j, "lease expired");
 	}
 }
 

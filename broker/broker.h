@@ -5,11 +5,12 @@
  * tells them apart). Jobs are written to the store before a submission is
  * acknowledged; at start the broker reloads every job not yet done, so a
  * restart loses nothing. Workers take jobs by credit (WorkerReady); each
- * dispatched job carries a lease, and an expired lease or a worker that
- * says Disconnect puts the job back in the queue (a silent worker gets no
- * new jobs, but may only be busy: its jobs wait for their lease). A job
- * that fails to come back max_attempts times is quarantined. Results are written in batches, one
- * write transaction per poll round.
+ * dispatched job carries a lease, and an expired lease, a worker that says
+ * Disconnect or one found silent (slots heartbeat while they analyse) puts
+ * the job back in the queue. An expired lease, a lost worker's running job
+ * and a result marked retry (the analysis died) each cost an attempt; a
+ * job out of attempts (max_attempts) is quarantined with its last reason.
+ * Results are written in batches, one write transaction per poll round.
  */
 #ifndef BROKER_BROKER_H
 #define BROKER_BROKER_H
