@@ -104,6 +104,13 @@ int analysis_run_with(struct analysis **out, const uint8_t *data, size_t len,
 	return DF_OK;
 }
 
+void analysis_preload(void)
+{
+	bugcheck_count();
+	bugcheck_arg_count();
+	blame_is_os_module("ntdll.dll");
+}
+
 int analysis_run_file(struct analysis **out, const char *path,
 		      const struct sigrules *rules)
 {

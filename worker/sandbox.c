@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -38,7 +39,7 @@
 #define HEADER_LEN 8         /* u32 length, u32 flags, little-endian */
 #define FLAG_NO_FILTER 1u    /* the kernel refused the seccomp filter */
 #define CHILD_NOFILE 16      /* dump, a symbol file, stdio, the pipe */
-#define REAP_POLL_MS 10      /* pipe closed, process not yet gone */
+#define REAP_POLL_MS 1       /* pipe closed, process not yet gone, no pidfd */
 
 /* Exit statuses of the child besides 0 (a result was sent). */
 enum child_exit {
@@ -51,6 +52,7 @@ struct sandbox {
 	struct sandbox_opts o;
 	pid_t pid;            /* running child, or 0 */
 	int fd;               /* read end of its result pipe, or -1 */
+	int pidfd;            /* readable when the child has ended, or -1 */
 	bool eof;             /* the child closed the pipe */
 	bool ended;           /* reaped: status is valid */
 	bool timed_out;       /* we killed it at the deadline */
@@ -85,13 +87,14 @@ int sandbox_new(struct sandbox **out, const struct sandbox_opts *o)
 	if (sb == NULL)
 		return DF_ENOMEM;
 	sb->o = *o;
-	sb->fd = -1;
+	sb->fd = sb->pidfd = -1;
 	/*
 	 * jansson seeds its hash function on first use from /dev/urandom,
 	 * which the filtered child may not open: seed it here, once, so
 	 * that every child inherits the seed.
 	 */
 	json_object_seed(0);
+	analysis_preload();
 	*out = sb;
 	return DF_OK;
 }
@@ -400,6 +403,11 @@ int sandbox_start(struct sandbox *sb, const char *path, struct diag *d)
 		return diag_fail(d, DF_EIO, "fork: %s", strerror(e));
 	}
 	fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
+	/*
+	 * The child closes the pipe a little before it can be reaped; a
+	 * pidfd (Linux 5.3) tells the moment without polling on a timer.
+	 */
+	sb->pidfd = pidfd_open(pid, 0);
 	sb->pid = pid;
 	sb->fd = p[0];
 	sb->eof = sb->ended = sb->timed_out = sb->oversized = false;
@@ -417,7 +425,9 @@ bool sandbox_busy(const struct sandbox *sb)
 
 int sandbox_fd(const struct sandbox *sb)
 {
-	return sb->pid != 0 && !sb->eof ? sb->fd : -1;
+	if (sb->pid == 0 || sb->ended)
+		return -1;
+	return !sb->eof ? sb->fd : sb->pidfd;
 }
 
 long sandbox_wait_ms(const struct sandbox *sb)
@@ -427,7 +437,7 @@ long sandbox_wait_ms(const struct sandbox *sb)
 	uint64_t now = now_ms();
 	uint64_t left = now < sb->deadline_ms ? sb->deadline_ms - now : 0;
 
-	if (sb->eof && left > REAP_POLL_MS)
+	if (sb->eof && sb->pidfd < 0 && left > REAP_POLL_MS)
 		left = REAP_POLL_MS;
 	return left > 60000 ? 60000 : (long)left;
 }
@@ -620,7 +630,9 @@ int sandbox_finish(struct sandbox *sb, Dumpfleet__V1__Dump **out,
 	int rc = classify(sb, out, reason, reasonlen);
 
 	close(sb->fd);
-	sb->fd = -1;
+	if (sb->pidfd >= 0)
+		close(sb->pidfd);
+	sb->fd = sb->pidfd = -1;
 	sb->pid = 0;
 	sb->len = 0;
 	/* A large result's buffer is not kept for the next small one. */
@@ -672,6 +684,8 @@ void sandbox_destroy(struct sandbox **sp)
 		kill_child(sb);
 	if (sb->fd >= 0)
 		close(sb->fd);
+	if (sb->pidfd >= 0)
+		close(sb->pidfd);
 	free(sb->buf);
 	free(sb);
 	*sp = NULL;
