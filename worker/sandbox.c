@@ -21,6 +21,7 @@
 #include "analysis.h"
 #include "df.h"
 #include "diag.h"
+#include "fault.h"
 #include "mapfile.h"
 #include "model.h"
 #include "record.h"
@@ -43,7 +44,7 @@
 
 /* Exit statuses of the child besides 0 (a result was sent). */
 enum child_exit {
-	CHILD_NOMEM = 90,    /* no memory for the analysis or its record */
+	CHILD_NOMEM = FAULT_EXIT_NOMEM, /* no memory for the analysis */
 	CHILD_SETUP = 91,    /* a limit could not be set */
 	CHILD_SEND = 92,     /* the result could not be written */
 };
@@ -204,80 +205,6 @@ static bool filter_install(const struct sandbox_opts *o)
 	return ok;
 }
 
-#ifdef DF_TEST_FAULTS
-/* The fault KIND ("segv", ...) applies to PATH by its file name. */
-static bool fault_wanted(const char *fault, const char *kind,
-			 const char *path)
-{
-	size_t k = strlen(kind);
-	const char *base = strrchr(path, '/');
-
-	base = base != NULL ? base + 1 : path;
-	return fault != NULL && strncmp(fault, kind, k) == 0 &&
-	       fault[k] == ':' && strcmp(fault + k + 1, base) == 0;
-}
-
-/*
- * Before the filter: a sanitizer's SIGSEGV handler would write a report
- * (and be stopped by the filter); the test wants the plain signal.
- */
-static void fault_prepare(const struct sandbox_opts *o, const char *path)
-{
-	if (fault_wanted(o->fault, "segv", path))
-		signal(SIGSEGV, SIG_DFL);
-}
-
-/* After the filter, where a parser bug would strike. */
-static void fault_strike(const struct sandbox_opts *o, const char *path)
-{
-	if (fault_wanted(o->fault, "segv", path)) {
-		void *p = mmap(NULL, 4096, PROT_NONE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-		*(volatile char *)p = 1;
-	}
-	if (fault_wanted(o->fault, "hang", path)) {
-		/* A parser deadlocked on its own lock: asleep, no CPU. */
-		pthread_mutex_t mu;
-		pthread_mutexattr_t at;
-
-		pthread_mutexattr_init(&at);
-		pthread_mutexattr_settype(&at, PTHREAD_MUTEX_NORMAL);
-		pthread_mutex_init(&mu, &at);
-		pthread_mutex_lock(&mu);
-		pthread_mutex_lock(&mu);
-	}
-	if (fault_wanted(o->fault, "escape", path)) {
-		/* A parser taken over, reaching for a file it has no need of. */
-		int fd = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
-
-		if (fd >= 0)
-			close(fd);
-	}
-	while (fault_wanted(o->fault, "spin", path))
-		continue;
-	while (fault_wanted(o->fault, "oom", path)) {
-		char *p = malloc((size_t)1 << 20);
-
-		if (p == NULL)
-			_exit(CHILD_NOMEM);
-		memset(p, 1, (size_t)1 << 20);
-	}
-}
-#else
-static void fault_prepare(const struct sandbox_opts *o, const char *path)
-{
-	(void)o;
-	(void)path;
-}
-
-static void fault_strike(const struct sandbox_opts *o, const char *path)
-{
-	(void)o;
-	(void)path;
-}
-#endif
-
 static void put_u32le(uint8_t *p, uint32_t v)
 {
 	for (int i = 0; i < 4; i++)
@@ -336,10 +263,10 @@ static int child_analyse(const struct sandbox_opts *o, const char *path)
 
 	if (!limit_memory(o))
 		return CHILD_SETUP;
-	fault_prepare(o, path);
+	fault_prepare(o->fault, path);
 	if (!o->no_seccomp && !filter_install(o))
 		flags |= FLAG_NO_FILTER;
-	fault_strike(o, path);
+	fault_strike(o->fault, path);
 	if (mrc != DF_OK) {
 		a = analysis_new();
 		if (a == NULL)

@@ -47,13 +47,7 @@ struct sandbox_opts {
 	bool no_seccomp;      /* skip the system call filter */
 	const struct sigrules *rules;  /* borrowed; NULL: embedded rules */
 	struct symstore *syms;         /* borrowed, shared; may be NULL */
-	/*
-	 * Test builds only (DF_TEST_FAULTS): "segv:NAME", "hang:NAME",
-	 * "spin:NAME", "oom:NAME" or "escape:NAME" makes the child crash,
-	 * deadlock, burn CPU, allocate without end or open a file it has no
-	 * need of, on the dump whose file name is NAME. Ignored (and not
-	 * compiled) in other builds.
-	 */
+	/* Test builds only: the fault switch (fault.h); NULL otherwise. */
 	const char *fault;
 };
 

@@ -11,6 +11,7 @@
 #include "analysis.h"
 #include "df.h"
 #include "diag.h"
+#include "fault.h"
 #include "log.h"
 #include "record.h"
 #include "sandbox.h"
@@ -29,6 +30,7 @@ struct slot {
 	const struct sigrules *rules;
 	struct symstore *syms;    /* shared by every slot, or NULL */
 	struct sandbox *sb;       /* NULL with no_sandbox */
+	const char *fault;        /* test builds: fault.h */
 	/* Jobs assigned and not yet answered; held[0] runs when busy. */
 	wire_env *held[WORKER_MAX_HELD];
 	size_t nheld;
@@ -116,6 +118,9 @@ static int run_job_here(struct slot *s, void *sock,
 {
 	struct analysis *a = NULL;
 	Dumpfleet__V1__Dump dump;
+
+	fault_prepare(s->fault, j->path);
+	fault_strike(s->fault, j->path);
 	int rc = analysis_run_file_with(&a, j->path, s->rules, s->syms);
 
 	if (rc != DF_OK)
@@ -372,11 +377,7 @@ void worker_opts_init(struct worker_opts *o)
 	o->memory_mb = 4096;
 }
 
-/*
- * The fault switch exists only in test builds (DF_TEST_FAULTS, the
- * dumpfleet-faults binary in tests/): production code cannot be told to
- * crash.
- */
+/* The fault switch's setting: in test builds only (fault.h). */
 static const char *test_fault(void)
 {
 #ifdef DF_TEST_FAULTS
@@ -417,6 +418,7 @@ int worker_run(const struct worker_opts *o)
 		s->index = i;
 		s->rules = rules;
 		s->syms = syms;
+		s->fault = so.fault;
 		snprintf(s->name, sizeof(s->name), "%s:%u", o->name, i);
 		if (!o->no_sandbox && sandbox_new(&s->sb, &so) != DF_OK)
 			continue;
