@@ -623,11 +623,29 @@ static void broker_free(struct broker *b)
 		zmq_close(b->sock);
 }
 
+/*
+ * Told to stop: no new leases; go on until the leased jobs are answered
+ * or drain_ms has passed (*END is when). True when it is time to return.
+ */
+static bool drained(struct broker *b, uint64_t *end)
+{
+	if (!atomic_load(b->o->stop))
+		return false;
+	uint64_t now = wire_now_ms();
+
+	if (*end == 0) {
+		*end = now + b->o->drain_ms;
+		log_msg(LL_INFO, "event=draining leased=%zu", b->nleases);
+	}
+	return b->nleases == 0 || now >= *end;
+}
+
 static int serve(struct broker *b)
 {
 	const struct broker_opts *o = b->o;
+	uint64_t drain_end = 0;
 
-	while (!atomic_load(o->stop)) {
+	while (!drained(b, &drain_end)) {
 		zmq_pollitem_t item = { b->sock, 0, ZMQ_POLLIN, 0 };
 		long wait = b->npending > 0 ? BROKER_FLUSH_MS
 					    : (long)o->heartbeat_ms / 4 + 1;
@@ -658,7 +676,8 @@ static int serve(struct broker *b)
 		    flush_results(b) != DF_OK)
 			return DF_ESTORE;
 		expire(b, wire_now_ms());
-		dispatch(b);
+		if (drain_end == 0)
+			dispatch(b);
 	}
 	return DF_OK;
 }

@@ -28,13 +28,22 @@ struct broker_opts {
 	uint32_t liveness;        /* missed heartbeats before a worker is dropped */
 	uint64_t lease_ms;        /* job lease */
 	uint32_t max_attempts;    /* before quarantine */
-	atomic_bool *stop;        /* set to true to stop the loop */
+	/*
+	 * Set to true to stop. The broker then drains: it leases no more
+	 * jobs, waits up to drain_ms for the results of the leased ones, then
+	 * returns; jobs still out are queued again at the next start.
+	 */
+	atomic_bool *stop;
+	uint64_t drain_ms;
 	/* Called once bound with the actual endpoint (port resolved). */
 	void (*on_bound)(void *ctx, const char *endpoint);
 	void *on_bound_ctx;
 };
 
-/* Defaults: heartbeat 1000 ms, liveness 5, lease 600 s, 3 attempts. */
+/*
+ * Defaults: heartbeat 1000 ms, liveness 5, lease 600 s, 3 attempts, no
+ * drain (the command line's broker drains 30 s).
+ */
 void broker_opts_init(struct broker_opts *o);
 
 /*

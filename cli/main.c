@@ -38,6 +38,7 @@
 
 #define DEFAULT_STORE "dumpfleet-store"
 #define DEFAULT_TIMEOUT_MS 30000
+#define DEFAULT_DRAIN_MS 30000
 #define MAX_SYMBOL_DIRS 64
 
 /*
@@ -530,7 +531,7 @@ static int cmd_run(int argc, char **argv)
 static const char broker_help[] =
 	"Usage: dumpfleet broker --bind ENDPOINT [--store DIR]\n"
 	"                        [--heartbeat-ms N] [--lease-ms N]\n"
-	"                        [--max-attempts K]\n"
+	"                        [--max-attempts K] [--drain-ms N]\n"
 	"Serve jobs to workers and record their results in the store.\n"
 	"Prints 'listening on ENDPOINT' once bound (a '*' port resolved).\n\n"
 	"  -B, --bind ENDPOINT    e.g. tcp://127.0.0.1:5555 or tcp://*:5555\n"
@@ -539,6 +540,8 @@ static const char broker_help[] =
 	"      --lease-ms N       job lease (default 600000)\n"
 	"      --max-attempts K   quarantine a job after K failed attempts\n"
 	"                         (crashes, limits, lost workers; default 3)\n"
+	"      --drain-ms N       on SIGTERM, wait this long for leased jobs\n"
+	"                         (default 30000; the rest are queued again)\n"
 	"  -h, --help             show this help\n";
 
 static void print_bound(void *ctx, const char *endpoint)
@@ -556,6 +559,7 @@ static int cmd_broker(int argc, char **argv)
 		{ "heartbeat-ms", required_argument, NULL, 'H' },
 		{ "lease-ms", required_argument, NULL, 'L' },
 		{ "max-attempts", required_argument, NULL, 'A' },
+		{ "drain-ms", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -565,6 +569,7 @@ static int cmd_broker(int argc, char **argv)
 	int c;
 
 	broker_opts_init(&bo);
+	bo.drain_ms = DEFAULT_DRAIN_MS;
 	while ((c = getopt_long(argc, argv, "B:s:h", opts, NULL)) != -1) {
 		if (c == 'B')
 			bo.endpoint = optarg;
@@ -576,6 +581,8 @@ static int cmd_broker(int argc, char **argv)
 			bo.lease_ms = v;
 		else if (c == 'A' && parse_uint(optarg, 1000, &v) && v)
 			bo.max_attempts = (uint32_t)v;
+		else if (c == 'D' && parse_uint(optarg, 86400000, &v))
+			bo.drain_ms = v;
 		else if (c == 'h')
 			return fputs(broker_help, stdout), DF_EXIT_OK;
 		else
