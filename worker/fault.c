@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifdef DF_TEST_FAULTS
@@ -58,6 +59,17 @@ void fault_strike(const char *fault, const char *path)
 
 		if (fd >= 0)
 			close(fd);
+	}
+	if (fault_wanted(fault, "slow", path)) {
+		/* A big dump: busy for FAULT_SLOW_MS, then parsed as usual. */
+		struct timespec t0, t;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		while ((t.tv_sec - t0.tv_sec) * 1000 +
+			       (t.tv_nsec - t0.tv_nsec) / 1000000 <
+		       FAULT_SLOW_MS);
 	}
 	while (fault_wanted(fault, "spin", path))
 		continue;

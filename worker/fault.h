@@ -10,13 +10,15 @@
  * FAULT is "KIND:NAME": the dump whose file name (no folder) is NAME gets
  * KIND: "segv" (a wild write), "hang" (a deadlock on its own lock, no CPU),
  * "spin" (a CPU loop), "oom" (allocation without end; exits with
- * FAULT_EXIT_NOMEM when memory runs out) or "escape" (opens a file it has
- * no need of, which the seccomp filter forbids).
+ * FAULT_EXIT_NOMEM when memory runs out), "escape" (opens a file it has
+ * no need of, which the seccomp filter forbids) or "slow" (busy for
+ * FAULT_SLOW_MS, then analysed as usual: a big dump).
  */
 #ifndef WORKER_FAULT_H
 #define WORKER_FAULT_H
 
 #define FAULT_EXIT_NOMEM 90 /* the sandbox child's out-of-memory status */
+#define FAULT_SLOW_MS 1500
 
 /*
  * Call before any seccomp filter: a sanitizer's SIGSEGV handler would write
