@@ -186,16 +186,23 @@ static const int filter_allowed[] = {
 static int filter_rules(scmp_filter_ctx ctx, const struct sandbox_opts *o)
 {
 	int rc = 0;
-	const scmp_datum_t wmask = O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND;
+	/* Spelt out: clang warns of the fields libseccomp's macros leave out. */
+	const struct scmp_arg_cmp to_pipe = {
+		.arg = 0, .op = SCMP_CMP_EQ, .datum_a = RESULT_FD, .datum_b = 0
+	};
+	const struct scmp_arg_cmp read_only = {
+		.arg = 2, .op = SCMP_CMP_MASKED_EQ,
+		.datum_a = O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND, .datum_b = 0
+	};
 
 	for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(filter_allowed); i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, filter_allowed[i], 0);
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
-				      SCMP_A0(SCMP_CMP_EQ, RESULT_FD));
+				      to_pipe);
 	if (rc == 0 && o->syms != NULL)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
-				      SCMP_A2(SCMP_CMP_MASKED_EQ, wmask, 0));
+				      read_only);
 	return rc;
 }
 
