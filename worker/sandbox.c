@@ -42,6 +42,8 @@
 #define FLAG_NO_FILTER 1u    /* the kernel refused the seccomp filter */
 #define CHILD_NOFILE 16      /* dump, a symbol file, stdio, the pipe */
 #define REAP_POLL_MS 1       /* pipe closed, process not yet gone, no pidfd */
+#define MAX_KEYS 64          /* symbol files one child reports loading */
+#define MAX_KEY 511          /* bytes of one key */
 
 /* Exit statuses of the child besides 0 (a result was sent). */
 enum child_status {
@@ -64,6 +66,7 @@ struct sandbox {
 	uint8_t *buf;         /* what the child sent */
 	size_t len, cap;
 	bool filter_skipped;  /* last child: no seccomp filter */
+	uint64_t mark;        /* symbol cache clock at the fork */
 };
 
 static uint64_t now_ms(void)
@@ -238,31 +241,58 @@ static int send_all(const uint8_t *p, size_t n)
 	return 0;
 }
 
-static int send_dump(const Dumpfleet__V1__Dump *dump, uint32_t flags)
+/* Symbol-file keys the child loaded, as u16 length + bytes each. */
+struct keybuf {
+	uint8_t data[MAX_KEYS * (2 + MAX_KEY)];
+	size_t len, n;
+};
+
+static void key_add(void *ctx, const char *key)
+{
+	struct keybuf *kb = ctx;
+	size_t k = strlen(key);
+
+	if (kb->n >= MAX_KEYS || k > MAX_KEY)
+		return;
+	kb->data[kb->len] = (uint8_t)k;
+	kb->data[kb->len + 1] = (uint8_t)(k >> 8);
+	memcpy(kb->data + kb->len + 2, key, k);
+	kb->len += 2 + k;
+	kb->n++;
+}
+
+/* Header, Dump, then the keys of the symbol files loaded (see finish). */
+static int send_dump(const Dumpfleet__V1__Dump *dump, uint32_t flags,
+		     const struct keybuf *kb)
 {
 	size_t n = dumpfleet__v1__dump__get_packed_size(dump);
+	size_t klen = kb != NULL ? kb->len : 0;
 
 	/* The parent refuses more; say so by a short, clear result. */
-	if (n > SANDBOX_MAX_RESULT - HEADER_LEN)
+	if (n > SANDBOX_MAX_RESULT - HEADER_LEN - sizeof(kb->data))
 		n = SANDBOX_MAX_RESULT;
-	uint8_t *buf = malloc(HEADER_LEN + n);
+	bool fits = n < SANDBOX_MAX_RESULT;
+	uint8_t *buf = malloc(HEADER_LEN + (fits ? n + klen : 0));
 
 	if (buf == NULL)
 		return CHILD_NOMEM;
 	put_u32le(buf, (uint32_t)n);
 	put_u32le(buf + 4, flags);
-	if (n < SANDBOX_MAX_RESULT)
+	if (fits) {
 		dumpfleet__v1__dump__pack(dump, buf + HEADER_LEN);
-	int rc = send_all(buf, n < SANDBOX_MAX_RESULT ? HEADER_LEN + n
-						      : HEADER_LEN);
+		if (klen > 0)
+			memcpy(buf + HEADER_LEN + n, kb->data, klen);
+	}
+	int rc = send_all(buf, fits ? HEADER_LEN + n + klen : HEADER_LEN);
 
 	free(buf);
 	return rc;
 }
 
 /* Open, limit, filter, analyse, send: the child's whole life. */
-static int child_analyse(const struct sandbox_opts *o, const char *path)
+static int child_analyse(const struct sandbox *sb, const char *path)
 {
+	const struct sandbox_opts *o = &sb->o;
 	struct mapfile m;
 	struct diag d;
 	struct analysis *a = NULL;
@@ -292,7 +322,14 @@ static int child_analyse(const struct sandbox_opts *o, const char *path)
 
 	if (record_from_analysis(&dump, a, path, NULL) != DF_OK)
 		return CHILD_NOMEM;
-	return send_dump(&dump, flags);
+	/*
+	 * Symbol files parsed here die with the child: tell the parent, which
+	 * loads them into its cache for the children to come.
+	 */
+	struct keybuf kb = { .len = 0, .n = 0 };
+
+	symstore_loaded_since(o->syms, sb->mark, key_add, &kb);
+	return send_dump(&dump, flags, &kb);
 }
 
 /*
@@ -307,8 +344,8 @@ static _Noreturn void child_exit(int status)
 		syscall(SYS_exit_group, status);
 }
 
-static void child_main(const struct sandbox_opts *o, const char *path,
-		       int wfd, pid_t parent)
+static void child_main(const struct sandbox *sb, const char *path, int wfd,
+		       pid_t parent)
 {
 	/* A worker killed with -9 takes its children along. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
@@ -321,7 +358,7 @@ static void child_main(const struct sandbox_opts *o, const char *path,
 	/* Sockets, the store, other slots' pipes: none of the parser's. */
 	if (close_range(RESULT_FD + 1, ~0U, 0) != 0)
 		child_exit(CHILD_SETUP);
-	child_exit(child_analyse(o, path));
+	child_exit(child_analyse(sb, path));
 }
 
 /* ---- the parent ------------------------------------------------------------ */
@@ -336,6 +373,7 @@ int sandbox_start(struct sandbox *sb, const char *path, struct diag *d)
 		return diag_fail(d, DF_EIO, "pipe: %s", strerror(errno));
 	pid_t parent = getpid();
 
+	sb->mark = symstore_mark(sb->o.syms);
 	/* The cache's lock must not be held by another thread in the child. */
 	symstore_fork_prepare(sb->o.syms);
 	pid_t pid = fork();
@@ -343,7 +381,7 @@ int sandbox_start(struct sandbox *sb, const char *path, struct diag *d)
 	symstore_fork_done(sb->o.syms);
 	if (pid == 0) {
 		close(p[0]);
-		child_main(&sb->o, path, p[1], parent);
+		child_main(sb, path, p[1], parent);
 	}
 	int e = errno;
 
@@ -525,13 +563,37 @@ static int exit_reason(const struct sandbox *sb, int status, char *reason,
 	return DF_EIO;
 }
 
+/*
+ * Load into our cache the symbol files the child listed after its Dump
+ * (from offset AT). The list is the child's word, so it is read with
+ * care, capped, and each key is checked as a dump's names are.
+ */
+static void warm_symbols(struct sandbox *sb, size_t at)
+{
+	char key[MAX_KEY + 1];
+
+	for (size_t i = 0; i < MAX_KEYS && sb->o.syms != NULL; i++) {
+		if (sb->len - at < 2)
+			return;
+		size_t k = (size_t)sb->buf[at] | (size_t)sb->buf[at + 1] << 8;
+
+		if (k > MAX_KEY || sb->len - at - 2 < k)
+			return;
+		memcpy(key, sb->buf + at + 2, k);
+		key[k] = '\0';
+		if (strlen(key) == k)
+			symstore_warm(sb->o.syms, key);
+		at += 2 + k;
+	}
+}
+
 /* The child ended by itself with status 0: decode what it sent. */
 static int decode_result(struct sandbox *sb, Dumpfleet__V1__Dump **out,
 			 char *reason, size_t len)
 {
 	uint32_t n = sb->len >= HEADER_LEN ? get_u32le(sb->buf) : 0;
 
-	if (sb->len < HEADER_LEN || sb->len != HEADER_LEN + (size_t)n) {
+	if (sb->len < HEADER_LEN || sb->len < HEADER_LEN + (size_t)n) {
 		snprintf(reason, len, "parser sent a truncated result "
 				      "(%zu bytes)", sb->len);
 		return DF_EPROTO;
@@ -542,6 +604,7 @@ static int decode_result(struct sandbox *sb, Dumpfleet__V1__Dump **out,
 		snprintf(reason, len, "parser sent a malformed result");
 		return DF_EPROTO;
 	}
+	warm_symbols(sb, HEADER_LEN + (size_t)n);
 	return DF_OK;
 }
 

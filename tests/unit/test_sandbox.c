@@ -20,6 +20,7 @@
 #include "hash.h"
 #include "record.h"
 #include "sandbox.h"
+#include "symbols.h"
 #include "testutil.h"
 
 #define SAMPLE "x86-null-write.dmp"
@@ -228,6 +229,57 @@ static void test_sandbox__filter_stops_a_forbidden_call(void **state)
 	sandbox_dump_free(dm);
 }
 
+static void count_key(void *ctx, const char *key)
+{
+	(void)key;
+	(*(size_t *)ctx)++;
+}
+
+/*
+ * A child's symbol files die with it; it lists them and the parent loads
+ * them, so the next child inherits them parsed. A listed key is checked
+ * as a dump's names are.
+ */
+static void test_sandbox__parent_cache_learns_the_childs_symbols(void **state)
+{
+	(void)state;
+	const char *syms_dir = test_shared_path("corpus/symbols");
+	char dmp[4096];
+
+	if (syms_dir == NULL)
+		skip();
+	char root[4096];
+
+	snprintf(root, sizeof(root), "%s", syms_dir);
+	snprintf(dmp, sizeof(dmp), "%s",
+		 test_shared_path("corpus/minidumps/breakpad__minidump2.dmp"));
+	const char *roots[] = { root };
+	struct symstore *syms = symstore_new(roots, 1);
+	struct sandbox_opts o;
+	struct sandbox *sb = NULL;
+	Dumpfleet__V1__Dump *dm = NULL;
+	char reason[SANDBOX_MAX_REASON];
+	size_t before = 0, after = 0;
+
+	assert_non_null(syms);
+	sandbox_opts_init(&o);
+	o.syms = syms;
+	assert_int_equal(sandbox_new(&sb, &o), DF_OK);
+	symstore_loaded_since(syms, 0, count_key, &before);
+	assert_int_equal(before, 0);
+	assert_int_equal(sandbox_run(sb, dmp, &dm, reason, sizeof(reason)),
+			 DF_OK);
+	assert_non_null(strstr(dm->signature, "CrashFunction"));
+	sandbox_dump_free(dm);
+	symstore_loaded_since(syms, 0, count_key, &after);
+	assert_true(after >= 1);
+	assert_int_equal(symstore_warm(syms, ".hidden/1234"), DF_EUSAGE);
+	assert_int_equal(symstore_warm(syms, "nokey"), DF_EUSAGE);
+	assert_int_equal(symstore_warm(syms, "a.pdb/not-hex"), DF_EUSAGE);
+	sandbox_destroy(&sb);
+	symstore_destroy(&syms);
+}
+
 static void test_sandbox__finish_without_a_child_is_refused(void **state)
 {
 	(void)state;
@@ -258,6 +310,8 @@ int main(void)
 			test_sandbox__runaway_allocation_meets_the_memory_limit),
 		cmocka_unit_test(test_sandbox__filter_stops_a_forbidden_call),
 		cmocka_unit_test(test_sandbox__finish_without_a_child_is_refused),
+		cmocka_unit_test(
+			test_sandbox__parent_cache_learns_the_childs_symbols),
 	};
 
 	hash_global_init();
