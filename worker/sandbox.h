@@ -8,8 +8,8 @@
  * descriptors, no core), opens and maps the file, then installs a seccomp
  * filter (libseccomp) allowing only what parsing needs; any other system
  * call kills it. It sends the serialised dumpfleet.v1.Dump back over a
- * pipe, as a 4-byte little-endian length, 4 bytes of flags, then the
- * message; the parent caps that length at SANDBOX_MAX_RESULT.
+ * pipe, as a 4-byte little-endian length, 4 bytes of flags, the message,
+ * then the symbol keys; the parent caps the whole at SANDBOX_MAX_RESULT.
  *
  * The parent never blocks on the child: sandbox_fd() is polled with the
  * slot's socket (so the slot keeps heartbeating), sandbox_pump() reads
@@ -18,8 +18,9 @@
  * SIGSEGV", "CPU limit 120 s", "wall-clock limit 120 s").
  *
  * The symbol cache (symbols.h) is shared by the slots of a process; the
- * child gets a copy-on-write view of it, so files the child loads do not
- * warm the parent's cache: each dump loads the symbol files it needs.
+ * child gets a copy-on-write view of it, so files the child loads would
+ * die with it. It lists them after the Dump (keys, u16 length each) and
+ * the parent loads them into the shared cache for the next children.
  *
  * One sandbox runs one child at a time; a slot owns one sandbox.
  */
