@@ -36,7 +36,6 @@ for p in "$worker" "$broker"; do
 done
 # The slow dump was finished, not abandoned; nothing else was started.
 [ "$(report_value "$tmp/store" dumps)" = 1 ] || fail "dumps after the drain"
-grep -q 'event=job_failed' "$tmp/workers.err" && fail "a job failed"
 
 start_broker "$tmp/store" ""
 start_worker --slots 2

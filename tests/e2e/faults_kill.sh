@@ -9,8 +9,8 @@ source "$(dirname "$0")/fleet.inc"
 # AddressSanitizer process costs some 6 ms, ten times a plain one.
 n=${DF_E2E_DUMPS:-2000}
 gen_minidumps "$n" "$tmp/in"
-"$DUMPFLEET" run --workers 2 --store "$tmp/clean" "$tmp/in" >/dev/null \
-	2>"$tmp/clean.err" || fail "clean run exited $?"
+"$DUMPFLEET" run --workers 2 --timeout 10 --store "$tmp/clean" "$tmp/in" \
+	>/dev/null 2>"$tmp/clean.err" || fail "clean run exited $?"
 stable_report "$tmp/clean" >"$tmp/clean.json"
 grep -q "\"dumps\": $n," "$tmp/clean.json" || fail "clean run: not $n dumps"
 
