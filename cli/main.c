@@ -116,8 +116,8 @@ static bool add_symbol_dir(struct symdirs *sd, const char *cmd, const char *dir)
 	"                          (default 120)\n" \
 	"      --memory MB         address space one analysis may add\n" \
 	"                          (default 4096; 0: no limit)\n" \
-	"      --no-sandbox        analyse in the worker process (debugging:\n" \
-	"                          a parser crash then ends the worker)\n"
+	"      --no-sandbox        analyse in the worker's own process\n" \
+	"                          (debugging: a parser crash ends it)\n"
 
 enum { OPT_TIMEOUT = 0x100, OPT_MEMORY, OPT_NO_SANDBOX };
 

@@ -54,7 +54,7 @@ void fault_strike(const char *fault, const char *path)
 		pthread_mutex_lock(&mu);
 	}
 	if (fault_wanted(fault, "escape", path)) {
-		/* A parser taken over, reaching for a file it has no need of. */
+		/* A parser taken over, reaching for a file it needs not. */
 		int fd = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
 
 		if (fd >= 0)

@@ -104,7 +104,7 @@ int sandbox_new(struct sandbox **out, const struct sandbox_opts *o)
 	return DF_OK;
 }
 
-/* ---- the child ------------------------------------------------------------ */
+/* ---- the child ----------------------------------------------------------- */
 
 static bool set_limit(int res, rlim_t soft, rlim_t hard)
 {
@@ -189,17 +189,19 @@ static const int filter_allowed[] = {
 static int filter_rules(scmp_filter_ctx ctx, const struct sandbox_opts *o)
 {
 	int rc = 0;
-	/* Spelt out: clang warns of the fields libseccomp's macros leave out. */
+	/* Spelt out: clang warns of fields libseccomp's macros leave out. */
 	const struct scmp_arg_cmp to_pipe = {
 		.arg = 0, .op = SCMP_CMP_EQ, .datum_a = RESULT_FD, .datum_b = 0
 	};
 	const struct scmp_arg_cmp read_only = {
 		.arg = 2, .op = SCMP_CMP_MASKED_EQ,
-		.datum_a = O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND, .datum_b = 0
+		.datum_a = O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND,
+		.datum_b = 0
 	};
 
 	for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(filter_allowed); i++)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, filter_allowed[i], 0);
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, filter_allowed[i],
+				      0);
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
 				      to_pipe);
@@ -361,7 +363,7 @@ static void child_main(const struct sandbox *sb, const char *path, int wfd,
 	child_exit(child_analyse(sb, path));
 }
 
-/* ---- the parent ------------------------------------------------------------ */
+/* ---- the parent ---------------------------------------------------------- */
 
 int sandbox_start(struct sandbox *sb, const char *path, struct diag *d)
 {

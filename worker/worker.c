@@ -329,8 +329,11 @@ static int slot_session(struct slot *s, void *sock)
 			return r > 0;
 		uint64_t now = wire_now_ms();
 
-		if (now - ss.last_heard > (uint64_t)o->heartbeat_ms * o->liveness) {
-			log_msg(LL_WARN, "event=broker_silent worker=%s", s->name);
+		uint64_t silence = (uint64_t)o->heartbeat_ms * o->liveness;
+
+		if (now - ss.last_heard > silence) {
+			log_msg(LL_WARN, "event=broker_silent worker=%s",
+				s->name);
 			return 1;
 		}
 		if (now - ss.last_sent >= o->heartbeat_ms) {
