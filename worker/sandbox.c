@@ -334,6 +334,8 @@ static int child_analyse(const struct sandbox *sb, const char *path)
 	return send_dump(&dump, flags, &kb);
 }
 
+static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE };
+
 /*
  * End the child at once, by the system call: no atexit handlers, no stdio
  * flush of buffers copied from the parent, and no sanitizer exit hooks
@@ -355,6 +357,13 @@ static void child_main(const struct sandbox *sb, const char *path, int wfd,
 	/* Ctrl-C or SIGTERM to the group is for the worker, which drains. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
+	/*
+	 * A crash is reported by its signal: a handler inherited from the
+	 * parent (a sanitizer's, a test framework's) would only make calls
+	 * that the filter forbids, and blur the reason.
+	 */
+	for (size_t i = 0; i < ARRAY_SIZE(crash_signals); i++)
+		signal(crash_signals[i], SIG_DFL);
 	if (wfd != RESULT_FD && dup2(wfd, RESULT_FD) != RESULT_FD)
 		child_exit(CHILD_SETUP);
 	/* Sockets, the store, other slots' pipes: none of the parser's. */

@@ -11,12 +11,15 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "analysis.h"
 #include "df.h"
+#include "diag.h"
 #include "hash.h"
 #include "record.h"
 #include "sandbox.h"
@@ -229,6 +232,50 @@ static void test_sandbox__filter_stops_a_forbidden_call(void **state)
 	sandbox_dump_free(dm);
 }
 
+/*
+ * A dump cut short while the child has it mapped (a copy still being
+ * written, a share going away) faults on the first page past the new
+ * end: SIGBUS used to end the whole worker; now it ends the child.
+ */
+static void test_sandbox__file_truncated_while_mapped(void **state)
+{
+	(void)state;
+	char *dir = test_tmpdir();
+	char path[4096];
+	size_t len = 0;
+	uint8_t *bytes = test_read_file(sample_path(), &len);
+	struct sandbox_opts o;
+	struct sandbox *sb = NULL;
+	Dumpfleet__V1__Dump *dm = NULL;
+	char reason[SANDBOX_MAX_REASON];
+	struct diag d;
+
+	assert_non_null(bytes);
+	snprintf(path, sizeof(path), "%s/cut.dmp", dir);
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(bytes, 1, len, f), len);
+	fclose(f);
+	free(bytes);
+	sandbox_opts_init(&o);
+	/* The child maps the file, then is busy for 1.5 s before parsing. */
+	o.fault = "slow:cut.dmp";
+	assert_int_equal(sandbox_new(&sb, &o), DF_OK);
+	diag_init(&d);
+	assert_int_equal(sandbox_start(sb, path, &d), DF_OK);
+	usleep(300000);
+	assert_int_equal(truncate(path, 0), 0);
+	while (!sandbox_pump(sb))
+		usleep(10000);
+	assert_int_not_equal(sandbox_finish(sb, &dm, reason, sizeof(reason)),
+			     DF_OK);
+	assert_string_equal(reason, "parser killed by SIGBUS");
+	sandbox_destroy(&sb);
+	test_rmtree(dir);
+	free(dir);
+}
+
 static void count_key(void *ctx, const char *key)
 {
 	(void)key;
@@ -310,6 +357,7 @@ int main(void)
 			test_sandbox__runaway_allocation_meets_the_memory_limit),
 		cmocka_unit_test(test_sandbox__filter_stops_a_forbidden_call),
 		cmocka_unit_test(test_sandbox__finish_without_a_child_is_refused),
+		cmocka_unit_test(test_sandbox__file_truncated_while_mapped),
 		cmocka_unit_test(
 			test_sandbox__parent_cache_learns_the_childs_symbols),
 	};
