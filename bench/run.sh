@@ -6,7 +6,8 @@
 #      symbols on the same files (MINIDUMP_STACKWALK, or skipped), one core.
 #   2. pipeline throughput: `dumpfleet run` (broker + workers + store) over
 #      N distinct generated minidumps vs `dumpfleet analyze` of the same
-#      files in one process (the cost of the fleet machinery).
+#      files in one process (the cost of the fleet machinery), and vs
+#      `dumpfleet run --no-sandbox` (the cost of a child process per dump).
 #   3. archive ingest: `dumpfleet run` over the same N files packed in one
 #      zip and in one tar.zst vs over the plain folder (the cost of
 #      unpacking into the spool).
@@ -77,12 +78,15 @@ while [ $i -lt "$nfiles" ]; do
 	done
 done
 single() { "$df" analyze --json "$tmp"/in/*.dmp; }
-fleet() { rm -rf "$tmp/store"; "$df" run --workers "$(nproc)" --store "$tmp/store" "$tmp/in"; }
+fleet() { rm -rf "$tmp/store"; "$df" run --workers "$(nproc)" --store "$tmp/store" "$@" "$tmp/in"; }
 base=$(timeit single)
 ours=$(timeit fleet)
+insitu=$(timeit fleet --no-sandbox)
 echo "analyze $nfiles files in one process: median ${base}s ($(calc "$nfiles / $base") files/s)"
 echo "run (broker+$(nproc) workers+store) on them: median ${ours}s ($(calc "$nfiles / $ours") files/s)"
 echo "ratio run/analyze: $(calc "$ours / $base")"
+echo "run --no-sandbox on them: median ${insitu}s ($(calc "$nfiles / $insitu") files/s)"
+echo "sandbox cost per dump: $(calc "($ours - $insitu) * 1000 / $nfiles") ms wall, $(calc "($ours - $insitu) * 1000 * $(nproc) / $nfiles") ms of a slot"
 
 mk=$build/tests/mkarchive
 if [ -x "$mk" ]; then

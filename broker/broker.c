@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -41,6 +42,7 @@ struct lease {
 	struct qjob job;
 	size_t worker;       /* index into workers */
 	uint64_t deadline;
+	uint64_t seq;        /* dispatch order (deadlines can tie) */
 };
 
 struct wrk {
@@ -73,6 +75,7 @@ struct broker {
 	uint64_t failed_total, failed_seen;
 	struct metrics_hist commit;
 	uint64_t last_publish;
+	uint64_t next_seq;    /* for the next lease */
 };
 
 static uint64_t now_us(void)
@@ -186,9 +189,52 @@ static size_t worker_add(struct broker *b, const struct wire_peer *p)
 	return i;
 }
 
-/* Put every job leased to worker W back at the queue. */
-static void requeue_worker_jobs(struct broker *b, size_t w)
+/*
+ * Job J failed in a way another try may mend (a lease expired, its
+ * analysis died, its worker was lost): it costs an attempt, and after
+ * max_attempts it is quarantined with WHY. Takes J's path.
+ */
+static void job_retry(struct broker *b, struct qjob j, const char *why)
 {
+	j.attempts++;
+	if (j.attempts >= b->o->max_attempts) {
+		char reason[STORE_MAX_REASON];
+		struct diag d;
+
+		diag_init(&d);
+		snprintf(reason, sizeof(reason), "%.900s (%u attempts)", why,
+			 (unsigned)j.attempts);
+		if (store_job_fail(b->o->store, j.id, reason, true, &d) ==
+		    DF_OK)
+			b->failed++;
+		log_msg(LL_WARN, "event=quarantined job=%llu reason=\"%s\"",
+			(unsigned long long)j.id, reason);
+	} else if (queue_push(b, j.id, j.path, j.archive, j.member,
+			      j.attempts) != DF_OK) {
+		log_msg(LL_ERROR, "event=requeue_failed job=%llu",
+			(unsigned long long)j.id);
+	}
+	qjob_free(&j);
+}
+
+/*
+ * Put every job leased to worker W back at the queue. A slot runs its
+ * jobs in the order they came, so when W was lost (LOST) the oldest lease
+ * is the one it was analysing: only that job is charged an attempt, so
+ * that a dump that kills workers is quarantined in the end while the jobs
+ * merely waiting behind it are not.
+ */
+static void requeue_worker_jobs(struct broker *b, size_t w, bool lost)
+{
+	size_t oldest = SIZE_MAX;
+
+	for (size_t i = 0; lost && i < b->nleases; i++)
+		if (b->leases[i].worker == w &&
+		    (oldest == SIZE_MAX ||
+		     b->leases[i].seq < b->leases[oldest].seq))
+			oldest = i;
+	uint64_t charged = oldest != SIZE_MAX ? b->leases[oldest].job.id : 0;
+
 	for (size_t i = 0; i < b->nleases;) {
 		if (b->leases[i].worker != w) {
 			i++;
@@ -196,12 +242,16 @@ static void requeue_worker_jobs(struct broker *b, size_t w)
 		}
 		struct qjob j = b->leases[i].job;
 
+		b->leases[i] = b->leases[--b->nleases];
+		if (oldest != SIZE_MAX && j.id == charged) {
+			job_retry(b, j, "worker lost while analysing");
+			continue;
+		}
 		if (queue_push(b, j.id, j.path, j.archive, j.member,
 			       j.attempts) != DF_OK)
 			log_msg(LL_ERROR, "event=requeue_failed job=%llu",
 				(unsigned long long)j.id);
 		qjob_free(&j);
-		b->leases[i] = b->leases[--b->nleases];
 	}
 }
 
@@ -212,16 +262,15 @@ static void worker_drop(struct broker *b, size_t w, const char *why)
 	log_msg(LL_WARN, "event=worker_dropped worker=%s reason=%s",
 		log_quote(name, sizeof(name), b->workers[w].name), why);
 	b->workers[w].alive = false;
-	requeue_worker_jobs(b, w);
+	requeue_worker_jobs(b, w, false);
 }
 
 /*
- * A worker went silent. A slot sends nothing while it analyses, so it may
- * just be busy with a big dump: handing its jobs out again at once had
- * every slot analyse the same multi-gigabyte file in turn. It gets no new
- * jobs, but the ones it holds stay leased until their lease expires; its
- * result still ends the lease, and a worker that crashed costs the job an
- * attempt, so a dump that kills workers is quarantined in the end.
+ * A worker went silent. Slots heartbeat while a child analyses a dump
+ * (worker.h), so silence means the worker is gone or cut off: its jobs
+ * go back to the queue at once instead of waiting for their leases, and
+ * the one it was analysing is charged an attempt. A result that still
+ * comes is recorded once (the store ignores a job already done).
  */
 static void worker_silent(struct broker *b, size_t w)
 {
@@ -230,10 +279,7 @@ static void worker_silent(struct broker *b, size_t w)
 	log_msg(LL_WARN, "event=worker_dropped worker=%s reason=silent",
 		log_quote(name, sizeof(name), b->workers[w].name));
 	b->workers[w].alive = false;
-	/* The slot may be reused by a new worker: orphan these leases. */
-	for (size_t i = 0; i < b->nleases; i++)
-		if (b->leases[i].worker == w)
-			b->leases[i].worker = SIZE_MAX;
+	requeue_worker_jobs(b, w, true);
 }
 
 /* ---- sending ---------------------------------------------------------- */
@@ -271,7 +317,8 @@ static int lease_add(struct broker *b, struct qjob j, size_t w)
 		b->leasecap = ncap;
 	}
 	b->leases[b->nleases++] =
-		(struct lease){ j, w, wire_now_ms() + b->o->lease_ms };
+		(struct lease){ j, w, wire_now_ms() + b->o->lease_ms,
+				b->next_seq++ };
 	return DF_OK;
 }
 
@@ -307,17 +354,28 @@ static void dispatch(struct broker *b)
 
 /* ---- results ----------------------------------------------------------- */
 
-/* Forget the lease of job ID; returns false when there was none. */
-static bool lease_end(struct broker *b, uint64_t id)
+/* End the lease of job ID into *J; returns false when there was none. */
+static bool lease_take(struct broker *b, uint64_t id, struct qjob *j)
 {
 	for (size_t i = 0; i < b->nleases; i++) {
 		if (b->leases[i].job.id == id) {
-			qjob_free(&b->leases[i].job);
+			*j = b->leases[i].job;
 			b->leases[i] = b->leases[--b->nleases];
 			return true;
 		}
 	}
 	return false;
+}
+
+/* Forget the lease of job ID; returns false when there was none. */
+static bool lease_end(struct broker *b, uint64_t id)
+{
+	struct qjob j;
+
+	if (!lease_take(b, id, &j))
+		return false;
+	qjob_free(&j);
+	return true;
 }
 
 static int flush_results(struct broker *b)
@@ -374,10 +432,37 @@ static int flush_results(struct broker *b)
 	return rc;
 }
 
+/*
+ * The analysis died (crash, limit, watchdog): not a result but a failed
+ * attempt. A retry for a job no longer leased to anyone is stale (it was
+ * queued again, or finished elsewhere) and changes nothing.
+ */
+static void on_attempt_failed(struct broker *b,
+			      const Dumpfleet__V1__JobResult *r)
+{
+	struct qjob j;
+
+	if (!lease_take(b, r->job_id, &j)) {
+		log_msg(LL_INFO, "event=late_retry job=%llu",
+			(unsigned long long)r->job_id);
+		return;
+	}
+	log_msg(LL_INFO, "event=attempt_failed job=%llu attempts=%u "
+		"reason=\"%.200s\"", (unsigned long long)j.id,
+		(unsigned)j.attempts + 1, r->dump->failure);
+	job_retry(b, j, r->dump->failure);
+}
+
 static int on_result(struct broker *b, wire_env *env)
 {
-	uint64_t id = env->result->job_id;
+	const Dumpfleet__V1__JobResult *r = env->result;
+	uint64_t id = r->job_id;
 
+	if (r->retry && r->dump != NULL && r->dump->failure[0] != '\0') {
+		on_attempt_failed(b, r);
+		wire_env_free(env);
+		return DF_OK;
+	}
 	if (!lease_end(b, id))
 		log_msg(LL_INFO, "event=late_result job=%llu",
 			(unsigned long long)id);
@@ -907,22 +992,7 @@ static void expire(struct broker *b, uint64_t now)
 
 		*l = b->leases[--b->nleases];
 		b->leases_expired++;
-		j.attempts++;
-		if (j.attempts >= b->o->max_attempts) {
-			struct diag d;
-
-			diag_init(&d);
-			if (store_job_fail(b->o->store, j.id,
-					   "lease expired too often", true,
-					   &d) == DF_OK)
-				b->failed++;
-			log_msg(LL_WARN, "event=quarantined job=%llu",
-				(unsigned long long)j.id);
-		} else {
-			queue_push(b, j.id, j.path, j.archive, j.member,
-				   j.attempts);
-		}
-		qjob_free(&j);
+		job_retry(b, j, "lease expired");
 	}
 }
 
@@ -982,11 +1052,29 @@ static void broker_free(struct broker *b)
 		zmq_close(b->sock);
 }
 
+/*
+ * Told to stop: no new leases; go on until the leased jobs are answered
+ * or drain_ms has passed (*END is when). True when it is time to return.
+ */
+static bool drained(struct broker *b, uint64_t *end)
+{
+	if (!atomic_load(b->o->stop))
+		return false;
+	uint64_t now = wire_now_ms();
+
+	if (*end == 0) {
+		*end = now + b->o->drain_ms;
+		log_msg(LL_INFO, "event=draining leased=%zu", b->nleases);
+	}
+	return b->nleases == 0 || now >= *end;
+}
+
 static int serve(struct broker *b)
 {
 	const struct broker_opts *o = b->o;
+	uint64_t drain_end = 0;
 
-	while (!atomic_load(o->stop)) {
+	while (!drained(b, &drain_end)) {
 		zmq_pollitem_t item = { b->sock, 0, ZMQ_POLLIN, 0 };
 		long wait = b->npending > 0 ? BROKER_FLUSH_MS
 					    : (long)o->heartbeat_ms / 4 + 1;
@@ -1019,7 +1107,8 @@ static int serve(struct broker *b)
 		expire(b, wire_now_ms());
 		rate_tick(&b->done_rate, wire_now_ms(), b->done);
 		publish(b, wire_now_ms());
-		dispatch(b);
+		if (drain_end == 0)
+			dispatch(b);
 	}
 	return DF_OK;
 }

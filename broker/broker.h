@@ -5,11 +5,12 @@
  * tells them apart). Jobs are written to the store before a submission is
  * acknowledged; at start the broker reloads every job not yet done, so a
  * restart loses nothing. Workers take jobs by credit (WorkerReady); each
- * dispatched job carries a lease, and an expired lease or a worker that
- * says Disconnect puts the job back in the queue (a silent worker gets no
- * new jobs, but may only be busy: its jobs wait for their lease). A job
- * that fails to come back max_attempts times is quarantined. Results are written in batches, one
- * write transaction per poll round.
+ * dispatched job carries a lease, and an expired lease, a worker that says
+ * Disconnect or one found silent (slots heartbeat while they analyse) puts
+ * the job back in the queue. An expired lease, a lost worker's running job
+ * and a result marked retry (the analysis died) each cost an attempt; a
+ * job out of attempts (max_attempts) is quarantined with its last reason.
+ * Results are written in batches, one write transaction per poll round.
  */
 #ifndef BROKER_BROKER_H
 #define BROKER_BROKER_H
@@ -30,7 +31,13 @@ struct broker_opts {
 	uint32_t liveness;        /* missed heartbeats before a worker is dropped */
 	uint64_t lease_ms;        /* job lease */
 	uint32_t max_attempts;    /* before quarantine */
-	atomic_bool *stop;        /* set to true to stop the loop */
+	/*
+	 * Set to true to stop. The broker then drains: it leases no more
+	 * jobs, waits up to drain_ms for the results of the leased ones, then
+	 * returns; jobs still out are queued again at the next start.
+	 */
+	atomic_bool *stop;
+	uint64_t drain_ms;
 	/*
 	 * CURVE: the broker's key pair and the keys allowed to connect, with
 	 * their roles; a peer may only send the messages of its roles. NULL
@@ -45,7 +52,10 @@ struct broker_opts {
 	void *on_bound_ctx;
 };
 
-/* Defaults: heartbeat 1000 ms, liveness 5, lease 600 s, 3 attempts. */
+/*
+ * Defaults: heartbeat 1000 ms, liveness 5, lease 600 s, 3 attempts, no
+ * drain (the command line's broker drains 30 s).
+ */
 void broker_opts_init(struct broker_opts *o);
 
 /*

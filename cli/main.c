@@ -48,6 +48,7 @@
 #define DEFAULT_STORE "dumpfleet-store"
 #define DEFAULT_SUBMIT_SPOOL "dumpfleet-spool"
 #define DEFAULT_TIMEOUT_MS 30000
+#define DEFAULT_DRAIN_MS 30000
 #define MAX_SYMBOL_DIRS 64
 
 /*
@@ -318,6 +319,39 @@ static int problems_record(const struct problems *ps, struct store *s,
 			return rc;
 	}
 	return DF_OK;
+}
+
+/* Per-dump isolation options shared by `run` and `worker`. */
+#define SANDBOX_HELP \
+	"      --timeout SECONDS   per-dump wall-clock and CPU limit\n" \
+	"                          (default 120)\n" \
+	"      --memory MB         address space one analysis may add\n" \
+	"                          (default 4096; 0: no limit)\n" \
+	"      --no-sandbox        analyse in the worker's own process\n" \
+	"                          (debugging: a parser crash ends it)\n"
+
+/* Above the archive options' values. */
+enum { OPT_TIMEOUT = 0x180, OPT_MEMORY, OPT_NO_SANDBOX };
+
+#define SANDBOX_OPTIONS \
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT }, \
+	{ "memory", required_argument, NULL, OPT_MEMORY }, \
+	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX }
+
+/* Apply option C to WO; false when C is none of them or invalid. */
+static bool sandbox_option(struct worker_opts *wo, int c, const char *arg)
+{
+	unsigned long v;
+
+	if (c == OPT_TIMEOUT && parse_uint(arg, 86400, &v) && v > 0)
+		wo->timeout_s = (uint32_t)v;
+	else if (c == OPT_MEMORY && parse_uint(arg, 1UL << 30, &v))
+		wo->memory_mb = v;
+	else if (c == OPT_NO_SANDBOX)
+		wo->no_sandbox = true;
+	else
+		return false;
+	return true;
 }
 
 /* ---- analyze ------------------------------------------------------------- */
@@ -775,7 +809,8 @@ static void *worker_main(void *arg)
 static const char run_help[] =
 	"Usage: dumpfleet run [--workers N] [--store DIR] [--batch TAG]\n"
 	"                     [--format text|json] [--symbols DIR]...\n"
-	"                     [--spool DIR] [--max-depth N] PATH...\n"
+	"                     [--spool DIR] [--max-depth N]\n"
+	"                     [--timeout S] [--memory MB] [--no-sandbox] PATH...\n"
 	"Start a broker and N workers on this machine, analyse every file\n"
 	"under PATH, store the results and print the report. Archives (zip,\n"
 	"7z, cab, rar, tar, .gz, .zst, ...) are unpacked into the spool, each\n"
@@ -789,6 +824,7 @@ static const char run_help[] =
 	"      --spool DIR       where archive members go (default:\n"
 	"                        STORE/spool)\n"
 	ARCHIVE_HELP
+	SANDBOX_HELP
 	"  -h, --help            show this help\n";
 
 struct run_cfg {
@@ -799,6 +835,7 @@ struct run_cfg {
 	struct symdirs syms;
 	const char *spool;           /* NULL: STORE/spool */
 	struct ingest_limits limits;
+	struct worker_opts wo;   /* the sandbox options */
 };
 
 /* Collect PATHS into PL, unpacking archives; problems go into PS. */
@@ -892,7 +929,7 @@ static int run_pipeline(const struct run_cfg *cfg, char *const *paths,
 		pthread_cond_wait(&bd.cv, &bd.mu);
 	pthread_mutex_unlock(&bd.mu);
 
-	worker_opts_init(&wo);
+	wo = cfg->wo;
 	if (cfg->workers > 0)
 		wo.slots = (unsigned)cfg->workers;
 	wo.endpoint = bd.endpoint;
@@ -954,17 +991,20 @@ static int cmd_run(int argc, char **argv)
 		{ "batch", required_argument, NULL, 'b' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "symbols", required_argument, NULL, 'S' },
+		SANDBOX_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		ARCHIVE_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run_cfg cfg = { DEFAULT_STORE, "", 0, false, { { NULL }, 0 },
-			       NULL, { 0 } };
+	struct run_cfg cfg = { .store = DEFAULT_STORE, .batch = "" };
 	int c;
 
 	ingest_limits_init(&cfg.limits);
+	worker_opts_init(&cfg.wo);
 	while ((c = getopt_long(argc, argv, "w:s:b:f:h", opts, NULL)) != -1) {
-		if (c == 'w' && parse_uint(optarg, 1024, &cfg.workers) &&
+		if (sandbox_option(&cfg.wo, c, optarg))
+			continue;
+		else if (c == 'w' && parse_uint(optarg, 1024, &cfg.workers) &&
 		    cfg.workers > 0)
 			continue;
 		else if (c == 's')
@@ -997,6 +1037,7 @@ static const char broker_help[] =
 	"                        [--heartbeat-ms N] [--lease-ms N]\n"
 	"                        [--key FILE --allow-workers P\n"
 	"                         --allow-clients P] [--curve] [--insecure]\n"
+	"                        [--max-attempts K] [--drain-ms N]\n"
 	"Serve jobs to workers and record their results in the store.\n"
 	"Prints 'listening on ENDPOINT' once bound (a '*' port resolved).\n"
 	"A tcp:// endpoint that is not loopback needs CURVE keys.\n\n"
@@ -1009,6 +1050,10 @@ static const char broker_help[] =
 	"                         unauthenticated: bind loopback or firewall)\n"
 	SECURE_BROKER_HELP
 	LOG_HELP
+	"      --max-attempts K   quarantine a job after K failed attempts\n"
+	"                         (crashes, limits, lost workers; default 3)\n"
+	"      --drain-ms N       on SIGTERM, wait this long for leased jobs\n"
+	"                         (default 30000; the rest are queued again)\n"
 	"  -h, --help             show this help\n";
 
 static void print_bound(void *ctx, const char *endpoint)
@@ -1028,6 +1073,8 @@ static int cmd_broker(int argc, char **argv)
 		{ "metrics", required_argument, NULL, 'M' },
 		SECURE_BROKER_OPTIONS,
 		LOG_OPTIONS,
+		{ "max-attempts", required_argument, NULL, 'A' },
+		{ "drain-ms", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1038,6 +1085,7 @@ static int cmd_broker(int argc, char **argv)
 	int c, taken;
 
 	broker_opts_init(&bo);
+	bo.drain_ms = DEFAULT_DRAIN_MS;
 	secure_opts_init(&so);
 	while ((c = getopt_long(argc, argv, "B:s:vh", opts, NULL)) != -1) {
 		if ((taken = secure_take(&so, c, optarg)) != 0) {
@@ -1056,6 +1104,10 @@ static int cmd_broker(int argc, char **argv)
 			bo.lease_ms = v;
 		else if (c == 'M')
 			metrics_addr = optarg;
+		else if (c == 'A' && parse_uint(optarg, 1000, &v) && v)
+			bo.max_attempts = (uint32_t)v;
+		else if (c == 'D' && parse_uint(optarg, 86400000, &v))
+			bo.drain_ms = v;
 		else if (c == 'h')
 			return fputs(broker_help, stdout), DF_EXIT_OK;
 		else
@@ -1113,7 +1165,8 @@ static int cmd_broker(int argc, char **argv)
 
 static const char worker_help[] =
 	"Usage: dumpfleet worker --connect ENDPOINT [--slots N]\n"
-	"                        [--symbols DIR]...\n"
+	"                        [--symbols DIR]... [--timeout S]\n"
+	"                        [--memory MB] [--no-sandbox]\n"
 	"Analyse jobs from a broker until stopped (SIGTERM).\n\n"
 	"  -c, --connect ENDPOINT  the broker, e.g. tcp://broker:5555\n"
 	"  -n, --slots N           parallel analyses (default: cores)\n"
@@ -1122,6 +1175,7 @@ static const char worker_help[] =
 	"                          (DIR/NAME.pdb/ID/NAME.sym); repeatable\n"
 	SECURE_PEER_HELP
 	LOG_HELP
+	SANDBOX_HELP
 	"  -h, --help              show this help\n";
 
 static int cmd_worker(int argc, char **argv)
@@ -1133,6 +1187,7 @@ static int cmd_worker(int argc, char **argv)
 		{ "symbols", required_argument, NULL, 'S' },
 		SECURE_PEER_OPTIONS,
 		LOG_OPTIONS,
+		SANDBOX_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1148,6 +1203,8 @@ static int cmd_worker(int argc, char **argv)
 	secure_opts_init(&so);
 	while ((c = getopt_long(argc, argv, "c:n:vh", opts, NULL)) != -1) {
 		if (secure_take(&so, c, optarg) != 0)
+			continue;
+		else if (sandbox_option(&wo, c, optarg))
 			continue;
 		else if ((taken = take_log_option(c, optarg)) < 0)
 			return usage_error("worker", "invalid level");

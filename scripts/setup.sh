@@ -13,7 +13,7 @@ read -ra extra_packages <<<"${DF_EXTRA_PACKAGES:-}"
 packages=(build-essential cmake pkg-config git libzmq3-dev libprotobuf-c-dev
 	protobuf-c-compiler liblmdb-dev libcmocka-dev libjansson-dev
 	libsodium-dev libinih-dev libmicrohttpd-dev libarchive-dev
-	"${extra_packages[@]}")
+	libseccomp-dev "${extra_packages[@]}")
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -127,6 +127,13 @@ static void drop_hashed(const void *p, size_t n, void *ctx)
 	mapfile_drop(m, (size_t)((const uint8_t *)p - m->data), n);
 }
 
+void analysis_preload(void)
+{
+	bugcheck_count();
+	bugcheck_arg_count();
+	blame_is_os_module("ntdll.dll");
+}
+
 int analysis_run_file(struct analysis **out, const char *path,
 		      const struct sigrules *rules)
 {

@@ -43,6 +43,14 @@ int analysis_run_file_with(struct analysis **out, const char *path,
 			   const struct sigrules *rules,
 			   struct symstore *syms);
 
+/*
+ * Build the embedded tables (bugchecks, their arguments, OS modules) now
+ * instead of on first use. A process that forks a child per dump calls it
+ * before forking: every child then inherits them built, rather than
+ * building its own copy for each dump.
+ */
+void analysis_preload(void);
+
 /* Detect the format of DATA by its content. */
 enum model_format analysis_detect_format(const uint8_t *data, size_t len);
 

@@ -981,6 +981,7 @@ struct symentry {
 	size_t refs;                /* users outside the lock */
 	size_t bytes;
 	uint64_t last_used;
+	uint64_t born;              /* the clock when it was inserted */
 	time_t miss_until;
 	bool doomed;                /* evicted while in use: free on release */
 };
@@ -1043,6 +1044,18 @@ void symstore_destroy(struct symstore **sp)
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 	*sp = NULL;
+}
+
+void symstore_fork_prepare(struct symstore *s)
+{
+	if (s != NULL)
+		pthread_mutex_lock(&s->mu);
+}
+
+void symstore_fork_done(struct symstore *s)
+{
+	if (s != NULL)
+		pthread_mutex_unlock(&s->mu);
 }
 
 /* Remove entry I from the table (under the lock). */
@@ -1151,6 +1164,7 @@ static struct symentry *insert_entry(struct symstore *s, const char *key,
 	make_room(s, e->bytes);
 	e->refs = 1;
 	e->last_used = ++s->clock;
+	e->born = e->last_used;
 	s->entries[s->nentries++] = e;
 	s->bytes += e->bytes;
 	pthread_mutex_unlock(&s->mu);
@@ -1177,6 +1191,60 @@ static struct symentry *acquire(struct symstore *s, const struct module *m)
 		return e;
 	/* Parse outside the lock: other threads keep working meanwhile. */
 	return insert_entry(s, key, load_from_roots(s, m));
+}
+
+uint64_t symstore_mark(struct symstore *s)
+{
+	if (s == NULL)
+		return 0;
+	pthread_mutex_lock(&s->mu);
+	uint64_t mark = s->clock;
+
+	pthread_mutex_unlock(&s->mu);
+	return mark;
+}
+
+size_t symstore_loaded_since(struct symstore *s, uint64_t mark,
+			     void (*fn)(void *ctx, const char *key), void *ctx)
+{
+	size_t n = 0;
+
+	if (s == NULL)
+		return 0;
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < s->nentries; i++) {
+		const struct symentry *e = s->entries[i];
+
+		if (e->born > mark && e->file != NULL) {
+			fn(ctx, e->key);
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+int symstore_warm(struct symstore *s, const char *key)
+{
+	char file[SYMSTORE_KEY_MAX];
+	const char *slash = strrchr(key, '/');
+	struct module m;
+
+	if (s == NULL || slash == NULL || (size_t)(slash - key) >= sizeof(file))
+		return DF_EUSAGE;
+	memcpy(file, key, (size_t)(slash - key));
+	file[slash - key] = '\0';
+	memset(&m, 0, sizeof(m));
+	m.debug_file = file;
+	m.debug_id = slash + 1;
+	/* Names from a child are checked like names from a dump. */
+	char path[SYMSTORE_PATH_MAX];
+
+	if (s->ndirs == 0 || symstore_sym_path(path, sizeof(path), s->dirs[0],
+					       file, m.debug_id) != DF_OK)
+		return DF_EUSAGE;
+	release_entry(s, acquire(s, &m));
+	return DF_OK;
 }
 
 /* ---- one analysis' view of the store ------------------------------------- */

@@ -185,6 +185,30 @@ const struct symfile *symsession_file(struct symsession *ss,
 void symsession_destroy(struct symsession **ssp);
 
 /*
+ * Around fork() in a process whose other threads use S: prepare takes the
+ * cache's lock, so that no thread holds it at the fork; done releases it,
+ * called in both the parent and the child (the forking thread owns it in
+ * both). A child works on a copy-on-write view: files it loads do not warm
+ * the parent's cache. NULL-safe.
+ */
+void symstore_fork_prepare(struct symstore *s);
+void symstore_fork_done(struct symstore *s);
+
+/*
+ * So that a parent learns what its forked children loaded: take a mark
+ * before the fork; in the child, symstore_loaded_since(MARK) calls FN with
+ * the key ("DEBUG_FILE/DEBUG_ID") of every symbol file found since (misses
+ * are not listed) and returns their number; the parent passes each key to
+ * symstore_warm(), which loads that file into its own cache as a lookup
+ * would, so that later children inherit it parsed. A key is checked as a
+ * dump's names are (DF_EUSAGE when unsafe or malformed). NULL-safe.
+ */
+uint64_t symstore_mark(struct symstore *s);
+size_t symstore_loaded_since(struct symstore *s, uint64_t mark,
+			     void (*fn)(void *ctx, const char *key), void *ctx);
+int symstore_warm(struct symstore *s, const char *key);
+
+/*
  * Name every frame (frames and own_frames of every thread) that has a
  * module and a module offset but no function yet: sets function (copied
  * into A's arena), func_offset and has_func_offset. Thread-safe for one

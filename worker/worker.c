@@ -1,5 +1,6 @@
 #include "worker.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,13 +12,17 @@
 #include "curve.h"
 #include "df.h"
 #include "diag.h"
+#include "fault.h"
 #include "log.h"
 #include "record.h"
+#include "sandbox.h"
 #include "signature.h"
 #include "symbols.h"
 #include "wire.h"
 
 #define WORKER_PREFETCH 1
+#define WORKER_MAX_HELD 64  /* the broker's cap on one connection's credit */
+#define WORKER_DRAIN_LINGER_MS 2000 /* for the last result and Disconnect */
 
 struct slot {
 	const struct worker_opts *opts;
@@ -25,6 +30,13 @@ struct slot {
 	char name[128];
 	const struct sigrules *rules;
 	struct symstore *syms;    /* shared by every slot, or NULL */
+	struct sandbox *sb;       /* NULL with no_sandbox */
+	const char *fault;        /* test builds: fault.h */
+	/* Jobs assigned and not yet answered; held[0] runs when busy. */
+	wire_env *held[WORKER_MAX_HELD];
+	size_t nheld;
+	uint64_t job_t0;          /* when held[0] started */
+	bool noted_filter;        /* logged that seccomp is unavailable */
 	pthread_t thread;
 	bool started;
 };
@@ -80,14 +92,47 @@ static int send_heartbeat(void *sock)
 	return wire_send(sock, NULL, &env, NULL);
 }
 
-/* Analyse one job and send its result. */
-static int run_job(struct slot *s, void *sock, const Dumpfleet__V1__JobAssign *j)
+static int send_disconnect(void *sock, const char *why)
+{
+	wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
+	Dumpfleet__V1__Disconnect dc = DUMPFLEET__V1__DISCONNECT__INIT;
+
+	dc.reason = (char *)why;
+	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_DISCONNECT;
+	env.disconnect = &dc;
+	return wire_send(sock, NULL, &env, NULL);
+}
+
+static int send_result(void *sock, uint64_t job_id, Dumpfleet__V1__Dump *dump,
+		       bool retry)
+{
+	Dumpfleet__V1__JobResult res = DUMPFLEET__V1__JOB_RESULT__INIT;
+	wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
+
+	res.job_id = job_id;
+	res.dump = dump;
+	res.retry = retry;
+	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_RESULT;
+	env.result = &res;
+	return wire_send(sock, NULL, &env, NULL);
+}
+
+static void log_done(const struct slot *s, uint64_t job_id, int rc)
+{
+	log_msg(LL_DEBUG, "event=job_done worker=%s job=%llu ms=%llu rc=%d",
+		s->name, (unsigned long long)job_id,
+		(unsigned long long)(wire_now_ms() - s->job_t0), rc);
+}
+
+/* Analyse one job in this thread (no_sandbox) and send its result. */
+static int run_job_here(struct slot *s, void *sock,
+			const Dumpfleet__V1__JobAssign *j)
 {
 	struct analysis *a = NULL;
 	Dumpfleet__V1__Dump dump;
-	Dumpfleet__V1__JobResult res = DUMPFLEET__V1__JOB_RESULT__INIT;
-	wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
-	uint64_t t0 = wire_now_ms();
+
+	fault_prepare(s->fault, j->path);
+	fault_strike(s->fault, j->path);
 	int rc = analysis_run_file_with(&a, j->path, s->rules, s->syms);
 
 	if (rc != DF_OK)
@@ -95,18 +140,182 @@ static int run_job(struct slot *s, void *sock, const Dumpfleet__V1__JobAssign *j
 	struct record_origin origin = { j->path, NULL, j->archive, j->member };
 
 	rc = record_from_analysis(&dump, a, &origin);
-	if (rc == DF_OK) {
-		res.job_id = j->job_id;
-		res.dump = &dump;
-		env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_RESULT;
-		env.result = &res;
-		rc = wire_send(sock, NULL, &env, NULL);
-	}
-	log_msg(LL_DEBUG, "event=job_done worker=%s job=%llu ms=%llu rc=%d",
-		s->name, (unsigned long long)j->job_id,
-		(unsigned long long)(wire_now_ms() - t0), rc);
+	if (rc == DF_OK)
+		rc = send_result(sock, j->job_id, &dump, false);
+	log_done(s, j->job_id, rc);
 	analysis_destroy(&a);
 	return rc;
+}
+
+/*
+ * The child of held[0] ended: send its result, or a failure that the
+ * broker counts as an attempt. A malformed result is no data error the
+ * dump caused for certain, but retrying it would give the same bytes.
+ */
+static int finish_job(struct slot *s, void *sock)
+{
+	const Dumpfleet__V1__JobAssign *j = s->held[0]->assign;
+	Dumpfleet__V1__Dump *dump = NULL;
+	char reason[SANDBOX_MAX_REASON];
+	int rc = sandbox_finish(s->sb, &dump, reason, sizeof(reason));
+
+	if (sandbox_filter_skipped(s->sb) && !s->noted_filter) {
+		s->noted_filter = true;
+		log_msg(LL_WARN, "event=seccomp_unavailable worker=%s "
+			"note=\"the kernel refused the filter: dumps are "
+			"parsed under resource limits only\"", s->name);
+	}
+	if (rc == DF_OK) {
+		rc = send_result(sock, j->job_id, dump, false);
+		sandbox_dump_free(dump);
+	} else {
+		Dumpfleet__V1__Dump f = DUMPFLEET__V1__DUMP__INIT;
+
+		log_msg(LL_WARN, "event=job_failed worker=%s job=%llu "
+			"reason=\"%s\"", s->name, (unsigned long long)j->job_id,
+			reason);
+		f.source = j->path;
+		f.failure = reason;
+		rc = send_result(sock, j->job_id, &f, rc != DF_EPROTO);
+	}
+	log_done(s, j->job_id, rc);
+	return rc;
+}
+
+static void held_pop(struct slot *s)
+{
+	wire_env_free(s->held[0]);
+	memmove(s->held, s->held + 1, (s->nheld - 1) * sizeof(*s->held));
+	s->nheld--;
+}
+
+/* Forget every held job (the broker gives them out again). */
+static void held_clear(struct slot *s)
+{
+	if (s->sb != NULL && sandbox_busy(s->sb)) {
+		Dumpfleet__V1__Dump *dump = NULL;
+		char reason[SANDBOX_MAX_REASON];
+
+		sandbox_cancel(s->sb);
+		sandbox_finish(s->sb, &dump, reason, sizeof(reason));
+		sandbox_dump_free(dump);
+	}
+	while (s->nheld > 0)
+		held_pop(s);
+}
+
+/*
+ * Start the next held job. In a sandbox it runs while the slot polls;
+ * without one it runs here, and is answered, before this returns.
+ */
+static int start_job(struct slot *s, void *sock)
+{
+	const Dumpfleet__V1__JobAssign *j = s->held[0]->assign;
+	struct diag d;
+
+	s->job_t0 = wire_now_ms();
+	if (s->sb == NULL) {
+		int rc = run_job_here(s, sock, j);
+
+		held_pop(s);
+		return rc == DF_OK ? send_ready(s, sock, 1) : rc;
+	}
+	struct record_origin origin = { j->path, NULL, j->archive, j->member };
+
+	diag_init(&d);
+	if (sandbox_start(s->sb, &origin, &d) == DF_OK)
+		return DF_OK;
+	/* No child (fork failed): let another worker try the job. */
+	Dumpfleet__V1__Dump f = DUMPFLEET__V1__DUMP__INIT;
+
+	log_msg(LL_ERROR, "event=sandbox_failed worker=%s err=\"%s\"", s->name,
+		d.msg);
+	f.source = j->path;
+	f.failure = d.msg;
+	int rc = send_result(sock, j->job_id, &f, true);
+
+	held_pop(s);
+	return rc == DF_OK ? send_ready(s, sock, 1) : rc;
+}
+
+/* A message from the broker. Returns 1 when the session must end. */
+static int on_message(struct slot *s, wire_env *env)
+{
+	if (env->body_case == DUMPFLEET__V1__ENVELOPE__BODY_ASSIGN &&
+	    s->nheld < WORKER_MAX_HELD) {
+		s->held[s->nheld++] = env;
+		return 0;
+	}
+	bool bye = env->body_case == DUMPFLEET__V1__ENVELOPE__BODY_DISCONNECT;
+
+	if (bye) {
+		char why[160];
+
+		log_msg(LL_WARN, "event=broker_disconnect worker=%s reason=%s",
+			s->name,
+			log_quote(why, sizeof(why), env->disconnect->reason));
+	}
+	wire_env_free(env);
+	return bye;
+}
+
+struct session {
+	uint64_t last_heard;
+	uint64_t last_sent;
+};
+
+/* Wait for the socket or the child; returns 1 to reconnect, -1 to end. */
+static int session_poll(struct slot *s, void *sock, struct session *ss)
+{
+	const struct worker_opts *o = s->opts;
+	bool busy = s->sb != NULL && sandbox_busy(s->sb);
+	zmq_pollitem_t items[2] = { { sock, 0, ZMQ_POLLIN, 0 },
+				    { NULL, busy ? sandbox_fd(s->sb) : -1,
+				      ZMQ_POLLIN, 0 } };
+	long wait = (long)o->heartbeat_ms / 2 + 1;
+
+	if (busy && sandbox_wait_ms(s->sb) < wait)
+		wait = sandbox_wait_ms(s->sb);
+	int n = zmq_poll(items, items[1].fd >= 0 ? 2 : 1, wait);
+
+	if (n < 0 && zmq_errno() == ETERM)
+		return -1;
+	if (n > 0 && (items[0].revents & ZMQ_POLLIN)) {
+		wire_env *env = NULL;
+		struct diag d;
+
+		diag_init(&d);
+		if (wire_recv(sock, NULL, &env, &d) == DF_EIO)
+			return zmq_errno() == ETERM ? -1 : 0;
+		ss->last_heard = wire_now_ms();
+		if (env != NULL && on_message(s, env))
+			return 1;
+	}
+	if (busy && sandbox_pump(s->sb)) {
+		int rc = finish_job(s, sock);
+
+		held_pop(s);
+		if (rc == DF_OK)
+			rc = send_ready(s, sock, 1);
+		ss->last_sent = wire_now_ms();
+		if (rc != DF_OK)
+			return zmq_errno() == ETERM ? -1 : 1;
+	}
+	return 0;
+}
+
+/* Stopping: no new job; the running one finishes; the rest go back. */
+static bool drain_done(struct slot *s, void *sock)
+{
+	int linger = WORKER_DRAIN_LINGER_MS;
+
+	if (s->sb != NULL && sandbox_busy(s->sb))
+		return false;
+	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
+	send_disconnect(sock, "draining");
+	log_msg(LL_INFO, "event=drained worker=%s returned=%zu", s->name,
+		s->nheld);
+	return true;
 }
 
 /*
@@ -116,8 +325,7 @@ static int run_job(struct slot *s, void *sock, const Dumpfleet__V1__JobAssign *j
 static int slot_session(struct slot *s, void *sock)
 {
 	const struct worker_opts *o = s->opts;
-	uint64_t last_heard = wire_now_ms();
-	uint64_t last_sent = 0;
+	struct session ss = { wire_now_ms(), 0 };
 
 	/*
 	 * Ask for one job more than the slot runs at once, so that the next
@@ -125,53 +333,37 @@ static int slot_session(struct slot *s, void *sock)
 	 */
 	if (send_ready(s, sock, 1 + WORKER_PREFETCH) != DF_OK)
 		return 1;
-	while (!atomic_load(o->stop)) {
-		zmq_pollitem_t item = { sock, 0, ZMQ_POLLIN, 0 };
-		int n = zmq_poll(&item, 1, (long)o->heartbeat_ms / 2 + 1);
+	for (;;) {
+		bool stopping = atomic_load(o->stop);
 
-		if (n < 0)
-			return zmq_errno() == ETERM ? 0 : 1;
-		uint64_t now = wire_now_ms();
+		if (stopping && drain_done(s, sock))
+			return 0;
+		bool busy = s->sb != NULL && sandbox_busy(s->sb);
 
-		if (n > 0) {
-			wire_env *env = NULL;
-			struct diag d;
-
-			diag_init(&d);
-			if (wire_recv(sock, NULL, &env, &d) == DF_EIO)
+		if (!stopping && !busy && s->nheld > 0) {
+			if (start_job(s, sock) != DF_OK)
 				return zmq_errno() == ETERM ? 0 : 1;
-			last_heard = wire_now_ms();
-			if (env != NULL &&
-			    env->body_case == DUMPFLEET__V1__ENVELOPE__BODY_ASSIGN) {
-				run_job(s, sock, env->assign);
-				send_ready(s, sock, 1);
-				last_sent = wire_now_ms();
-			}
-			if (env != NULL &&
-			    env->body_case == DUMPFLEET__V1__ENVELOPE__BODY_DISCONNECT) {
-				char why[160];
-
-				log_msg(LL_WARN, "event=broker_disconnect "
-						 "worker=%s reason=%s",
-					s->name,
-					log_quote(why, sizeof(why),
-						  env->disconnect->reason));
-				wire_env_free(env);
-				return 1;
-			}
-			wire_env_free(env);
+			ss.last_sent = wire_now_ms();
 			continue;
 		}
-		if (now - last_heard > (uint64_t)o->heartbeat_ms * o->liveness) {
-			log_msg(LL_WARN, "event=broker_silent worker=%s", s->name);
+		int r = session_poll(s, sock, &ss);
+
+		if (r != 0)
+			return r > 0;
+		uint64_t now = wire_now_ms();
+
+		uint64_t silence = (uint64_t)o->heartbeat_ms * o->liveness;
+
+		if (now - ss.last_heard > silence) {
+			log_msg(LL_WARN, "event=broker_silent worker=%s",
+				s->name);
 			return 1;
 		}
-		if (now - last_sent >= o->heartbeat_ms) {
+		if (now - ss.last_sent >= o->heartbeat_ms) {
 			send_heartbeat(sock);
-			last_sent = now;
+			ss.last_sent = now;
 		}
 	}
-	return 0;
 }
 
 static void *slot_main(void *arg)
@@ -186,6 +378,8 @@ static void *slot_main(void *arg)
 			break;
 		int again = slot_session(s, sock);
 
+		/* A new connection gets its jobs anew. */
+		held_clear(s);
 		zmq_close(sock);
 		if (!again)
 			break;
@@ -205,6 +399,18 @@ void worker_opts_init(struct worker_opts *o)
 	o->heartbeat_ms = 1000;
 	o->liveness = 5;
 	o->name = "worker";
+	o->timeout_s = SANDBOX_DEFAULT_TIMEOUT_S;
+	o->memory_mb = 4096;
+}
+
+/* The fault switch's setting: in test builds only (fault.h). */
+static const char *test_fault(void)
+{
+#ifdef DF_TEST_FAULTS
+	return getenv("DUMPFLEET_TEST_FAULT");
+#else
+	return NULL;
+#endif
 }
 
 int worker_run(const struct worker_opts *o)
@@ -226,6 +432,15 @@ int worker_run(const struct worker_opts *o)
 	log_msg(LL_INFO, "event=worker_started worker=%s slots=%u endpoint=%s "
 			 "curve=%s",
 		o->name, o->slots, o->endpoint, o->curve != NULL ? "on" : "off");
+
+	struct sandbox_opts so;
+
+	sandbox_opts_init(&so);
+	so.timeout_s = o->timeout_s;
+	so.memory_mb = o->memory_mb;
+	so.rules = rules;
+	so.syms = syms;
+	so.fault = test_fault();
 	for (unsigned i = 0; i < o->slots; i++) {
 		struct slot *s = &slots[i];
 
@@ -233,15 +448,20 @@ int worker_run(const struct worker_opts *o)
 		s->index = i;
 		s->rules = rules;
 		s->syms = syms;
+		s->fault = so.fault;
 		snprintf(s->name, sizeof(s->name), "%s:%u", o->name, i);
+		if (!o->no_sandbox && sandbox_new(&s->sb, &so) != DF_OK)
+			continue;
 		if (pthread_create(&s->thread, NULL, slot_main, s) == 0) {
 			s->started = true;
 			started++;
 		}
 	}
-	for (unsigned i = 0; i < o->slots; i++)
+	for (unsigned i = 0; i < o->slots; i++) {
 		if (slots[i].started)
 			pthread_join(slots[i].thread, NULL);
+		sandbox_destroy(&slots[i].sb);
+	}
 	log_msg(LL_INFO, "event=worker_stopped worker=%s", o->name);
 	free(slots);
 	sigrules_destroy(&rules);

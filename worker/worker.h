@@ -2,16 +2,24 @@
  * worker - the ZeroMQ loop around analysis_run().
  *
  * A worker process runs N slots; each slot is a thread with its own DEALER
- * socket connected to the broker. A slot announces itself with one credit
- * (WorkerReady), receives a JobAssign naming a spool path, analyses that
- * file, returns a JobResult and asks for the next job. While idle it sends
- * heartbeats; when the broker is silent for `liveness` intervals it drops
- * the connection and reconnects (Paranoid Pirate).
+ * socket connected to the broker. A slot announces itself with two credits
+ * (WorkerReady), receives JobAssigns naming spool paths, has each file
+ * analysed by a child process (sandbox.h), returns a JobResult and asks
+ * for the next job. It polls the child's pipe and its socket together, so
+ * it heartbeats while a dump is analysed as well as when idle; when the
+ * broker is silent for `liveness` intervals it kills the running child,
+ * drops the connection and reconnects (Paranoid Pirate). A child that
+ * crashes, hits a limit or hangs becomes a failed result marked `retry`.
+ *
+ * When *stop becomes true a slot drains: it takes no new job, lets the
+ * running one finish and sends its result, gives the jobs it holds back
+ * (Disconnect) and returns.
  */
 #ifndef WORKER_WORKER_H
 #define WORKER_WORKER_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,9 +37,20 @@ struct worker_opts {
 	/* Breakpad symbol roots (--symbols); the slots share one cache. */
 	const char *const *symbol_dirs;
 	size_t nsymbol_dirs;
+	/*
+	 * Each dump is analysed in a child process (sandbox.h) under these
+	 * limits, unless no_sandbox (debugging: a parser crash then kills
+	 * the worker, and a slot is silent while it analyses).
+	 */
+	bool no_sandbox;
+	uint32_t timeout_s;       /* wall clock and CPU seconds per dump */
+	uint64_t memory_mb;       /* address space an analysis may add */
 };
 
-/* Defaults: heartbeat 1000 ms, liveness 5, slots = online CPUs. */
+/*
+ * Defaults: heartbeat 1000 ms, liveness 5, slots = online CPUs, sandbox
+ * on with a 120 s timeout and 4096 MB.
+ */
 void worker_opts_init(struct worker_opts *o);
 
 /*

@@ -15,6 +15,7 @@ value_for() {
 	LEVEL) echo info ;;
 	DAY | DATE) echo 2026-01-01 ;;
 	SIZE) echo 1G ;;
+	MB | S | SECONDS | K) echo 10 ;;
 	ADDR*) echo 127.0.0.1:9 ;;
 	DIR) echo "$tmp" ;;
 	ENDPOINT) echo tcp://127.0.0.1:9 ;;

@@ -456,9 +456,10 @@ static void test_broker__store_failure_on_full_batch_stops(void **state)
 }
 
 /*
- * A slot is silent while it analyses a big dump. Its job used to go to the
+ * A slot analysing a big dump used to be silent, and its job went to the
  * next slot as soon as it was dropped, and then to the next: every slot
- * analysed the same file. Now it stays leased to the busy one.
+ * analysed the same file. Slots now heartbeat while they analyse, and a
+ * worker that does stays alive and keeps its job.
  */
 static void test_broker__busy_worker_keeps_its_job(void **state)
 {
@@ -480,8 +481,9 @@ static void test_broker__busy_worker_keeps_its_job(void **state)
 
 	wire_env_free(as);
 	ready_on(idle, 1);
-	/* Well past liveness (2 x 50 ms) with the busy slot saying nothing. */
+	/* Well past liveness (2 x 50 ms), the busy slot only heartbeating. */
 	for (int i = 0; i < 20; i++) {
+		heartbeat_on(busy);
 		heartbeat_on(idle);
 		as = recv_on(idle, DUMPFLEET__V1__ENVELOPE__BODY_ASSIGN, 30);
 		assert_null(as);
@@ -499,7 +501,7 @@ static void test_broker__busy_worker_keeps_its_job(void **state)
 
 /*
  * A worker that dies with a job (a dump that crashes the analysis) costs
- * the job an attempt when the lease expires; it used to go back to the
+ * the job an attempt when it is found silent; it used to go back to the
  * queue untouched when the worker was dropped, and so for ever.
  */
 static void test_broker__crashed_worker_job_is_quarantined(void **state)
@@ -526,6 +528,148 @@ static void test_broker__crashed_worker_job_is_quarantined(void **state)
 	bk_stop(&b);
 }
 
+/* A failed analysis the worker says may succeed elsewhere (retry). */
+static void retry_on(void *sock, uint64_t job, const char *why)
+{
+	wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
+	Dumpfleet__V1__JobResult res = DUMPFLEET__V1__JOB_RESULT__INIT;
+	Dumpfleet__V1__Dump dump = DUMPFLEET__V1__DUMP__INIT;
+
+	dump.failure = (char *)why;
+	res.job_id = job;
+	res.dump = &dump;
+	res.retry = true;
+	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_RESULT;
+	env.result = &res;
+	assert_true(send_on(sock, &env));
+}
+
+/* The id of the next JobAssign on SOCK (fails the test when none comes). */
+static uint64_t next_job(void *sock)
+{
+	wire_env *as = recv_on(sock, DUMPFLEET__V1__ENVELOPE__BODY_ASSIGN, 2000);
+
+	assert_non_null(as);
+	uint64_t id = as->assign->job_id;
+
+	wire_env_free(as);
+	return id;
+}
+
+/* Job ID's state in the store, once the broker has written it. */
+static int job_state(struct bk *b, uint64_t id, char *err, size_t len)
+{
+	store_job *job = NULL;
+	struct diag d;
+
+	diag_init(&d);
+	assert_int_equal(store_job_get(b->store, id, &job, &d), DF_OK);
+	int st = job->state;
+
+	snprintf(err, len, "%s", job->last_error);
+	store_job_free(job);
+	return st;
+}
+
+/*
+ * A dump whose analysis dies (a crash in the child) is tried again, and
+ * quarantined with its last reason after max_attempts; a failure that is
+ * the data's (no retry flag) fails at once.
+ */
+static void test_broker__retried_failure_is_quarantined_after_k(void **state)
+{
+	(void)state;
+	struct bk b = { .lease_ms = 5000, .max_attempts = 3 };
+	char *paths[] = { (char *)"/poison.dmp", (char *)"/gone.dmp" };
+	Dumpfleet__V1__StatusReply st;
+	char err[STORE_MAX_REASON];
+
+	bk_start(&b, false);
+	Dumpfleet__V1__SubmitReply rep = submit(&b, "", paths, 1);
+	uint64_t poison = rep.first_job_id;
+
+	for (int i = 0; i < 3; i++) {
+		ready(&b, 1);
+		assert_int_equal(next_job(b.peer), poison);
+		assert_true(status(&b, &st));
+		assert_int_equal(st.failed, 0);
+		retry_on(b.peer, poison, "parser killed by SIGSEGV");
+	}
+	usleep(100000);
+	assert_true(status(&b, &st));
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(st.queued + st.leased, 0);
+	assert_int_equal(job_state(&b, poison, err, sizeof(err)),
+			 DUMPFLEET__V1__JOB_STATE__JOB_QUARANTINED);
+	assert_string_equal(err, "parser killed by SIGSEGV (3 attempts)");
+
+	uint64_t gone = submit(&b, "", paths + 1, 1).first_job_id;
+
+	ready(&b, 1);
+	assert_int_equal(next_job(b.peer), gone);
+	result(&b, gone, NULL);
+	ready(&b, 1);
+	assert_null(recv_type(&b, DUMPFLEET__V1__ENVELOPE__BODY_ASSIGN, 200));
+	assert_int_equal(job_state(&b, gone, err, sizeof(err)),
+			 DUMPFLEET__V1__JOB_STATE__JOB_FAILED);
+	bk_stop(&b);
+}
+
+/*
+ * A worker found silent gives its jobs back at once (no waiting for the
+ * lease); only the oldest, the one it was analysing, costs an attempt.
+ * A worker that says Disconnect (a drain) costs none.
+ */
+static void test_broker__lost_worker_charges_only_its_running_job(
+	void **state)
+{
+	(void)state;
+	struct bk b = { .lease_ms = 60000, .max_attempts = 1 };
+	char *paths[] = { (char *)"/a.dmp", (char *)"/b.dmp" };
+	Dumpfleet__V1__StatusReply st;
+	char err[STORE_MAX_REASON];
+
+	bk_start(&b, false);
+	uint64_t first = submit(&b, "", paths, 2).first_job_id;
+	void *lost = dealer(&b), *heir = dealer(&b);
+
+	ready_on(lost, 2);
+	assert_int_equal(next_job(lost), first);
+	assert_int_equal(next_job(lost), first + 1);
+	zmq_close(lost); /* and never a word again */
+	ready_on(heir, 1);
+	/* Liveness is 2 x 50 ms; the lease is a minute. */
+	uint64_t got = 0;
+
+	for (int i = 0; i < 40 && got == 0; i++) {
+		heartbeat_on(heir);
+		wire_env *as = recv_on(heir,
+				       DUMPFLEET__V1__ENVELOPE__BODY_ASSIGN, 25);
+
+		if (as != NULL)
+			got = as->assign->job_id;
+		wire_env_free(as);
+	}
+	assert_int_equal(got, first + 1);
+	assert_int_equal(job_state(&b, first, err, sizeof(err)),
+			 DUMPFLEET__V1__JOB_STATE__JOB_QUARANTINED);
+	assert_string_equal(err, "worker lost while analysing (1 attempts)");
+
+	/* The heir drains: its job goes back, uncharged. */
+	wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
+	Dumpfleet__V1__Disconnect dc = DUMPFLEET__V1__DISCONNECT__INIT;
+
+	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_DISCONNECT;
+	env.disconnect = &dc;
+	assert_true(send_on(heir, &env));
+	usleep(100000);
+	assert_true(status(&b, &st));
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(st.queued, 1);
+	zmq_close(heir);
+	bk_stop(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -537,6 +681,10 @@ int main(void)
 		cmocka_unit_test(test_broker__store_failure_on_full_batch_stops),
 		cmocka_unit_test(test_broker__busy_worker_keeps_its_job),
 		cmocka_unit_test(test_broker__crashed_worker_job_is_quarantined),
+		cmocka_unit_test(
+			test_broker__retried_failure_is_quarantined_after_k),
+		cmocka_unit_test(
+			test_broker__lost_worker_charges_only_its_running_job),
 	};
 	return cmocka_run_group_tests_name("broker_hostile", tests, NULL, NULL);
 }

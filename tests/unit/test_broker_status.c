@@ -199,7 +199,7 @@ static void test_status__workers_quarantine_and_retry(void **state)
 	assert_int_equal(r->quarantine[0]->job_id, bad);
 	assert_string_equal(r->quarantine[0]->path, "/b\n.dmp");
 	assert_string_equal(r->quarantine[0]->reason,
-			    "lease expired too often");
+			    "lease expired (1 attempts)");
 	wire_env_free(env);
 
 	/* Only the quarantined job goes back; unknown and done are skipped. */
