@@ -507,7 +507,7 @@ static bool x86_by_win(const struct walker *k, const struct state *last,
 	const char *prog = x86_default_program(last, info, &recover_ebp);
 	enum frame_trust trust = TRUST_CFI;
 	struct eval e;
-	uint64_t eip, esp, ebp, offset = 0, loc;
+	uint64_t eip = 0, esp = 0, ebp = 0, offset = 0, loc = 0;
 
 	if (strchr(prog, '@') != NULL)
 		ra_start = (last->regs.r[SW_FP] + 4) & k->mask;
