@@ -8,7 +8,9 @@
  * 2. Damage: those dumps cut at every length and with random byte flips in
  *    the new streams read without a crash, with errors for the cuts and
  *    the model's invariants kept (sorted regions, linked thread info).
- * 3. Hostile tables built here: counts past the stream, bad entry sizes,
+ * 3. wild-code takes the crash IP's region as evidence when it is not
+ *    committed executable memory.
+ * 4. Hostile tables built here: counts past the stream, bad entry sizes,
  *    overlapping and wrapping regions, over-cap maps and command lines,
  *    Crashpad lists outside the file.
  */
@@ -27,6 +29,7 @@
 #include "mdstreams.h"
 #include "minidump.h"
 #include "model.h"
+#include "testdetect.h"
 #include "testutil.h"
 
 /* ---- the generator ------------------------------------------------------- */
@@ -344,7 +347,59 @@ static void test_byte_flips(void **state)
 	free(d);
 }
 
-/* ---- 3. hostile tables ----------------------------------------------------- */
+/* ---- 3. the crash IP's region as wild-code evidence ------------------------ */
+
+/* The dump with the IP's region given STATE and PROTECT; its wild-code. */
+static void ip_region_as(uint8_t *d, size_t len, uint32_t state,
+			 uint32_t protect, const char *evidence)
+{
+	struct analysis *a = read_dump(d, len);
+	uint32_t mi = stream_rva(d, len, 16), n = rd32(d + mi + 8);
+	uint64_t base = a->memory.ip_region->base;
+	bool patched = false;
+
+	analysis_destroy(&a);
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t *e = d + mi + 16 + 48 * i;
+
+		if (rd32(e) == (uint32_t)base && rd32(e + 4) == base >> 32) {
+			wr32(e + 0x20, state);
+			wr32(e + 0x24, protect);
+			patched = true;
+		}
+	}
+	assert_true(patched);
+	a = read_dump(d, len);
+	const struct finding *f = test_detect(a, "wild-code");
+
+	if (evidence == NULL) {
+		if (f != NULL)
+			test_print_finding(f);
+		assert_null(f);
+	} else {
+		assert_non_null(f);
+		assert_evidence(f, evidence);
+		assert_int_equal(f->confidence, 85);
+	}
+	analysis_destroy(&a);
+}
+
+static void test_wild_code_evidence(void **state)
+{
+	size_t len;
+	uint8_t *d = need_dump("amd64-read-av", &len);
+
+	(void)state;
+	ip_region_as(d, len, 0x1000, 0x20, NULL); /* as written: code */
+	ip_region_as(d, len, 0x1000, 0x04,
+		     "committed memory without execute rights "
+		     "(protection 0x4, type 0x1000000)");
+	ip_region_as(d, len, 0x2000, 0x20, "not committed (state 0x2000");
+	ip_region_as(d, len, 0x1000, 0x140, NULL); /* guarded RWX: code */
+	free(d);
+}
+
+/* ---- 4. hostile tables ----------------------------------------------------- */
 
 /* A minidump holding one stream of type TYPE with the N bytes BODY. */
 static uint8_t *one_stream(uint32_t type, const void *body, size_t n,
@@ -555,6 +610,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip_x86),
 		cmocka_unit_test(test_truncation_sweep),
 		cmocka_unit_test(test_byte_flips),
+		cmocka_unit_test(test_wild_code_evidence),
 		cmocka_unit_test(test_memory_info_hostile),
 		cmocka_unit_test(test_thread_info_hostile),
 		cmocka_unit_test(test_token_and_handle_ops_hostile),
