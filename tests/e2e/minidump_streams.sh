@@ -2,7 +2,8 @@
 # `dumpfleet analyze --json` shows the descriptive minidump streams of a
 # dump made by `mkminidump --extra`: the memory regions of the crash
 # address and instruction, thread info, Crashpad and Linux facts; the same
-# dump without them shows none of those keys' values.
+# dump without them shows none of those keys' values. The text form has a
+# "memory" line for the crash address and instruction.
 source "$(dirname "$0")/lib.inc"
 
 if [ -z "${MKMINIDUMP:-}" ] || [ ! -x "$MKMINIDUMP" ]; then
@@ -38,8 +39,14 @@ grep -qF '"linux":null' "$tmp/plain.json" || fail "linux"
 if grep -qE 'address_memory|thread_info|token_count' "$tmp/plain.json"; then
 	fail "descriptive streams reported for a dump without them"
 fi
-# The text form still reads the dump without errors.
+# The text form says where the crash address and instruction lie.
 "$DUMPFLEET" analyze "$tmp/extra.dmp" >"$tmp/extra.txt" || true
 grep -q 'EXCEPTION_ACCESS_VIOLATION_READ' "$tmp/extra.txt" ||
 	fail "text output lacks the crash reason"
+grep -qF 'memory         address in free memory, protection 0x1; instruction in committed image memory, protection 0x20 (executable)' \
+	"$tmp/extra.txt" || fail "text output lacks the memory line"
+"$DUMPFLEET" analyze "$tmp/plain.dmp" >"$tmp/plain.txt" || true
+if grep -q '^  memory ' "$tmp/plain.txt"; then
+	fail "memory line for a dump without MemoryInfoList"
+fi
 echo "ok"
