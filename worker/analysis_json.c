@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "df.h"
 #include "model.h"
 
 /* Length of the valid UTF-8 sequence at S (1..4), or 0 when invalid. */
@@ -125,6 +126,28 @@ static json_t *frame_json(const struct frame *f, size_t idx, int w)
 	return o;
 }
 
+static json_t *jcount(uint64_t n)
+{
+	return json_integer((json_int_t)n);
+}
+
+/* ThreadInfoList entry; names as rust-minidump's MinidumpThreadInfo. */
+static json_t *thread_info_json(const struct thread_info *i, int w)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "dump_flags", jhex(i->dump_flags, 8));
+	json_object_set_new(o, "dump_error", jhex(i->dump_error, 8));
+	json_object_set_new(o, "exit_status", jhex(i->exit_status, 8));
+	json_object_set_new(o, "create_time", jcount(i->create_time));
+	json_object_set_new(o, "exit_time", jcount(i->exit_time));
+	json_object_set_new(o, "kernel_time", jcount(i->kernel_time));
+	json_object_set_new(o, "user_time", jcount(i->user_time));
+	json_object_set_new(o, "start_address", jhex(i->start_address, w));
+	json_object_set_new(o, "affinity", jhex(i->affinity, 16));
+	return o;
+}
+
 static json_t *thread_json(const struct thread *t, int w)
 {
 	json_t *o = json_object();
@@ -141,6 +164,9 @@ static json_t *thread_json(const struct thread *t, int w)
 	if (t->has_wait_ticks)
 		json_object_set_new(o, "wait_ticks",
 				    json_integer((json_int_t)t->wait_ticks));
+	if (t->has_info)
+		json_object_set_new(o, "thread_info",
+				    thread_info_json(&t->info, w));
 	json_object_set_new(o, "frame_count",
 			    json_integer((json_int_t)t->frames.n));
 	for (size_t i = 0; i < t->frames.n; i++)
@@ -193,6 +219,96 @@ static json_t *system_json(const struct analysis *a)
  * processor's instruction pointer (the faulting instruction when the
  * dump's context is the faulting one), as the reader records it.
  */
+/* One MemoryInfoList region, named as rust-minidump's MinidumpMemoryInfo. */
+static json_t *region_json(const struct mem_region *r, int w)
+{
+	if (r == NULL)
+		return json_null();
+	json_t *o = json_object();
+
+	json_object_set_new(o, "base_address", jhex(r->base, w));
+	json_object_set_new(o, "region_size", jhex(r->size, 1));
+	json_object_set_new(o, "state", jhex(r->state, 8));
+	json_object_set_new(o, "protection", jhex(r->protect, 8));
+	json_object_set_new(o, "type", jhex(r->type, 8));
+	json_object_set_new(o, "executable",
+			    json_boolean(model_protect_executable(r->protect)));
+	return o;
+}
+
+static json_t *memory_info_json(const struct memory_info *mi)
+{
+	if (!mi->present)
+		return json_null();
+	json_t *o = json_object();
+
+	json_object_set_new(o, "region_count", jcount(mi->regions.n));
+	for (int c = 0; c < MEM_NCLASS; c++) {
+		json_t *k = json_object();
+
+		json_object_set_new(k, "count", jcount(mi->count[c]));
+		json_object_set_new(k, "size", jcount(mi->bytes[c]));
+		json_object_set_new(o, model_mem_class_name((enum mem_class)c),
+				    k);
+	}
+	return o;
+}
+
+static json_t *crashpad_json(const struct vendor_info *v)
+{
+	if (!v->crashpad)
+		return json_null();
+	json_t *o = json_object();
+
+	json_object_set_new(o, "report_id", jstr(v->report_id));
+	json_object_set_new(o, "client_id", jstr(v->client_id));
+	json_object_set_new(o, "simple_annotations",
+			    jcount(v->simple_annotations));
+	json_object_set_new(o, "module_count", jcount(v->crashpad_modules));
+	json_object_set_new(o, "module_annotations",
+			    jcount(v->module_annotations));
+	return o;
+}
+
+/* Breakpad's Linux streams: names of those present, then their facts. */
+static json_t *linux_json(const struct vendor_info *v, int w)
+{
+	static const char *const names[] = {
+		[3] = "LinuxCpuInfo", [4] = "LinuxProcStatus",
+		[5] = "LinuxLsbRelease", [6] = "LinuxCmdLine",
+		[7] = "LinuxEnviron", [8] = "LinuxAuxv",
+		[9] = "LinuxMaps", [10] = "LinuxDsoDebug",
+	};
+
+	if (v->linux_streams == 0)
+		return json_null();
+	json_t *o = json_object(), *streams = json_array(),
+	       *maps = json_array();
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (names[i] != NULL && (v->linux_streams >> i & 1))
+			json_array_append_new(streams, json_string(names[i]));
+	json_object_set_new(o, "streams", streams);
+	json_object_set_new(o, "cmdline", jstr(v->cmdline));
+	json_object_set_new(o, "environ_count", jcount(v->environ_count));
+	json_object_set_new(o, "auxv_count", jcount(v->auxv_count));
+	json_object_set_new(o, "cpuinfo_processors", jcount(v->cpuinfo_count));
+	json_object_set_new(o, "dso_count", jcount(v->dso_count));
+	for (size_t i = 0; i < v->mappings.n; i++) {
+		const struct mapping *m = &v->mappings.v[i];
+		json_t *e = json_object();
+
+		json_object_set_new(e, "path", jstr(m->path));
+		json_object_set_new(e, "base_addr", jhex(m->base, w));
+		json_object_set_new(e, "end_addr", jhex(m->end, w));
+		json_object_set_new(e, "executable",
+				    json_boolean(m->executable));
+		json_array_append_new(maps, e);
+	}
+	json_object_set_new(o, "maps", maps);
+	return o;
+}
+
 static bool kernel_crash(const struct analysis *a)
 {
 	return a->format == FORMAT_KERNEL_DUMP && !a->crash.present &&
@@ -220,6 +336,12 @@ static json_t *crash_json(const struct analysis *a, int w)
 			    c->crashing_thread >= 0
 				    ? json_integer(c->crashing_thread)
 				    : json_null());
+	if (a->memory.present) {
+		json_object_set_new(o, "address_memory",
+				    region_json(a->memory.address_region, w));
+		json_object_set_new(o, "instruction_memory",
+				    region_json(a->memory.ip_region, w));
+	}
 	return o;
 }
 
@@ -312,6 +434,21 @@ void analysis_json_set_origin(json_t *o, const char *archive,
 	json_object_set_new(o, "member", jstr(member != NULL ? member : ""));
 }
 
+/* The descriptive minidump streams (mdstreams.h), where present. */
+static void add_minidump_extras(json_t *o, const struct analysis *a, int w)
+{
+	const struct vendor_info *v = &a->vendor;
+
+	json_object_set_new(o, "memory_info", memory_info_json(&a->memory));
+	json_object_set_new(o, "crashpad_info", crashpad_json(v));
+	json_object_set_new(o, "linux", linux_json(v, w));
+	if (v->has_handle_operations)
+		json_object_set_new(o, "handle_operation_count",
+				    jcount(v->handle_operations));
+	if (v->has_tokens)
+		json_object_set_new(o, "token_count", jcount(v->tokens));
+}
+
 json_t *analysis_to_json(const struct analysis *a, const char *source)
 {
 	json_t *o = json_object();
@@ -366,5 +503,7 @@ json_t *analysis_to_json(const struct analysis *a, const char *source)
 			json_array_append_new(unl,
 					      module_json(&a->modules.v[i], w));
 	json_object_set_new(o, "unloaded_modules", unl);
+	if (a->format == FORMAT_MINIDUMP)
+		add_minidump_extras(o, a, w);
 	return o;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bugcheck.h"
+#include "df.h"
 #include "model.h"
 
 void text_put_safe(FILE *out, const char *s)
@@ -74,6 +75,66 @@ static void print_crash(FILE *out, const struct analysis *a)
 			fprintf(out, " at 0x%" PRIx64, a->crash.address);
 		fputc('\n', out);
 	}
+}
+
+/* Names of MemoryInfoList states and types (formats.md 1.17). */
+struct mem_name {
+	uint32_t value;
+	const char *name;
+};
+
+static const struct mem_name mem_states[] = {
+	{ 0x1000, "committed" }, { 0x2000, "reserved" }, { 0x10000, "free" },
+};
+
+static const struct mem_name mem_types[] = {
+	{ 0x20000, "private" }, { 0x40000, "mapped" }, { 0x1000000, "image" },
+};
+
+static void put_mem_name(FILE *out, uint32_t v, const char *what,
+			 const struct mem_name *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].value == v) {
+			fprintf(out, " %s", t[i].name);
+			return;
+		}
+	}
+	if (v != 0)
+		fprintf(out, " %s 0x%x", what, v);
+}
+
+static void put_region(FILE *out, const char *what, bool has,
+		       const struct mem_region *r)
+{
+	fprintf(out, "%s", what);
+	if (!has) {
+		fputs(" unknown", out);
+		return;
+	}
+	if (r == NULL) {
+		fputs(" in no listed region", out);
+		return;
+	}
+	fputs(" in", out);
+	put_mem_name(out, r->state, "state", mem_states,
+		     ARRAY_SIZE(mem_states));
+	put_mem_name(out, r->type, "type", mem_types, ARRAY_SIZE(mem_types));
+	fprintf(out, " memory, protection 0x%x%s", r->protect,
+		model_protect_executable(r->protect) ? " (executable)" : "");
+}
+
+/* Where the crash address and instruction lie (MemoryInfoList). */
+static void print_memory(FILE *out, const struct analysis *a)
+{
+	if (!a->memory.present || !a->crash.present)
+		return;
+	fprintf(out, "  %-14s ", "memory");
+	put_region(out, "address", a->crash.has_address,
+		   a->memory.address_region);
+	fputs("; ", out);
+	put_region(out, "instruction", a->crash.has_ip, a->memory.ip_region);
+	fputc('\n', out);
 }
 
 /* ---- kernel dumps: a BlueScreenView-like row ----------------------------- */
@@ -216,6 +277,7 @@ void analysis_print_text(FILE *out, const struct analysis *a,
 	if (a->process_name != NULL)
 		label(out, "process", a->process_name);
 	print_crash(out, a);
+	print_memory(out, a);
 	if (a->format == FORMAT_KERNEL_DUMP && !a->crash.present &&
 	    a->crash.has_ip) {
 		fprintf(out, "  %-14s instruction 0x%" PRIx64 " (", "crash",

@@ -292,3 +292,42 @@ const struct module *model_module_named(const struct analysis *a,
 	}
 	return NULL;
 }
+
+const struct mem_region *model_region_at(const struct analysis *a,
+					 uint64_t addr)
+{
+	const struct mem_region *r = a->memory.regions.v;
+	size_t lo = 0, hi = a->memory.regions.n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r[mid].base > addr)
+			hi = mid;
+		else if (addr - r[mid].base >= r[mid].size)
+			lo = mid + 1;
+		else
+			return &r[mid];
+	}
+	return NULL;
+}
+
+const char *model_mem_class_name(enum mem_class c)
+{
+	static const char *const names[MEM_NCLASS] = {
+		[MEM_CLASS_COMMIT] = "MEM_COMMIT",
+		[MEM_CLASS_RESERVE] = "MEM_RESERVE",
+		[MEM_CLASS_FREE] = "MEM_FREE",
+		[MEM_CLASS_IMAGE] = "MEM_IMAGE",
+		[MEM_CLASS_MAPPED] = "MEM_MAPPED",
+		[MEM_CLASS_PRIVATE] = "MEM_PRIVATE",
+	};
+
+	return (unsigned)c < MEM_NCLASS ? names[c] : "?";
+}
+
+bool model_protect_executable(uint32_t protect)
+{
+	/* PAGE_EXECUTE, _READ, _READWRITE, _WRITECOPY (the low byte). */
+	return (protect & 0xF0u) != 0;
+}

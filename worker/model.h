@@ -31,6 +31,8 @@
 #define MODEL_MAX_ERRORS 64
 #define MODEL_MAX_HANDLE_TYPES 256
 #define MODEL_MAX_DISPATCHERS 1024
+#define MODEL_MAX_MEMORY_REGIONS 65536
+#define MODEL_MAX_MAPPINGS 4096
 #define MODEL_ARENA_CAP ((size_t)256 << 20) /* per-dump memory limit */
 
 enum model_format {
@@ -88,6 +90,19 @@ struct thread {
 	 */
 	DF_VEC(struct frame) own_frames;
 	DF_VEC(const char *) waited_objects; /* "Mutant" addresses etc. */
+	/* Minidump ThreadInfoList entry for this thread, if has_info. */
+	struct thread_info {
+		uint32_t dump_flags;   /* MINIDUMP_THREAD_INFO_* */
+		uint32_t dump_error;   /* HRESULT */
+		uint32_t exit_status;  /* 0x103 STILL_ACTIVE while running */
+		uint64_t create_time;  /* FILETIME (100 ns since 1601) */
+		uint64_t exit_time;    /* FILETIME, 0 while running */
+		uint64_t kernel_time;  /* 100 ns units */
+		uint64_t user_time;
+		uint64_t start_address;
+		uint64_t affinity;
+	} info;
+	bool has_info;
 };
 
 struct module {
@@ -162,6 +177,69 @@ struct handle_type {
 	uint64_t count;
 };
 
+/* One region of a process's address space (minidump MemoryInfoList). */
+struct mem_region {
+	uint64_t base;
+	uint64_t size;
+	uint64_t allocation_base;
+	uint32_t allocation_protect;
+	uint32_t state;    /* MEM_COMMIT 0x1000, MEM_RESERVE 0x2000, MEM_FREE */
+	uint32_t protect;  /* PAGE_* */
+	uint32_t type;     /* MEM_PRIVATE, MEM_MAPPED, MEM_IMAGE */
+};
+
+/* Classes the memory summary counts regions by: states, then types. */
+enum mem_class {
+	MEM_CLASS_COMMIT,
+	MEM_CLASS_RESERVE,
+	MEM_CLASS_FREE,
+	MEM_CLASS_IMAGE,
+	MEM_CLASS_MAPPED,
+	MEM_CLASS_PRIVATE,
+	MEM_NCLASS,
+};
+
+struct memory_info {
+	bool present;
+	/* Sorted by base, overlaps dropped; for model_region_at(). */
+	DF_VEC(struct mem_region) regions;
+	uint64_t count[MEM_NCLASS];
+	uint64_t bytes[MEM_NCLASS];
+	/* Regions holding the crash address and the faulting instruction. */
+	const struct mem_region *address_region;
+	const struct mem_region *ip_region;
+};
+
+/* A file mapped into a Linux process (Breakpad's LinuxMaps), merged. */
+struct mapping {
+	const char *path;
+	uint64_t base;
+	uint64_t end;       /* last byte (inclusive) */
+	bool executable;    /* some part is mapped with x */
+};
+
+/* Vendor streams of Breakpad and Crashpad dumps. */
+struct vendor_info {
+	bool crashpad;               /* CrashpadInfo stream present */
+	const char *report_id;       /* Crashpad GUIDs, NULL if zero */
+	const char *client_id;
+	uint32_t simple_annotations; /* process-wide key/value pairs */
+	uint32_t crashpad_modules;   /* modules with Crashpad info */
+	uint64_t module_annotations; /* list + simple + objects, all modules */
+	uint32_t linux_streams;      /* bit (type - 0x47670000) per stream */
+	const char *cmdline;         /* argv joined by spaces */
+	uint32_t environ_count;      /* variables (values are not kept) */
+	uint32_t auxv_count;         /* auxv pairs */
+	uint32_t cpuinfo_count;      /* "processor" entries */
+	uint32_t dso_count;          /* LinuxDsoDebug */
+	DF_VEC(struct mapping) mappings;
+	uint64_t map_lines;          /* lines read from LinuxMaps */
+	uint64_t handle_operations;  /* HandleOperationList entries */
+	uint32_t tokens;             /* TokenStream entries */
+	bool has_handle_operations;
+	bool has_tokens;
+};
+
 /* A named value from a debugger log: !analyze fields and the like. */
 struct field {
 	const char *key;    /* e.g. "MODULE_NAME" */
@@ -219,6 +297,8 @@ struct analysis {
 	DF_VEC(struct handle_type) handle_types;
 	DF_VEC(struct dispatcher) dispatchers;
 	DF_VEC(struct field) fields;
+	struct memory_info memory;
+	struct vendor_info vendor;
 
 	/*
 	 * For text inputs: the whole input, for detectors that look for
@@ -316,6 +396,19 @@ int model_index_modules(struct analysis *a);
  * the highest base at or below ADDR; without, the first in list order.
  */
 const struct module *model_module_at(const struct analysis *a, uint64_t addr);
+
+/*
+ * The memory-info region containing ADDR, or NULL (binary search; the
+ * regions are sorted by the reader).
+ */
+const struct mem_region *model_region_at(const struct analysis *a,
+					 uint64_t addr);
+
+/* Name of a memory class: "MEM_COMMIT", ..., "MEM_PRIVATE". */
+const char *model_mem_class_name(enum mem_class c);
+
+/* True when PAGE_* protection PROTECT allows execution. */
+bool model_protect_executable(uint32_t protect);
 
 /* Case-insensitive lookup of a module by base name (with or without ext). */
 const struct module *model_module_named(const struct analysis *a,

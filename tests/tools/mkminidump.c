@@ -1,7 +1,7 @@
 /*
  * mkminidump - write small, valid, deterministic Windows minidumps.
  *
- *   mkminidump --kind NAME OUT.dmp
+ *   mkminidump [--extra] --kind NAME OUT.dmp
  *   mkminidump --help            (lists the kinds)
  *
  * Every dump is made from a table below: modules with CodeView (RSDS)
@@ -9,8 +9,15 @@
  * memory laid out so that a stack walker finds the intended return
  * addresses (an EBP chain on x86, words to scan on amd64), an exception
  * stream, SystemInfo and MiscInfo, and for some kinds ThreadNames,
- * HandleData and UnloadedModuleList. The output depends only on the kind:
- * no clock, no randomness. Layouts follow docs/formats.md section 1.
+ * HandleData and UnloadedModuleList. The output depends only on the kind
+ * (and --extra): no clock, no randomness. Layouts follow docs/formats.md
+ * section 1.
+ *
+ * --extra adds the descriptive streams after the others: ThreadInfoList,
+ * MemoryInfoList, HandleOperationList, Token, CrashpadInfo and Breakpad's
+ * Linux cpuinfo, cmdline, environ, auxv, maps and DSO debug streams. The
+ * default output stays as it was (the committed samples are compared with
+ * it byte for byte).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -283,6 +290,7 @@ struct dump {
 	uint32_t stack_rva[8];
 	uint64_t ip[8], sp[8], fp[8];
 	uint32_t exc_ctx_rva, exc_ctx_size;
+	bool extra; /* --extra */
 };
 
 /* Start directory entry TYPE for a stream of SIZE bytes at the end. */
@@ -721,6 +729,192 @@ static void write_handles(struct dump *d)
 	}
 }
 
+/* ---- --extra: the descriptive streams ------------------------------------ */
+
+#define EXTRA_STREAMS 11
+
+/* One entry per thread, and one for a thread the list lacks. */
+static void write_thread_info(struct dump *d)
+{
+	struct outbuf *o = &d->o;
+	size_t n = d->k->nthrs + 1;
+	uint32_t at = begin_stream(d, 17, 12 + 64 * n);
+
+	outbuf_set32(o, at, 12);
+	outbuf_set32(o, at + 4, 64);
+	outbuf_set32(o, at + 8, (uint32_t)n);
+	for (size_t t = 0; t < n; t++) {
+		uint32_t e = at + 12 + 64 * (uint32_t)t;
+		bool gone = t == d->k->nthrs;
+
+		outbuf_set32(o, e, gone ? 0xDEAD : d->k->thrs[t].id);
+		outbuf_set32(o, e + 4, gone ? 0x04 : 0);  /* EXITED_THREAD */
+		outbuf_set32(o, e + 0x0C, gone ? 0 : 0x103); /* STILL_ACTIVE */
+		/* FILETIME of the process start plus T seconds */
+		outbuf_set64(o, e + 0x10,
+			     ((uint64_t)d->k->create_time + 11644473600u + t) *
+				     10000000u);
+		outbuf_set64(o, e + 0x20, 1000 * (uint64_t)(t + 1));
+		outbuf_set64(o, e + 0x28, 2000 * (uint64_t)(t + 1));
+		outbuf_set64(o, e + 0x30, d->k->mods[0].base + 0x1000);
+		outbuf_set64(o, e + 0x38, 1ull << t);
+	}
+}
+
+static void put_region(struct outbuf *o, uint32_t e, uint64_t base,
+		       uint64_t size, uint32_t state, uint32_t protect,
+		       uint32_t type)
+{
+	outbuf_set64(o, e, base);
+	outbuf_set64(o, e + 8, state == 0x10000 ? 0 : base);
+	outbuf_set32(o, e + 0x10, protect);
+	outbuf_set64(o, e + 0x18, size);
+	outbuf_set32(o, e + 0x20, state);
+	outbuf_set32(o, e + 0x24, protect);
+	outbuf_set32(o, e + 0x28, type);
+}
+
+/*
+ * The first 64 KB free, each module an image (execute-read), each stack
+ * private read-write: enough to place the crash address and instruction.
+ */
+static void write_memory_info(struct dump *d)
+{
+	struct outbuf *o = &d->o;
+	size_t n = 1 + d->k->nmods + d->k->nthrs, k = 0;
+	uint32_t at = begin_stream(d, 16, 16 + 48 * n);
+
+	outbuf_set32(o, at, 16);
+	outbuf_set32(o, at + 4, 48);
+	outbuf_set64(o, at + 8, n);
+	put_region(o, at + 16, 0, 0x10000, 0x10000, 0x01, 0);
+	for (size_t i = 0; i < d->k->nmods; i++)
+		put_region(o, at + 16 + 48 * (uint32_t)++k, d->k->mods[i].base,
+			   d->k->mods[i].size, 0x1000, 0x20, 0x1000000);
+	for (size_t t = 0; t < d->k->nthrs; t++)
+		put_region(o, at + 16 + 48 * (uint32_t)++k, d->stack_va[t],
+			   0x100000, 0x1000, 0x04, 0x20000);
+}
+
+/* Three opaque Application Verifier records of 32 bytes. */
+static void write_handle_ops(struct dump *d)
+{
+	uint32_t at = begin_stream(d, 18, 16 + 3 * 32);
+
+	outbuf_set32(&d->o, at, 16);
+	outbuf_set32(&d->o, at + 4, 32);
+	outbuf_set32(&d->o, at + 8, 3);
+}
+
+/* Two tokens of 16-byte headers plus 8 and 24 bytes of data. */
+static void write_tokens(struct dump *d)
+{
+	struct outbuf *o = &d->o;
+	uint32_t at = begin_stream(d, 19, 16 + 24 + 40);
+
+	outbuf_set32(o, at, 16 + 24 + 40);
+	outbuf_set32(o, at + 4, 2);
+	outbuf_set32(o, at + 8, 16);
+	outbuf_set32(o, at + 12, 16);
+	outbuf_set32(o, at + 16, 24);
+	outbuf_set32(o, at + 20, d->k->pid);
+	outbuf_set64(o, at + 24, 0x4C);
+	outbuf_set32(o, at + 40, 40);
+	outbuf_set32(o, at + 44, d->k->thrs[0].id);
+	outbuf_set64(o, at + 48, 0x50);
+}
+
+/* A counted list of N entries of ESIZE zero bytes; its location. */
+static void put_list(struct outbuf *o, uint32_t loc, uint32_t n,
+		     uint32_t esize)
+{
+	outbuf_align(o, 4);
+	uint32_t at = outbuf_reserve(o, 4 + n * esize);
+
+	outbuf_set32(o, at, n);
+	outbuf_set32(o, loc, 4 + n * esize);
+	outbuf_set32(o, loc + 4, at);
+}
+
+/*
+ * CrashpadInfo: two process annotations; one module with one list
+ * annotation, two simple ones and three annotation objects.
+ */
+static void write_crashpad(struct dump *d)
+{
+	struct outbuf *o = &d->o;
+	uint32_t at = begin_stream(d, 0x43500001, 0x34);
+
+	outbuf_set32(o, at, 1);
+	for (uint32_t i = 0; i < 16; i++) {
+		o->p[at + 4 + i] = (uint8_t)(0x10 + i);
+		o->p[at + 0x14 + i] = (uint8_t)(0xA0 + i);
+	}
+	put_list(o, at + 0x24, 2, 8);
+	outbuf_align(o, 4);
+	uint32_t links = outbuf_reserve(o, 4 + 12);
+	uint32_t mod = outbuf_reserve(o, 28);
+
+	outbuf_set32(o, at + 0x2C, 4 + 12);
+	outbuf_set32(o, at + 0x30, links);
+	outbuf_set32(o, links, 1);
+	outbuf_set32(o, links + 4, 0);
+	outbuf_set32(o, links + 8, 28);
+	outbuf_set32(o, links + 12, mod);
+	outbuf_set32(o, mod, 1);
+	put_list(o, mod + 4, 1, 4);
+	put_list(o, mod + 12, 2, 8);
+	put_list(o, mod + 20, 3, 12);
+}
+
+/* A Breakpad text stream TYPE holding the N bytes of TEXT. */
+static void put_text(struct dump *d, uint32_t type, const char *text,
+		     size_t n)
+{
+	uint32_t at = begin_stream(d, type, n);
+
+	memcpy(d->o.p + at, text, n);
+}
+
+static const char linux_cpuinfo[] =
+	"processor\t: 0\nvendor_id\t: GenuineIntel\n\n"
+	"processor\t: 1\nvendor_id\t: GenuineIntel\n";
+static const char linux_cmdline[] = "/opt/acme/acmeapp\0--safe-mode\0";
+static const char linux_environ[] = "HOME=/root\0LANG=C\0TERM=xterm\0";
+static const char linux_maps[] =
+	"00400000-00425000 r-xp 00000000 08:01 1234 /opt/acme/acmeapp\n"
+	"00625000-00626000 rw-p 00025000 08:01 1234 /opt/acme/acmeapp\n"
+	"7f0000000000-7f0000100000 r-xp 00000000 08:01 99 "
+	"/lib/libacme core.so\n"
+	"7ffc00000000-7ffc00021000 rw-p 00000000 00:00 0 [stack]\n"
+	"7ffd00000000-7ffd00001000 rw-p 00000000 00:00 0\n";
+
+static void write_linux(struct dump *d)
+{
+	uint32_t at;
+
+	put_text(d, 0x47670003, linux_cpuinfo, sizeof(linux_cpuinfo) - 1);
+	put_text(d, 0x47670006, linux_cmdline, sizeof(linux_cmdline) - 1);
+	put_text(d, 0x47670007, linux_environ, sizeof(linux_environ) - 1);
+	at = begin_stream(d, 0x47670008, 5 * 16); /* 5 auxv pairs */
+	for (uint32_t i = 0; i < 5; i++)
+		outbuf_set64(&d->o, at + 16 * i, i == 4 ? 0 : 3 + i);
+	put_text(d, 0x47670009, linux_maps, sizeof(linux_maps) - 1);
+	at = begin_stream(d, 0x4767000A, 40);
+	outbuf_set32(&d->o, at, 1);
+	outbuf_set32(&d->o, at + 8, 3);
+}
+
+static void write_extra(struct dump *d)
+{
+	write_thread_info(d);
+	write_memory_info(d);
+	write_handle_ops(d);
+	write_tokens(d);
+	write_crashpad(d);
+	write_linux(d);
+}
+
 /* ---- the whole file ------------------------------------------------------ */
 
 static bool has_names(const struct kind *k)
@@ -737,7 +931,8 @@ static void write_dump(struct dump *d)
 	/* SystemInfo, MiscInfo, ModuleList, ThreadList, MemoryList,
 	 * Exception and one unused entry, plus the optional ones. */
 	uint32_t nstreams = 7 + (d->k->nhandles > 0) +
-			    (d->k->nunloaded > 0) + has_names(d->k);
+			    (d->k->nunloaded > 0) + has_names(d->k) +
+			    (d->extra ? EXTRA_STREAMS : 0);
 	outbuf_reserve(o, 32);
 	memcpy(o->p, "MDMP", 4);
 	outbuf_set32(o, 4, 0xA793 | (0x0A05u << 16));
@@ -760,6 +955,8 @@ static void write_dump(struct dump *d)
 	write_exception(d);
 	if (d->k->nhandles > 0)
 		write_handles(d);
+	if (d->extra)
+		write_extra(d);
 	uint32_t e = d->dir_at + 12 * d->ndir++;
 
 	outbuf_align(o, 4);
@@ -778,8 +975,11 @@ static void write_dump(struct dump *d)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: mkminidump --kind NAME OUT.dmp\n"
-		   "Writes a small deterministic Windows minidump.\n\n"
+	fprintf(f, "usage: mkminidump [--extra] --kind NAME OUT.dmp\n"
+		   "Writes a small deterministic Windows minidump.\n"
+		   "--extra adds ThreadInfoList, MemoryInfoList, "
+		   "HandleOperationList,\nToken, CrashpadInfo and the Linux "
+		   "streams.\n\n"
 		   "kinds:\n");
 	for (size_t i = 0; i < ARRAY_LEN(kinds); i++)
 		fprintf(f, "  %-28s %s\n", kinds[i].name, kinds[i].help);
@@ -788,12 +988,15 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	const char *kind = NULL, *path = NULL;
+	bool extra = false;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 ||
 		    strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
 			return 0;
+		} else if (strcmp(argv[i], "--extra") == 0) {
+			extra = true;
 		} else if (strcmp(argv[i], "--kind") == 0 && i + 1 < argc) {
 			kind = argv[++i];
 		} else if (path == NULL && argv[i][0] != '-') {
@@ -821,6 +1024,7 @@ int main(int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	d.k = k;
+	d.extra = extra;
 	write_dump(&d);
 
 	FILE *f = fopen(path, "wb");

@@ -7,7 +7,9 @@
  * not in any known module" for frame 0, the minidump's crash IP lies in a
  * thread's stack or outside every module, the exception is an execute
  * access violation (data execution prevention), or the kernel bugchecked
- * with 0xFC ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY. An instruction pointer
+ * with 0xFC ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY, or the minidump's
+ * MemoryInfoList says the crash IP's page is not committed executable
+ * memory (formats.md 1.17). An instruction pointer
  * whose bytes are text is the wild-pointer pattern instead, and a jump to
  * the first 64 KiB (a NULL function pointer) is neither.
  */
@@ -194,6 +196,33 @@ static int check_outside_modules(struct state *s)
 		   ip, loaded);
 }
 
+/*
+ * The minidump's own map of the address space: an IP in memory that is
+ * free, only reserved, or committed without execute rights.
+ */
+static int check_ip_memory(struct state *s)
+{
+	const struct analysis *a = s->a;
+	const struct mem_region *r = a->memory.ip_region;
+	uint64_t ip = a->crash.ip;
+
+	if (r == NULL || !wild_candidate(ip))
+		return DF_OK;
+	if (r->state != 0x1000) /* MEM_COMMIT */
+		return add(s, 85,
+			   "instruction pointer 0x%" PRIx64 " lies in memory "
+			   "that is not committed (state 0x%x, region 0x%" PRIx64
+			   " + 0x%" PRIx64 ")",
+			   ip, r->state, r->base, r->size);
+	if (!model_protect_executable(r->protect))
+		return add(s, 85,
+			   "instruction pointer 0x%" PRIx64 " lies in "
+			   "committed memory without execute rights "
+			   "(protection 0x%x, type 0x%x)",
+			   ip, r->protect, r->type);
+	return DF_OK;
+}
+
 /* An execute access violation: the CPU was sent into data memory. */
 static int check_execute(struct state *s)
 {
@@ -301,6 +330,8 @@ static int run(struct analysis *a)
 	if (rc == DF_OK)
 		rc = check_outside_modules(&s);
 	if (rc == DF_OK)
+		rc = check_ip_memory(&s);
+	if (rc == DF_OK)
 		rc = check_execute(&s);
 	if (rc == DF_OK && a->text != NULL)
 		rc = check_frame_ip_text(&s);
@@ -312,8 +343,9 @@ const struct detector detector_wild_code = {
 	.title = "Wild code: the instruction pointer is in the stack, outside "
 		 "every module or in non-executable memory",
 	.description = "IP_ON_STACK, bugcheck 0xFC, a crash IP in a thread's "
-		       "stack or outside every module, execute access "
-		       "violations, \"Frame IP not in any known module\" at "
-		       "frame 0",
+		       "stack, outside every module or (MemoryInfoList) in "
+		       "memory that is not committed executable, execute "
+		       "access violations, \"Frame IP not in any known "
+		       "module\" at frame 0",
 	.run = run,
 };

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "df.h"
+#include "mdstreams.h"
 #include "model.h"
 #include "reader.h"
 #include "stackwalk.h"
@@ -49,10 +50,21 @@ enum md_stream_type {
 	MD_HANDLE_DATA = 12,
 	MD_UNLOADED_MODULE_LIST = 14,
 	MD_MISC_INFO = 15,
+	MD_MEMORY_INFO_LIST = 16,
+	MD_THREAD_INFO_LIST = 17,
+	MD_HANDLE_OPERATION_LIST = 18,
+	MD_TOKEN = 19,
 	MD_THREAD_NAMES = 24,
 	MD_BREAKPAD_INFO = 0x47670001,
+	MD_LINUX_CPU_INFO = 0x47670003,
 	MD_LINUX_PROC_STATUS = 0x47670004,
 	MD_LINUX_LSB_RELEASE = 0x47670005,
+	MD_LINUX_CMD_LINE = 0x47670006,
+	MD_LINUX_ENVIRON = 0x47670007,
+	MD_LINUX_AUXV = 0x47670008,
+	MD_LINUX_MAPS = 0x47670009,
+	MD_LINUX_DSO_DEBUG = 0x4767000A,
+	MD_CRASHPAD_INFO = 0x43500001,
 };
 
 #define MD_THREAD_SIZE 48u
@@ -1912,6 +1924,71 @@ static void read_proc_status(struct md *m, const struct reader *s)
 		add_text_field(m, "PROCESS_STATUS_NAME", v, n);
 }
 
+/* ---- descriptive streams (mdstreams.c) ------------------------------------ */
+
+static void read_memory_info(struct md *m, const struct reader *s)
+{
+	mdstreams_read_memory_info(m->a, s);
+}
+
+static void read_thread_info(struct md *m, const struct reader *s)
+{
+	mdstreams_read_thread_info(m->a, s);
+}
+
+static void read_handle_ops(struct md *m, const struct reader *s)
+{
+	mdstreams_read_handle_ops(m->a, s);
+}
+
+static void read_tokens(struct md *m, const struct reader *s)
+{
+	mdstreams_read_tokens(m->a, s);
+}
+
+static void read_crashpad_info(struct md *m, const struct reader *s)
+{
+	mdstreams_read_crashpad(m->a, &m->file, s);
+}
+
+static void read_linux(struct md *m, const struct reader *s,
+		       enum mdstreams_linux kind)
+{
+	unsigned word = m->has_system && arch_is_32bit(m->arch) ? 4 : 8;
+
+	mdstreams_read_linux(m->a, kind, word, s);
+}
+
+static void read_linux_cpu_info(struct md *m, const struct reader *s)
+{
+	read_linux(m, s, MDSTREAMS_LINUX_CPU_INFO);
+}
+
+static void read_linux_cmd_line(struct md *m, const struct reader *s)
+{
+	read_linux(m, s, MDSTREAMS_LINUX_CMD_LINE);
+}
+
+static void read_linux_environ(struct md *m, const struct reader *s)
+{
+	read_linux(m, s, MDSTREAMS_LINUX_ENVIRON);
+}
+
+static void read_linux_auxv(struct md *m, const struct reader *s)
+{
+	read_linux(m, s, MDSTREAMS_LINUX_AUXV);
+}
+
+static void read_linux_maps(struct md *m, const struct reader *s)
+{
+	read_linux(m, s, MDSTREAMS_LINUX_MAPS);
+}
+
+static void read_linux_dso_debug(struct md *m, const struct reader *s)
+{
+	read_linux(m, s, MDSTREAMS_LINUX_DSO_DEBUG);
+}
+
 /* ---- stack walking ------------------------------------------------------- */
 
 /*
@@ -2132,6 +2209,18 @@ static const struct stream_handler {
 	{ MD_COMMENT_W, "CommentW", read_comment_w },
 	{ MD_LINUX_LSB_RELEASE, "LinuxLsbRelease", read_lsb_release },
 	{ MD_LINUX_PROC_STATUS, "LinuxProcStatus", read_proc_status },
+	/* After the thread lists: ThreadInfoList links to threads by id. */
+	{ MD_THREAD_INFO_LIST, "ThreadInfoList", read_thread_info },
+	{ MD_MEMORY_INFO_LIST, "MemoryInfoList", read_memory_info },
+	{ MD_HANDLE_OPERATION_LIST, "HandleOperationList", read_handle_ops },
+	{ MD_TOKEN, "Token", read_tokens },
+	{ MD_CRASHPAD_INFO, "CrashpadInfo", read_crashpad_info },
+	{ MD_LINUX_CPU_INFO, "LinuxCpuInfo", read_linux_cpu_info },
+	{ MD_LINUX_CMD_LINE, "LinuxCmdLine", read_linux_cmd_line },
+	{ MD_LINUX_ENVIRON, "LinuxEnviron", read_linux_environ },
+	{ MD_LINUX_AUXV, "LinuxAuxv", read_linux_auxv },
+	{ MD_LINUX_MAPS, "LinuxMaps", read_linux_maps },
+	{ MD_LINUX_DSO_DEBUG, "LinuxDsoDebug", read_linux_dso_debug },
 };
 
 /* The view of directory entry D, clamped to the file; false if unusable. */
@@ -2322,6 +2411,7 @@ int minidump_read_with(struct analysis *a, const uint8_t *data, size_t len,
 	m->syms = symsession_new(m->store, a);
 	finish_threads(m);
 	symsession_destroy(&m->syms);
+	mdstreams_locate_crash(a);
 	finish_summary(m);
 	return DF_OK;
 }

@@ -5,7 +5,9 @@
  * Reads the header, the stream directory and the streams the model uses
  * (SystemInfo, Exception, ModuleList, ThreadList/ThreadListEx, thread
  * contexts, MemoryList for stack bytes, MiscInfo, HandleData,
- * UnloadedModuleList, ThreadNames, Breakpad/Linux vendor streams).
+ * UnloadedModuleList, ThreadNames, Breakpad/Linux vendor streams; the
+ * descriptive streams through mdstreams.h: MemoryInfoList, ThreadInfoList,
+ * HandleOperationList, Token, CrashpadInfo, the other Linux streams).
  * Every offset and count is checked against the file; caps are named below.
  */
 #ifndef FORMATS_MINIDUMP_H
