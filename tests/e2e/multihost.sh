@@ -146,7 +146,7 @@ for i in 0 1; do
 	w+=("$!")
 	pids+=("$!")
 done
-for _ in $(seq 1 400); do
+for _ in $(seq 1 250); do
 	[ "$(value "done")" = "$n" ] && break
 	sleep 0.1
 done
