@@ -7,8 +7,10 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 build=$here/build
 extra=()
 # Tools only the tests use: a headless browser for the HTML report, LMDB's
-# mdb_copy for the backup test, and the deploy files' offline checks.
-test_packages="chromium fonts-liberation lmdb-utils shellcheck yamllint systemd time gcab"
+# mdb_copy for the backup test, the deploy files' offline checks and ip for
+# the network namespaces of the multi-host test.
+test_packages="chromium fonts-liberation lmdb-utils shellcheck yamllint"
+test_packages+=" systemd time gcab iproute2"
 export DF_EXTRA_PACKAGES="$test_packages ${DF_EXTRA_PACKAGES:-}"
 case "${1:-}" in
 --sanitize | --clang)
