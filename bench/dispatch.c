@@ -5,6 +5,8 @@
  *   dispatch broker --window W --jobs N --workers K [--json B]
  *   dispatch sizes [--json B]   (the envelopes the broker run sends)
  *   dispatch measure FILE...    (envelopes of real analysed files)
+ *   dispatch submit ENDPOINT --jobs N   (N made-up jobs to a broker, for
+ *                               its memory with a deep queue)
  *
  * raw: a DEALER keeps W requests of B bytes in flight to a ROUTER thread
  * that answers each with a reply of the result's size, over loopback tcp.
@@ -29,6 +31,7 @@
 #include "broker.h"
 #include "client.h"
 #include "df.h"
+#include "hash.h"
 #include "record.h"
 #include "diag.h"
 #include "store.h"
@@ -484,8 +487,20 @@ int main(int argc, char **argv)
 {
 	struct cfg c;
 
+	hash_global_init();
 	if (argc >= 3 && strcmp(argv[1], "measure") == 0)
 		return run_measure(argv + 2, argc - 2);
+	if (argc >= 3 && strcmp(argv[1], "submit") == 0) {
+		void *ctx = zmq_ctx_new();
+		struct client_link link = { ctx, argv[2], NULL };
+		int rc;
+
+		if (parse(&c, argc - 1, argv + 1) != 0)
+			return 2;
+		rc = submit_jobs(&link, c.jobs);
+		zmq_ctx_term(ctx);
+		return rc;
+	}
 	if (parse(&c, argc, argv) != 0) {
 		fprintf(stderr, "usage: dispatch raw|broker|sizes [--window W] "
 			"[--jobs N] [--workers K] [--assign B] [--result B] "
