@@ -19,8 +19,8 @@ bin=$build/bench/dispatch
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 rate() { # median jobs/s of $runs runs of: dispatch "$@"
-	local i
-	for i in $(seq "$runs"); do
+	local _
+	for _ in $(seq "$runs"); do
 		"$bin" "$@" | sed -n 's/.*jobs_per_s=\([0-9]*\).*/\1/p'
 	done | median
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The broker's peak memory (VmHWM) with a deep queue: N jobs submitted to
 # a `dumpfleet broker` process and no worker to take them, next to the
-# same broker's peak after 1,000 jobs (the baseline, same run).
+# same broker's peak after 1,000 jobs (the baseline, same run), with its
+# resident memory split into anonymous (heap: the queue) and file-backed
+# (LMDB's read-only map of the store, page cache the kernel can reclaim).
 # Usage: bench/queue_rss.sh BUILD_DIR [N_JOBS]
 set -euo pipefail
 build=${1:?build dir}
@@ -25,11 +27,14 @@ peak() { # N: a fresh broker's VmHWM in kB after N jobs are submitted
 	read -r line <"$tmp/out.$1"
 	ep=${line#listening on }
 	"$bin" submit "$ep" --jobs "$1"
-	awk '/VmHWM/ { print $2 }' "/proc/$pid/status"
-	kill "$pid" && wait "$pid" || true
+	awk '/^(VmHWM|RssAnon|RssFile):/ { printf "%s %s kB  ", $1, $2 }' \
+		"/proc/$pid/status"
+	kill "$pid"
+	wait "$pid" || true
 	pid=
 }
 
 base=$(peak 1000)
 deep=$(peak "$jobs")
-echo "broker VmHWM: 1000 jobs ${base} kB, $jobs jobs ${deep} kB"
+echo "broker after 1000 jobs:  $base"
+echo "broker after $jobs jobs: $deep"
