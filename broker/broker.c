@@ -19,7 +19,16 @@
 #include "zap.h"
 
 #define BROKER_MAX_WORKERS 4096
-#define BROKER_MAX_BATCH 256          /* results per write transaction */
+/*
+ * Results per write transaction. The store's work per result (dump record,
+ * counters) dominates the broker's time, and pages that many results touch
+ * are written once per transaction: bench/dispatch.sh measured 256 -> 1024
+ * worth it.
+ */
+#define BROKER_MAX_BATCH 1024
+/* Bytes of results waiting for their write (a result may be 32 MiB). */
+#define BROKER_MAX_PENDING_BYTES ((size_t)16 << 20)
+#define BROKER_QUEUE_WINDOW 10000     /* default queued jobs in memory */
 #define BROKER_FLUSH_MS 20            /* longest a result waits for its write */
 #define BROKER_MAX_SUBMIT_PATHS 10000 /* paths in one SubmitRequest */
 #define BROKER_MAX_PATH 4096
@@ -60,12 +69,22 @@ struct broker {
 	void *sock;
 	struct qjob *queue;   /* FIFO: queue[qhead..qlen) */
 	size_t qhead, qlen, qcap;
+	/*
+	 * The queue in memory is a window on the store's. Every pending job
+	 * with an id up to scan_from has been loaded (it is queued, leased or
+	 * waiting for its result here); with more set, the store holds about
+	 * backlog pending jobs above scan_from, loaded as the window drains.
+	 */
+	uint64_t scan_from;
+	uint64_t backlog;
+	bool more;
 	struct lease *leases;
 	size_t nleases, leasecap;
 	struct wrk *workers;
 	size_t nworkers, workercap;
 	wire_env *pending[BROKER_MAX_BATCH];
 	size_t npending;
+	size_t pending_bytes;
 	uint64_t first_pending_ms; /* when the oldest pending result came */
 	uint64_t done, failed;
 	uint64_t leases_expired;
@@ -149,6 +168,48 @@ static int reload_job(void *ctx, const store_job *job)
 
 	return queue_push(b, job->job_id, job->path, job->archive, job->member,
 			  job->attempts) != DF_OK;
+}
+
+static size_t queue_window(const struct broker *b)
+{
+	return b->o->queue_window > 0 ? b->o->queue_window
+				      : BROKER_QUEUE_WINDOW;
+}
+
+/* Jobs waiting, in memory and in the store's backlog. */
+static uint64_t queued_total(const struct broker *b)
+{
+	return queue_len(b) + b->backlog;
+}
+
+/*
+ * Load pending jobs above scan_from into the window, up to its size.
+ * Refilling once half of it is gone keeps workers fed without a scan per
+ * dispatched job.
+ */
+static int queue_refill(struct broker *b)
+{
+	size_t have = queue_len(b), win = queue_window(b), n = 0;
+	uint64_t last = b->scan_from;
+	struct diag d;
+
+	if (!b->more || have > win / 2)
+		return DF_OK;
+	diag_init(&d);
+	int rc = store_jobs_pending_from(b->o->store, b->scan_from, win - have,
+					 reload_job, b, &n, &last, &d);
+
+	if (rc != DF_OK) {
+		log_msg(LL_ERROR, "event=store_failed err=\"%s\"", d.msg);
+		return rc;
+	}
+	b->scan_from = last;
+	b->backlog = b->backlog > n ? b->backlog - n : 0;
+	if (n < win - have) {
+		b->more = false; /* the scan reached the end */
+		b->backlog = 0;
+	}
+	return DF_OK;
 }
 
 /* ---- workers ----------------------------------------------------------- */
@@ -429,6 +490,7 @@ static int flush_results(struct broker *b)
 	for (size_t i = 0; i < b->npending; i++)
 		wire_env_free(b->pending[i]);
 	b->npending = 0;
+	b->pending_bytes = 0;
 	return rc;
 }
 
@@ -469,7 +531,9 @@ static int on_result(struct broker *b, wire_env *env)
 	if (b->npending == 0)
 		b->first_pending_ms = wire_now_ms();
 	b->pending[b->npending++] = env;
-	if (b->npending == BROKER_MAX_BATCH)
+	b->pending_bytes += dumpfleet__v1__job_result__get_packed_size(r);
+	if (b->npending == BROKER_MAX_BATCH ||
+	    b->pending_bytes >= BROKER_MAX_PENDING_BYTES)
 		return flush_results(b);
 	return DF_OK;
 }
@@ -521,6 +585,28 @@ static void submitted_collect(struct submitted *sb,
 	}
 }
 
+/*
+ * Jobs FIRST.. (N, stored) join the window when it has room for all and
+ * nothing older waits in the store; else the store's backlog, in order.
+ */
+static void queue_submitted(struct broker *b, const struct submitted *sb,
+			    uint64_t first, size_t n)
+{
+	if (n == 0)
+		return;
+	if (b->more || queue_len(b) + n > queue_window(b)) {
+		b->more = true;
+		b->backlog += n;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (queue_push(b, first + i, sb->paths[i], sb->archives[i],
+			       sb->members[i], 0) != DF_OK)
+			log_msg(LL_ERROR, "event=queue_failed job=%llu",
+				(unsigned long long)(first + i));
+	b->scan_from = first + n - 1;
+}
+
 static void on_submit(struct broker *b, const struct wire_peer *p,
 		      const Dumpfleet__V1__SubmitRequest *req)
 {
@@ -556,11 +642,7 @@ static void on_submit(struct broker *b, const struct wire_peer *p,
 	}
 	if (n > 0)
 		commit_observe(b, t0);
-	for (size_t i = 0; i < n; i++)
-		if (queue_push(b, first + i, sb->paths[i], sb->archives[i],
-			       sb->members[i], 0) != DF_OK)
-			log_msg(LL_ERROR, "event=queue_failed job=%llu",
-				(unsigned long long)(first + i));
+	queue_submitted(b, sb, first, n);
 	rep.accepted = (uint32_t)n;
 	rep.first_job_id = first;
 	rep.last_job_id = n > 0 ? first + n - 1 : 0;
@@ -722,7 +804,7 @@ static void on_status(struct broker *b, const struct wire_peer *p,
 	diag_init(&d);
 	/* Results still waiting for their write count as leased. */
 	rep.request_id = req->request_id;
-	rep.queued = queue_len(b);
+	rep.queued = queued_total(b);
 	rep.leased = b->nleases + b->npending;
 	rep.done = b->done;
 	rep.failed = b->failed;
@@ -772,10 +854,16 @@ static void on_retry(struct broker *b, const struct wire_peer *p,
 				  &skipped, &d) != DF_OK)
 		err = d.msg;
 	for (size_t i = 0; i < l.n; i++) {
-		if (queue_push(b, l.v[i]->job_id, l.v[i]->path,
-			       l.v[i]->archive, l.v[i]->member, 0) != DF_OK)
+		/* Above scan_from the refill scan finds it: not twice. */
+		if (l.v[i]->job_id > b->scan_from) {
+			b->more = true;
+			b->backlog++;
+		} else if (queue_push(b, l.v[i]->job_id, l.v[i]->path,
+				      l.v[i]->archive, l.v[i]->member,
+				      0) != DF_OK) {
 			log_msg(LL_ERROR, "event=queue_failed job=%llu",
 				(unsigned long long)l.v[i]->job_id);
+		}
 		if (b->failed > 0)
 			b->failed--;
 		log_msg(LL_DEBUG, "event=retried job=%llu",
@@ -813,7 +901,7 @@ static void publish(struct broker *b, uint64_t now)
 		b->failed_total += b->failed - b->failed_seen;
 	b->failed_seen = b->failed;
 	memset(&s, 0, sizeof(s));
-	s.queued = queue_len(b);
+	s.queued = queued_total(b);
 	s.leased = b->nleases + b->npending;
 	s.done = b->done;
 	s.failed = b->failed;
@@ -1107,6 +1195,8 @@ static int serve(struct broker *b)
 		expire(b, wire_now_ms());
 		rate_tick(&b->done_rate, wire_now_ms(), b->done);
 		publish(b, wire_now_ms());
+		if (drain_end == 0 && queue_refill(b) != DF_OK)
+			return DF_ESTORE;
 		if (drain_end == 0)
 			dispatch(b);
 	}
@@ -1123,18 +1213,22 @@ int broker_run(const struct broker_opts *o)
 	b.o = o;
 	rate_init(&b.done_rate);
 	diag_init(&d);
-	if (store_jobs_pending(o->store, reload_job, &b, &d) != DF_OK ||
-	    store_job_counts(o->store, &c, &d) != DF_OK) {
+	b.more = true;
+	if (store_job_counts(o->store, &c, &d) != DF_OK ||
+	    queue_refill(&b) != DF_OK) {
 		log_msg(LL_ERROR, "event=store_failed err=\"%s\"", d.msg);
 		broker_free(&b);
 		return DF_ESTORE;
 	}
+	if (b.more && c.queued + c.leased > queue_len(&b))
+		b.backlog = c.queued + c.leased - queue_len(&b);
 	b.done = c.done;
 	b.failed = c.failed + c.quarantined;
 	b.done_at_start = b.done;
 	b.failed_seen = b.failed;
-	if (queue_len(&b) > 0)
-		log_msg(LL_INFO, "event=resumed queued=%zu", queue_len(&b));
+	if (queued_total(&b) > 0)
+		log_msg(LL_INFO, "event=resumed queued=%llu",
+			(unsigned long long)queued_total(&b));
 	struct zap *zap = NULL;
 	int rc = DF_OK;
 
@@ -1164,4 +1258,5 @@ void broker_opts_init(struct broker_opts *o)
 	o->liveness = 5;
 	o->lease_ms = 600000;
 	o->max_attempts = 3;
+	o->queue_window = BROKER_QUEUE_WINDOW;
 }

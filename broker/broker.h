@@ -11,11 +11,16 @@
  * and a result marked retry (the analysis died) each cost an attempt; a
  * job out of attempts (max_attempts) is quarantined with its last reason.
  * Results are written in batches, one write transaction per poll round.
+ * Memory stays bounded however many jobs are submitted: the queue in
+ * memory is a window of queue_window jobs, refilled from the store in id
+ * order when it runs low, and results wait for their write up to a bound
+ * in count and in bytes.
  */
 #ifndef BROKER_BROKER_H
 #define BROKER_BROKER_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct curve_keyring;
@@ -31,6 +36,7 @@ struct broker_opts {
 	uint32_t liveness;        /* missed heartbeats before a worker is dropped */
 	uint64_t lease_ms;        /* job lease */
 	uint32_t max_attempts;    /* before quarantine */
+	size_t queue_window;      /* queued jobs kept in memory */
 	/*
 	 * Set to true to stop. The broker then drains: it leases no more
 	 * jobs, waits up to drain_ms for the results of the leased ones, then
@@ -53,8 +59,9 @@ struct broker_opts {
 };
 
 /*
- * Defaults: heartbeat 1000 ms, liveness 5, lease 600 s, 3 attempts, no
- * drain (the command line's broker drains 30 s).
+ * Defaults: heartbeat 1000 ms, liveness 5, lease 600 s, 3 attempts, a
+ * queue window of 10,000 jobs, no drain (the command line's broker drains
+ * 30 s).
  */
 void broker_opts_init(struct broker_opts *o);
 

@@ -512,13 +512,15 @@ static void job_source_hash(const store_job *job, uint8_t out[HASH_LEN])
 	hash_sha256(both, sizeof(both), out);
 }
 
-static int jobs_iterate(struct store *s,
-			int (*fn)(void *ctx, const store_job *job), void *ctx,
-			struct diag *d)
+/* Call FN for every job from id FROM on, in id order, until it stops. */
+static int jobs_iterate_from(struct store *s, uint64_t from,
+			     int (*fn)(void *ctx, const store_job *job),
+			     void *ctx, struct diag *d)
 {
 	MDB_txn *txn;
 	MDB_cursor *cur;
-	MDB_val k, v;
+	uint8_t key[8];
+	MDB_val k = { 8, key }, v;
 	int rc = begin(s, MDB_RDONLY, &txn);
 
 	if (rc != 0)
@@ -530,7 +532,8 @@ static int jobs_iterate(struct store *s,
 	}
 	int out = DF_OK;
 
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	u64_be(key, from);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		store_job *job =
 			dumpfleet__v1__job__unpack(NULL, v.mv_size, v.mv_data);
@@ -548,6 +551,13 @@ static int jobs_iterate(struct store *s,
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
 	return out;
+}
+
+static int jobs_iterate(struct store *s,
+			int (*fn)(void *ctx, const store_job *job), void *ctx,
+			struct diag *d)
+{
+	return jobs_iterate_from(s, 0, fn, ctx, d);
 }
 
 struct pending_ctx {
@@ -572,6 +582,43 @@ int store_jobs_pending(struct store *s,
 	struct pending_ctx p = { fn, ctx };
 
 	return jobs_iterate(s, pending_filter, &p, d);
+}
+
+struct pending_from_ctx {
+	int (*fn)(void *ctx, const store_job *job);
+	void *ctx;
+	size_t max, n;
+	uint64_t last;
+};
+
+static int pending_from_filter(void *ctx, const store_job *job)
+{
+	struct pending_from_ctx *p = ctx;
+
+	if (p->n == p->max)
+		return 1;
+	p->last = job->job_id;
+	if (job->state != DUMPFLEET__V1__JOB_STATE__JOB_QUEUED &&
+	    job->state != DUMPFLEET__V1__JOB_STATE__JOB_LEASED)
+		return 0;
+	p->n++;
+	return p->fn(p->ctx, job);
+}
+
+int store_jobs_pending_from(struct store *s, uint64_t after, size_t max,
+			    int (*fn)(void *ctx, const store_job *job),
+			    void *ctx, size_t *n, uint64_t *last,
+			    struct diag *d)
+{
+	struct pending_from_ctx p = { fn, ctx, max, 0, after };
+	int rc = DF_OK;
+
+	if (after < UINT64_MAX && max > 0)
+		rc = jobs_iterate_from(s, after + 1, pending_from_filter, &p,
+				       d);
+	*n = p.n;
+	*last = p.last;
+	return rc;
 }
 
 static int count_job(void *ctx, const store_job *job)

@@ -107,6 +107,19 @@ int store_jobs_pending(struct store *s,
 		       int (*fn)(void *ctx, const store_job *job), void *ctx,
 		       struct diag *d);
 
+/*
+ * As store_jobs_pending(), resumable: FN is called for at most MAX jobs
+ * not yet done or quarantined whose id is above AFTER, in id order (the
+ * broker keeps a bounded window of the queue in memory and refills it
+ * from here). *N gets how many FN was called for; *LAST the highest id
+ * looked at (AFTER when none), where the next call may resume: fewer
+ * than MAX means no pending job above AFTER was left.
+ */
+int store_jobs_pending_from(struct store *s, uint64_t after, size_t max,
+			    int (*fn)(void *ctx, const store_job *job),
+			    void *ctx, size_t *n, uint64_t *last,
+			    struct diag *d);
+
 /* Read job ID into a fresh message (free with store_job_free). */
 int store_job_get(struct store *s, uint64_t id, store_job **out,
 		  struct diag *d);

@@ -365,6 +365,78 @@ static void test_store__invalid_results_fail_their_jobs(void **state)
 	assert_int_equal(counter(f->s, "t/buckets"), 1);
 }
 
+/* Job ids FN was called with, in order. */
+struct ids {
+	uint64_t v[16];
+	size_t n;
+};
+
+static int collect_ids(void *ctx, const store_job *job)
+{
+	struct ids *ids = ctx;
+
+	assert_true(ids->n < 16);
+	ids->v[ids->n++] = job->job_id;
+	return 0;
+}
+
+static void pending_from(struct store *s, uint64_t after, size_t max,
+			 struct ids *ids, uint64_t *last)
+{
+	size_t n = 99;
+	struct diag d;
+
+	diag_init(&d);
+	ids->n = 0;
+	assert_int_equal(store_jobs_pending_from(s, after, max, collect_ids,
+						 ids, &n, last, &d),
+			 DF_OK);
+	assert_int_equal(n, ids->n);
+}
+
+/* The broker's window refill: resumable, in id order, finished skipped. */
+static void test_store__pending_from_resumes_in_order(void **state)
+{
+	struct fixture *f = *state;
+	const char *paths[] = { "/1", "/2", "/3", "/4", "/5", "/6" };
+	uint64_t first = 0, last = 0;
+	struct fake fk;
+	struct ids ids;
+	struct diag d;
+
+	diag_init(&d);
+	assert_int_equal(store_jobs_add(f->s, "b", paths, NULL, NULL, 6,
+					&first, &d), DF_OK);
+	assert_int_equal(first, 1);
+	fake_init(&fk, 1, "0123456789abcdef", 0);
+	put(f->s, 2, &fk.dm);
+	assert_int_equal(store_job_fail(f->s, 3, "boom", true, &d), DF_OK);
+	assert_int_equal(store_job_fail(f->s, 5, "bad", false, &d), DF_OK);
+	/* Done, quarantined and failed jobs are not pending. */
+	pending_from(f->s, 0, 2, &ids, &last);
+	assert_int_equal(ids.n, 2);
+	assert_int_equal(ids.v[0], 1);
+	assert_int_equal(ids.v[1], 4);
+	assert_int_equal(last, 4);
+	/* Resumed where it stopped: fewer than asked says the end. */
+	pending_from(f->s, last, 2, &ids, &last);
+	assert_int_equal(ids.n, 1);
+	assert_int_equal(ids.v[0], 6);
+	assert_int_equal(last, 6);
+	pending_from(f->s, last, 2, &ids, &last);
+	assert_int_equal(ids.n, 0);
+	assert_int_equal(last, 6);
+	/* Jobs added later are found from the same place. */
+	assert_int_equal(store_jobs_add(f->s, "b", paths, NULL, NULL, 1,
+					&first, &d), DF_OK);
+	pending_from(f->s, last, 10, &ids, &last);
+	assert_int_equal(ids.n, 1);
+	assert_int_equal(ids.v[0], 7);
+	pending_from(f->s, 0, 0, &ids, &last);
+	assert_int_equal(ids.n, 0);
+	assert_int_equal(last, 0);
+}
+
 static void test_store__fail_unknown_or_finished_job(void **state)
 {
 	struct fixture *f = *state;
@@ -622,6 +694,9 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_store__fail_unknown_or_finished_job, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_store__pending_from_resumes_in_order, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_store__late_result_after_quarantine_is_done_once,
 			setup, teardown),
