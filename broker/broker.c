@@ -316,11 +316,12 @@ static void requeue_worker_jobs(struct broker *b, size_t w, bool lost)
 	}
 }
 
+/* A worker said goodbye (Disconnect): an orderly end, not a warning. */
 static void worker_drop(struct broker *b, size_t w, const char *why)
 {
 	char name[160];
 
-	log_msg(LL_WARN, "event=worker_dropped worker=%s reason=%s",
+	log_msg(LL_INFO, "event=worker_left worker=%s reason=%s",
 		log_quote(name, sizeof(name), b->workers[w].name), why);
 	b->workers[w].alive = false;
 	requeue_worker_jobs(b, w, false);
