@@ -1,4 +1,5 @@
 #include "symbols.h"
+#include "text.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -922,16 +923,6 @@ size_t symfile_find_cfi(const struct symfile *f, uint64_t rel,
 
 /* ---- store paths ------------------------------------------------------------ */
 
-static const char *base_name(const char *s)
-{
-	const char *b = s;
-
-	for (const char *p = s; *p; p++)
-		if (*p == '/' || *p == '\\')
-			b = p + 1;
-	return b;
-}
-
 static bool safe_file_name(const char *s)
 {
 	size_t n = strlen(s);
@@ -958,7 +949,7 @@ int symstore_sym_path(char *out, size_t size, const char *root,
 {
 	if (debug_file == NULL || debug_id == NULL)
 		return DF_EUSAGE;
-	const char *file = base_name(debug_file);
+	const char *file = text_path_base(debug_file);
 
 	if (!safe_file_name(file) || !safe_id(debug_id))
 		return DF_EUSAGE;
@@ -1178,7 +1169,7 @@ static struct symentry *acquire(struct symstore *s, const struct module *m)
 
 	if (m->debug_file == NULL || m->debug_id == NULL)
 		return NULL;
-	int w = snprintf(key, sizeof(key), "%s/%s", base_name(m->debug_file),
+	int w = snprintf(key, sizeof(key), "%s/%s", text_path_base(m->debug_file),
 			 m->debug_id);
 
 	if (w < 0 || (size_t)w >= sizeof(key))

@@ -34,6 +34,7 @@
 #include "kmem.h"
 #include "model.h"
 #include "reader.h"
+#include "text.h"
 
 /* ---- constants (formats.md 2.1-2.5, 2.10) -------------------------------- */
 
@@ -325,37 +326,6 @@ static bool is_page_fill(uint64_t v, unsigned size)
 	return size == 8 ? v == KD_PAGE64 : v == KD_PAGE32;
 }
 
-/* Base name of a path with either separator. */
-static const char *path_base(const char *s)
-{
-	const char *b = s;
-
-	for (const char *p = s; *p; p++)
-		if (*p == '/' || *p == '\\')
-			b = p + 1;
-	return b;
-}
-
-/* Append the UTF-8 form of CP to OUT at *N (room for 4 bytes assumed). */
-static void utf8_put(char *out, size_t *n, uint32_t cp)
-{
-	if (cp < 0x80) {
-		out[(*n)++] = (char)cp;
-	} else if (cp < 0x800) {
-		out[(*n)++] = (char)(0xC0 | (cp >> 6));
-		out[(*n)++] = (char)(0x80 | (cp & 0x3F));
-	} else if (cp < 0x10000) {
-		out[(*n)++] = (char)(0xE0 | (cp >> 12));
-		out[(*n)++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		out[(*n)++] = (char)(0x80 | (cp & 0x3F));
-	} else {
-		out[(*n)++] = (char)(0xF0 | (cp >> 18));
-		out[(*n)++] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		out[(*n)++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		out[(*n)++] = (char)(0x80 | (cp & 0x3F));
-	}
-}
-
 /*
  * UTF-16LE at P (UNITS units, at most KDUMP_MAX_STRING_UNITS) as an arena
  * string; stops at a NUL unit, bad surrogates become U+FFFD.
@@ -363,30 +333,8 @@ static void utf8_put(char *out, size_t *n, uint32_t cp)
 static const char *utf16_dup(struct kd *k, const uint8_t *p, size_t units)
 {
 	char buf[3 * KDUMP_MAX_STRING_UNITS + 4];
-	size_t n = 0;
 
-	for (size_t i = 0; i < units; i++) {
-		uint32_t u = (uint32_t)(p[2 * i] | (p[2 * i + 1] << 8));
-
-		if (u == 0)
-			break;
-		if (u >= 0xD800 && u < 0xDC00 && i + 1 < units) {
-			uint32_t lo = (uint32_t)(p[2 * i + 2] |
-						 (p[2 * i + 3] << 8));
-
-			if (lo >= 0xDC00 && lo < 0xE000) {
-				u = 0x10000 + ((u - 0xD800) << 10) +
-				    (lo - 0xDC00);
-				i++;
-			} else {
-				u = 0xFFFD;
-			}
-		} else if (u >= 0xD800 && u < 0xE000) {
-			u = 0xFFFD;
-		}
-		utf8_put(buf, &n, u);
-	}
-	buf[n] = '\0';
+	text_utf16le_to_utf8(p, units, buf);
 	return arena_strdup(k->a->arena, buf);
 }
 
@@ -813,7 +761,7 @@ static void add_driver(struct kd *k, const char *name, uint64_t base,
 				MODEL_MAX_MODULES);
 		return;
 	}
-	mod->filename = path_base(name);
+	mod->filename = text_path_base(name);
 	if (mod->filename != name)
 		mod->path = name;
 	mod->base = base;
@@ -1440,7 +1388,7 @@ static bool read_ldr_entry(struct kd *k, uint64_t va, uint64_t prev,
 	const char *name = ldr_string(k, p, l->base_name, l->str_buf);
 
 	if (name == NULL && full != NULL)
-		name = path_base(full);
+		name = text_path_base(full);
 	if (name == NULL || size == 0 || base > UINT64_MAX - (size - 1)) {
 		model_add_error(k->a, DF_EFORMAT, false, 0,
 				"module list entry %zu (0x%llx) has no name "

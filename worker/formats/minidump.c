@@ -26,6 +26,7 @@
 #include "mdstreams.h"
 #include "model.h"
 #include "reader.h"
+#include "text.h"
 #include "stackwalk.h"
 #include "symbols.h"
 
@@ -252,70 +253,6 @@ static int file_view(const struct md *m, uint64_t rva, uint64_t n,
 	return reader_sub(&m->file, rva, n, out);
 }
 
-/* Base name of a path with either separator. */
-static const char *path_base(const char *s)
-{
-	const char *b = s;
-
-	for (const char *p = s; *p; p++)
-		if (*p == '/' || *p == '\\')
-			b = p + 1;
-	return b;
-}
-
-/* Append the UTF-8 form of code point CP to OUT at *N (room checked). */
-static void utf8_put(char *out, size_t *n, uint32_t cp)
-{
-	if (cp < 0x80) {
-		out[(*n)++] = (char)cp;
-	} else if (cp < 0x800) {
-		out[(*n)++] = (char)(0xC0 | (cp >> 6));
-		out[(*n)++] = (char)(0x80 | (cp & 0x3F));
-	} else if (cp < 0x10000) {
-		out[(*n)++] = (char)(0xE0 | (cp >> 12));
-		out[(*n)++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		out[(*n)++] = (char)(0x80 | (cp & 0x3F));
-	} else {
-		out[(*n)++] = (char)(0xF0 | (cp >> 18));
-		out[(*n)++] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		out[(*n)++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		out[(*n)++] = (char)(0x80 | (cp & 0x3F));
-	}
-}
-
-/*
- * Convert UNITS UTF-16LE units at P to UTF-8 in OUT (room for 3 bytes per
- * unit plus the NUL), stopping at a NUL unit. Unpaired surrogates become
- * U+FFFD. Returns the byte length.
- */
-static size_t utf16_to_utf8(const uint8_t *p, size_t units, char *out)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < units; i++) {
-		uint32_t u = le16(p + 2 * i);
-
-		if (u == 0)
-			break;
-		if (u >= 0xD800 && u <= 0xDBFF && i + 1 < units) {
-			uint32_t lo = le16(p + 2 * (i + 1));
-
-			if (lo >= 0xDC00 && lo <= 0xDFFF) {
-				u = 0x10000 + ((u - 0xD800) << 10) +
-				    (lo - 0xDC00);
-				i++;
-			} else {
-				u = 0xFFFD;
-			}
-		} else if (u >= 0xD800 && u <= 0xDFFF) {
-			u = 0xFFFD;
-		}
-		utf8_put(out, &n, u);
-	}
-	out[n] = '\0';
-	return n;
-}
-
 /*
  * Read the MINIDUMP_STRING at file offset RVA into the arena. Returns NULL
  * (and sets *ERR to a DF_E* code) when it cannot be read: odd length, more
@@ -341,7 +278,7 @@ static const char *read_string(const struct md *m, uint64_t rva, int *err)
 		*err = DF_ETRUNC;
 		return NULL;
 	}
-	utf16_to_utf8(r.data, bytes / 2, buf);
+	text_utf16le_to_utf8(r.data, bytes / 2, buf);
 	const char *s = arena_strdup(m->a->arena, buf);
 
 	if (s == NULL)
@@ -610,7 +547,7 @@ static void read_misc_info(struct md *m, const struct reader *s)
 	if ((flags & 0x100) && size >= 0xE8 + 520 && b != NULL) {
 		char buf[3 * 260 + 4];
 
-		if (utf16_to_utf8(b, 260, buf) > 0)
+		if (text_utf16le_to_utf8(b, 260, buf) > 0)
 			model_add_field(m->a, "OS_BUILD_STRING", buf);
 	}
 }
@@ -659,7 +596,7 @@ static const char *cv_name(struct md *m, const uint8_t *p, size_t len,
 		n++;
 	const char *full = arena_strndup(m->a->arena, (const char *)p + off, n);
 
-	return full != NULL ? path_base(full) : NULL;
+	return full != NULL ? text_path_base(full) : NULL;
 }
 
 /*
@@ -707,7 +644,7 @@ static void read_cv_record(struct md *m, struct module *mod,
 
 		memcpy(guid, p + 4, idlen < 16 ? idlen : 16);
 		mod->debug_id = guid_age_id(m, guid, 0);
-		mod->debug_file = code_file != NULL ? path_base(code_file)
+		mod->debug_file = code_file != NULL ? text_path_base(code_file)
 						    : NULL;
 		for (size_t i = 0; i < idlen && i < 64; i++)
 			hn += (size_t)snprintf(hex + hn, sizeof(hex) - hn,
@@ -734,7 +671,7 @@ static void read_misc_record(struct md *m, struct module *mod,
 	if (r.data[8] != 0) {
 		size_t units = dn / 2 < 1024 ? dn / 2 : 1024;
 
-		utf16_to_utf8(d, units, buf);
+		text_utf16le_to_utf8(d, units, buf);
 	} else {
 		size_t k = 0;
 
@@ -748,7 +685,7 @@ static void read_misc_record(struct md *m, struct module *mod,
 					   : NULL;
 
 	if (full != NULL)
-		mod->debug_file = path_base(full);
+		mod->debug_file = text_path_base(full);
 }
 
 /* "a.b.c.d" from VS_FIXEDFILEINFO at P when its signature is valid. */
@@ -766,7 +703,7 @@ static const char *module_version(struct md *m, const uint8_t *p)
 /* Set filename (base) and path (full, when different) from NAME. */
 static void module_names(struct module *mod, const char *name)
 {
-	const char *base = path_base(name);
+	const char *base = text_path_base(name);
 
 	mod->filename = base;
 	if (base != name)
@@ -1826,7 +1763,7 @@ static void read_handle_data(struct md *m, const struct reader *s)
 				bad_rva = rva;
 			rva = 0;
 		}
-		if (rva == 0 || utf16_to_utf8(r.data, bytes / 2, buf) == 0)
+		if (rva == 0 || text_utf16le_to_utf8(r.data, bytes / 2, buf) == 0)
 			snprintf(buf, sizeof(buf), "(unknown)");
 		count_handle_type(m, buf);
 	}
@@ -1869,7 +1806,7 @@ static void read_comment_w(struct md *m, const struct reader *s)
 	char buf[3 * 1024 + 4];
 	size_t units = s->len / 2 < 1024 ? s->len / 2 : 1024;
 
-	utf16_to_utf8(s->data, units, buf);
+	text_utf16le_to_utf8(s->data, units, buf);
 	add_text_field(m, "COMMENT", buf, strlen(buf));
 }
 
