@@ -1,5 +1,7 @@
 #include "agg.h"
 
+#include "df.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,8 +32,10 @@ void agg_destroy(struct agg **ap)
 {
 	if (ap == NULL || *ap == NULL)
 		return;
-	for (size_t i = 0; i < (*ap)->n; i++)
+	for (size_t i = 0; i < (*ap)->n; i++) {
 		free((*ap)->rows[i].key);
+		free((*ap)->rows[i].label);
+	}
 	free((*ap)->rows);
 	free((*ap)->slots);
 	free(*ap);
@@ -117,4 +121,15 @@ size_t agg_len(const struct agg *a)
 struct agg_row *agg_row_at(const struct agg *a, size_t i)
 {
 	return &a->rows[i];
+}
+
+int agg_row_label(struct agg_row *r, const char *label)
+{
+	char *l = strdup(label);
+
+	if (l == NULL)
+		return DF_ENOMEM;
+	free(r->label);
+	r->label = l;
+	return DF_OK;
 }

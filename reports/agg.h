@@ -20,6 +20,7 @@ struct agg_row {
 	uint64_t cur;    /* in the period */
 	uint64_t prev;   /* in the previous window */
 	uint64_t hist;   /* in the trend history */
+	char *label;     /* display text when it differs from key; owned */
 };
 
 struct agg *agg_new(void);
@@ -30,6 +31,9 @@ struct agg_row *agg_get(struct agg *a, const char *key, size_t len);
 
 /* The row for KEY, or NULL. */
 const struct agg_row *agg_find(const struct agg *a, const char *key);
+
+/* Give R (a row of A) the display text LABEL (copied). DF_OK or DF_ENOMEM. */
+int agg_row_label(struct agg_row *r, const char *label);
 
 /* Rows in insertion order: agg_row_at(a, 0 .. agg_len(a) - 1). */
 size_t agg_len(const struct agg *a);

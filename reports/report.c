@@ -1,9 +1,11 @@
 #include "report.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "agg.h"
@@ -883,13 +885,41 @@ static void info_fill(struct bucket_info *i, const store_bucket *bk,
 	}
 }
 
+/*
+ * Debugger logs blame a module by MODULE_NAME ("acmenet"), dumps by its
+ * file name ("acmenet.sys"): one driver under two names. The ranking
+ * groups names by their stem, the name in lower case without a directory
+ * or a .sys/.dll/.exe/.drv ending, and shows the longest spelling.
+ */
+static void module_stem(const char *name, char *out, size_t size)
+{
+	static const char *const ends[] = { ".sys", ".dll", ".exe", ".drv" };
+	const char *b = name;
+	size_t n;
+
+	for (const char *q = name; *q; q++)
+		if (*q == '\\' || *q == '/')
+			b = q + 1;
+	n = strlen(b);
+	for (size_t i = 0; i < ARRAY_SIZE(ends); i++)
+		if (n > 4 && strcasecmp(b + n - 4, ends[i]) == 0) {
+			n -= 4;
+			break;
+		}
+	if (n >= size)
+		n = size - 1;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)b[i]);
+	out[n] = '\0';
+}
+
 static int module_bucket(struct bucket_pass *p, const char *blame)
 {
-	char key[STORE_MAX_KEY + 1];
+	char key[NAME_MAX_LEN];
 
 	if (blame == NULL || blame[0] == '\0')
 		return DF_OK;
-	store_counter_key(key, sizeof(key), "", blame);
+	module_stem(blame, key, sizeof(key));
 	struct agg_row *r = agg_get(p->mod_buckets, key, strlen(key));
 
 	if (r == NULL)
@@ -1131,20 +1161,56 @@ static json_t *trends_json(struct build *b, struct bucket_pass *p)
 	return o;
 }
 
+/* The blamed-module counts of B grouped by module_stem() into *OUT. */
+static int module_groups(struct build *b, struct agg **out)
+{
+	struct agg *g = agg_new();
+	const struct agg *m = b->cat[C_M];
+
+	for (size_t i = 0; g != NULL && i < agg_len(m); i++) {
+		const struct agg_row *r = agg_row_at(m, i);
+		char text[NAME_MAX_LEN], key[NAME_MAX_LEN];
+		struct diag d;
+
+		diag_init(&d);
+		if (r->key[0] != '#' ||
+		    store_name_get(b->s, r->key, text, sizeof(text), &d) != DF_OK)
+			snprintf(text, sizeof(text), "%s", r->key);
+		module_stem(text, key, sizeof(key));
+		struct agg_row *gr = agg_get(g, key, strlen(key));
+
+		if (gr == NULL || ((gr->label == NULL ||
+				    strlen(text) > strlen(gr->label)) &&
+				   agg_row_label(gr, text) != DF_OK)) {
+			agg_destroy(&g);
+			break;
+		}
+		gr->cur += r->cur;
+		gr->prev += r->prev;
+		gr->hist += r->hist;
+	}
+	*out = g;
+	return g != NULL ? DF_OK : DF_ENOMEM;
+}
+
 static json_t *modules_json(struct build *b, struct bucket_pass *p)
 {
 	size_t n = 0;
-	struct agg_row **rows = sorted_rows(b->cat[C_M], &n, false);
+	struct agg *groups = NULL;
+	struct agg_row **rows = module_groups(b, &groups) == DF_OK
+					? sorted_rows(groups, &n, false)
+					: NULL;
 	json_t *arr = json_array();
 	uint64_t blamed = cur_total(b->cat[C_M]);
 
 	if (rows == NULL || arr == NULL) {
 		free(rows);
+		agg_destroy(&groups);
 		json_decref(arr);
 		return NULL;
 	}
 	for (size_t i = 0; i < n && i < MAX_MODULES; i++) {
-		json_t *o = json_object(), *name = jname(b, rows[i]->key);
+		json_t *o = json_object(), *name = jtext(rows[i]->label);
 		const struct agg_row *mb = agg_find(p->mod_buckets, rows[i]->key);
 		const char *owner = owners_lookup(
 			b->owners, name != NULL ? json_string_value(name) : "");
@@ -1162,6 +1228,7 @@ static json_t *modules_json(struct build *b, struct bucket_pass *p)
 		append(arr, o);
 	}
 	free(rows);
+	agg_destroy(&groups);
 	return arr;
 }
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -522,6 +523,36 @@ static void test_report__owners(void **state)
 	free(dir);
 }
 
+/*
+ * One driver blamed as "acmenet" (a log's MODULE_NAME), "acmenet.sys" and
+ * "ACMENET.SYS" (dumps) is one row under its longest name; another
+ * driver that only shares a prefix is its own row.
+ */
+static void test_report__modules_grouped_by_stem(void **state)
+{
+	struct fixture *f = *state;
+
+	put_many(f->s, 2, "1111111111111111", 0xD1, "acmenet", DAY0);
+	put_many(f->s, 1, "2222222222222222", 0xD1, "acmenet.sys", DAY0);
+	put_many(f->s, 1, "3333333333333333", 0xD1, "ACMENET.SYS", DAY0);
+	put_many(f->s, 3, "4444444444444444", 0xD1, "acmenet2.sys", DAY0);
+	put_many(f->s, 3, "5555555555555555", 0xD1, "acmenet2", DAY0);
+
+	struct report_opts o = period(DAY0, DAY0);
+	json_t *j = build(f->s, &o);
+	json_t *mods = json_object_get(j, "modules");
+	json_t *a = json_array_get(mods, 1);
+
+	assert_int_equal(json_array_size(mods), 2);
+	assert_int_equal(strcasecmp(json_string_value(json_object_get(
+					    a, "module")), "acmenet.sys"), 0);
+	assert_int_equal(iget(a, "dumps"), 4);
+	assert_int_equal(iget(a, "buckets"), 3);
+	assert_int_equal(iget(find_by(mods, "module", "acmenet2.sys"), "dumps"),
+			 6);
+	json_decref(j);
+}
+
 /* Module ranking with owners; the 2008 baseline joined by code. */
 static void test_report__modules_and_baseline(void **state)
 {
@@ -781,6 +812,7 @@ int main(void)
 		T(test_report__spray_and_new_buckets),
 		cmocka_unit_test(test_report__owners),
 		T(test_report__modules_and_baseline),
+		T(test_report__modules_grouped_by_stem),
 		T(test_report__hostile_names_are_escaped),
 		T(test_report__empty_store_and_text_width),
 		T(test_report__nightly_is_idempotent),
