@@ -24,80 +24,13 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/*
- * Fill F, frame INDEX of its list, from a spec: "mod!fn+0x1c",
- * "mod+0x1a2b", "0x1234" (no module); a "scan:" prefix marks a frame found
- * by stack scanning. Frame 0 comes from the context.
- */
-static void fill_frame(struct analysis *a, struct frame *f, const char *s,
-		       size_t index)
-{
-	assert_non_null(f);
-	f->trust = index == 0 ? TRUST_CONTEXT : TRUST_PREWALKED;
-	if (strncmp(s, "scan:", 5) == 0) {
-		f->trust = TRUST_SCAN;
-		s += 5;
-	}
-	if (strncmp(s, "0x", 2) == 0) {
-		f->address = strtoull(s, NULL, 16);
-		f->has_address = true;
-		return;
-	}
-	const char *bang = strchr(s, '!');
-	const char *plus = strrchr(s, '+');
-
-	if (bang != NULL) {
-		f->module = arena_strndup(a->arena, s, (size_t)(bang - s));
-		size_t fl = plus != NULL && plus > bang
-				    ? (size_t)(plus - bang - 1)
-				    : strlen(bang + 1);
-
-		f->function = arena_strndup(a->arena, bang + 1, fl);
-	} else if (plus != NULL) {
-		f->module = arena_strndup(a->arena, s, (size_t)(plus - s));
-		f->module_offset = strtoull(plus + 1, NULL, 16);
-		f->has_module_offset = true;
-	} else {
-		f->module = arena_strdup(a->arena, s);
-	}
-}
-
-/* Add a thread with frames from specs (see fill_frame). */
-static struct thread *add_thread(struct analysis *a, uint64_t id,
-				 const char *const *specs, size_t n)
-{
-	struct thread *t = model_add_thread(a);
-
-	assert_non_null(t);
-	t->id = id;
-	for (size_t i = 0; i < n; i++)
-		fill_frame(a, model_add_frame(a, t), specs[i], i);
-	return t;
-}
-
 /* Give T own_frames (walked from its own context) from specs. */
 static void add_own_frames(struct analysis *a, struct thread *t,
 			   const char *const *specs, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		fill_frame(a, model_add_own_frame(a, t), specs[i], i);
-}
-
-static void add_module(struct analysis *a, const char *name, uint64_t base)
-{
-	struct module *m = model_add_module(a);
-
-	assert_non_null(m);
-	m->filename = arena_strdup(a->arena, name);
-	m->base = base;
-	m->size = 0x10000;
-	m->end = base + 0xffff;
-}
-
-static void set_text(struct analysis *a, const char *text)
-{
-	a->text = text;
-	a->text_len = strlen(text);
+		test_fill_frame(a, model_add_own_frame(a, t), specs[i],
+				i == 0 ? TRUST_CONTEXT : TRUST_PREWALKED);
 }
 
 static const char *const my_ids[] = {
@@ -162,9 +95,9 @@ static void test_virtualized__vmware_modules(void **state)
 	struct analysis *a = analysis_new();
 
 	(void)state;
-	add_module(a, "ntoskrnl.exe", 0x80000000);
-	add_module(a, "vmhgfs.sys", 0x90000000);
-	add_module(a, "vmxnet3.sys", 0x90100000);
+	test_add_module(a, "ntoskrnl.exe", 0x80000000, 0x10000);
+	test_add_module(a, "vmhgfs.sys", 0x90000000, 0x10000);
+	test_add_module(a, "vmxnet3.sys", 0x90100000, 0x10000);
 	const struct finding *f = test_detect(a, "virtualized-system");
 
 	assert_non_null(f);
@@ -215,7 +148,7 @@ static void test_virtualized__machineid_text(void **state)
 	struct analysis *a = analysis_new();
 
 	(void)state;
-	set_text(a, log);
+	test_set_text(a, log);
 	const struct finding *f = test_detect(a, "virtualized-system");
 
 	assert_non_null(f);
@@ -230,7 +163,7 @@ static void test_virtualized__other_hypervisors(void **state)
 	const struct finding *f;
 
 	(void)state;
-	add_module(a, "VBoxGuest.sys", 0x90000000);
+	test_add_module(a, "VBoxGuest.sys", 0x90000000, 0x10000);
 	f = test_detect(a, "virtualized-system");
 	assert_non_null(f);
 	assert_non_null(strstr(f->title, "VirtualBox"));
@@ -245,7 +178,7 @@ static void test_virtualized__other_hypervisors(void **state)
 	analysis_destroy(&a);
 
 	a = analysis_new();
-	add_module(a, "viostor.sys", 0x90000000);
+	test_add_module(a, "viostor.sys", 0x90000000, 0x10000);
 	f = test_detect(a, "virtualized-system");
 	assert_non_null(f);
 	assert_evidence(f, "KVM/QEMU: driver viostor loaded");
@@ -261,7 +194,7 @@ static void test_virtualized__modules_on_stack(void **state)
 	struct analysis *a = analysis_new();
 
 	(void)state;
-	add_thread(a, 1, stack, ARRAY_SIZE(stack));
+	test_add_thread(a, 1, stack, ARRAY_SIZE(stack), TRUST_CONTEXT);
 	a->crash.crashing_thread = 0;
 	const struct finding *f = test_detect(a, "virtualized-system");
 
@@ -277,7 +210,7 @@ static void test_virtualized__host_ambiguous_driver(void **state)
 	struct analysis *a = analysis_new();
 
 	(void)state;
-	add_module(a, "vmci.sys", 0x90000000);
+	test_add_module(a, "vmci.sys", 0x90000000, 0x10000);
 	const struct finding *f = test_detect(a, "virtualized-system");
 
 	assert_non_null(f);
@@ -293,12 +226,12 @@ static void test_virtualized__physical_machine(void **state)
 	a->system.bios_vendor = "Dell Inc.";
 	a->system.system_manufacturer = "Dell Inc.";
 	a->system.system_product = "OptiPlex 7070";
-	add_module(a, "ntoskrnl.exe", 0x80000000);
-	add_module(a, "e1g60i32.sys", 0x90000000);
+	test_add_module(a, "ntoskrnl.exe", 0x80000000, 0x10000);
+	test_add_module(a, "e1g60i32.sys", 0x90000000, 0x10000);
 	/* Host-side hypervisor drivers do not make this machine a guest. */
-	add_module(a, "VBoxDrv.sys", 0x91000000);
-	add_module(a, "vmx86.sys", 0x92000000);
-	add_module(a, "winhv.sys", 0x93000000);
+	test_add_module(a, "VBoxDrv.sys", 0x91000000, 0x10000);
+	test_add_module(a, "vmx86.sys", 0x92000000, 0x10000);
+	test_add_module(a, "winhv.sys", 0x93000000, 0x10000);
 	assert_null(test_detect(a, "virtualized-system"));
 	analysis_destroy(&a);
 
@@ -310,7 +243,7 @@ static void test_virtualized__physical_machine(void **state)
 
 	/* A URL or a word in prose is not a machine ID line. */
 	a = analysis_new();
-	set_text(a, "# source: https://github.com/x/VmwareHardenedLoader\n"
+	test_set_text(a, "# source: https://github.com/x/VmwareHardenedLoader\n"
 		    "Running on VMware is not supported.\n");
 	assert_null(test_detect(a, "virtualized-system"));
 	analysis_destroy(&a);
@@ -411,7 +344,7 @@ static void test_dynmem__pool_text(void **state)
 	(void)state;
 	a->bugcheck.present = true;
 	a->bugcheck.code = 0x1E;
-	set_text(a, log);
+	test_set_text(a, log);
 	const struct finding *f = test_detect(a, "dynamic-memory-corruption");
 
 	assert_non_null(f);
@@ -431,7 +364,7 @@ static void test_dynmem__not_pool(void **state)
 	(void)state;
 	a->bugcheck.present = true;
 	a->bugcheck.code = 0xD1;
-	set_text(a, log);
+	test_set_text(a, log);
 	assert_null(test_detect(a, "dynamic-memory-corruption"));
 	analysis_destroy(&a);
 
@@ -474,7 +407,7 @@ static void test_heap__failure_frames(void **state)
 	struct analysis *a = analysis_new();
 
 	(void)state;
-	add_thread(a, 0x4f40, stack, ARRAY_SIZE(stack));
+	test_add_thread(a, 0x4f40, stack, ARRAY_SIZE(stack), TRUST_CONTEXT);
 	a->crash.crashing_thread = 0;
 	const struct finding *f = test_detect(a, "heap-corruption");
 
@@ -495,7 +428,7 @@ static void test_heap__debug_output_text(void **state)
 	struct analysis *a = analysis_new();
 
 	(void)state;
-	set_text(a, log);
+	test_set_text(a, log);
 	const struct finding *f = test_detect(a, "heap-corruption");
 
 	assert_non_null(f);
@@ -531,7 +464,7 @@ static void test_heap__negatives(void **state)
 	a->bugcheck.code = 0x13A;
 	model_add_field(a, "FAILURE_BUCKET_ID",
 			"0x13A_12_DRV_HEAP_CORRUPTION");
-	set_text(a, "KERNEL_MODE_HEAP_CORRUPTION (13a)\n");
+	test_set_text(a, "KERNEL_MODE_HEAP_CORRUPTION (13a)\n");
 	assert_null(test_detect(a, "heap-corruption"));
 	analysis_destroy(&a);
 
@@ -540,9 +473,9 @@ static void test_heap__negatives(void **state)
 	a->crash.present = true;
 	a->crash.has_code = true;
 	a->crash.code = 0xC0000005;
-	add_thread(a, 1, stack, ARRAY_SIZE(stack));
+	test_add_thread(a, 1, stack, ARRAY_SIZE(stack), TRUST_CONTEXT);
 	a->crash.crashing_thread = 0;
-	set_text(a, "HEAP[0] = 1\nntdll!RtlFreeHeap+0x51\n");
+	test_set_text(a, "HEAP[0] = 1\nntdll!RtlFreeHeap+0x51\n");
 	assert_null(test_detect(a, "heap-corruption"));
 	analysis_destroy(&a);
 }
@@ -560,8 +493,8 @@ static void test_selfdump__minidumpwritedump_frame(void **state)
 	struct analysis *a = analysis_new();
 
 	(void)state;
-	add_thread(a, 0x100, main_stack, ARRAY_SIZE(main_stack));
-	add_thread(a, 0xcb0, writer, ARRAY_SIZE(writer));
+	test_add_thread(a, 0x100, main_stack, ARRAY_SIZE(main_stack), TRUST_CONTEXT);
+	test_add_thread(a, 0xcb0, writer, ARRAY_SIZE(writer), TRUST_CONTEXT);
 	a->crash.crashing_thread = 0;
 	const struct finding *f = test_detect(a, "self-dump");
 
@@ -584,7 +517,7 @@ static void test_selfdump__module_frames(void **state)
 	const struct finding *f;
 
 	(void)state;
-	add_thread(a, 12152, scanned, ARRAY_SIZE(scanned));
+	test_add_thread(a, 12152, scanned, ARRAY_SIZE(scanned), TRUST_CONTEXT);
 	f = test_detect(a, "self-dump");
 	assert_non_null(f);
 	assert_int_equal(f->confidence, 75);
@@ -593,7 +526,7 @@ static void test_selfdump__module_frames(void **state)
 	analysis_destroy(&a);
 
 	a = analysis_new();
-	add_thread(a, 7, inside, ARRAY_SIZE(inside));
+	test_add_thread(a, 7, inside, ARRAY_SIZE(inside), TRUST_CONTEXT);
 	f = test_detect(a, "self-dump");
 	assert_non_null(f);
 	assert_true(f->confidence >= 90);
@@ -613,7 +546,7 @@ static void test_selfdump__crash_handlers(void **state)
 	const struct finding *f;
 
 	(void)state;
-	add_thread(a, 5, breakpad, ARRAY_SIZE(breakpad));
+	test_add_thread(a, 5, breakpad, ARRAY_SIZE(breakpad), TRUST_CONTEXT);
 	f = test_detect(a, "self-dump");
 	assert_non_null(f);
 	assert_evidence(f, "Breakpad");
@@ -664,8 +597,8 @@ static void test_selfdump__own_frames(void **state)
 	struct thread *t;
 
 	(void)state;
-	add_thread(a, 0x10, exc, 1);
-	t = add_thread(a, 0x2884, exc, ARRAY_SIZE(exc));
+	test_add_thread(a, 0x10, exc, 1, TRUST_CONTEXT);
+	t = test_add_thread(a, 0x2884, exc, ARRAY_SIZE(exc), TRUST_CONTEXT);
 	add_own_frames(a, t, scanned, ARRAY_SIZE(scanned));
 	a->crash.crashing_thread = 1;
 	f = test_detect(a, "self-dump");
@@ -679,7 +612,7 @@ static void test_selfdump__own_frames(void **state)
 
 	/* Its own instruction pointer inside dbgcore. */
 	a = analysis_new();
-	t = add_thread(a, 7, exc, ARRAY_SIZE(exc));
+	t = test_add_thread(a, 7, exc, ARRAY_SIZE(exc), TRUST_CONTEXT);
 	add_own_frames(a, t, inside, ARRAY_SIZE(inside));
 	a->crash.crashing_thread = 0;
 	f = test_detect(a, "self-dump");
@@ -691,7 +624,7 @@ static void test_selfdump__own_frames(void **state)
 
 	/* A symbolic MiniDumpWriteDump among its own frames. */
 	a = analysis_new();
-	t = add_thread(a, 7, exc, ARRAY_SIZE(exc));
+	t = test_add_thread(a, 7, exc, ARRAY_SIZE(exc), TRUST_CONTEXT);
 	add_own_frames(a, t, named, ARRAY_SIZE(named));
 	f = test_detect(a, "self-dump");
 	assert_non_null(f);
@@ -702,7 +635,7 @@ static void test_selfdump__own_frames(void **state)
 
 	/* The same frame among the exception frames is named as before. */
 	a = analysis_new();
-	t = add_thread(a, 7, named, ARRAY_SIZE(named));
+	t = test_add_thread(a, 7, named, ARRAY_SIZE(named), TRUST_CONTEXT);
 	add_own_frames(a, t, named, ARRAY_SIZE(named));
 	f = test_detect(a, "self-dump");
 	assert_non_null(f);
@@ -731,15 +664,16 @@ static void test_selfdump__own_frames_negatives(void **state)
 	struct thread *t;
 
 	(void)state;
-	add_module(a, "dbghelp.dll", 0x74330000); /* loaded is not enough */
-	t = add_thread(a, 1, exc, ARRAY_SIZE(exc));
+	/* loaded is not enough */
+	test_add_module(a, "dbghelp.dll", 0x74330000, 0x10000);
+	t = test_add_thread(a, 1, exc, ARRAY_SIZE(exc), TRUST_CONTEXT);
 	add_own_frames(a, t, ordinary, ARRAY_SIZE(ordinary));
 	a->crash.crashing_thread = 0;
 	assert_null(test_detect(a, "self-dump"));
 	analysis_destroy(&a);
 
 	a = analysis_new();
-	t = add_thread(a, 1, exc, ARRAY_SIZE(exc));
+	t = test_add_thread(a, 1, exc, ARRAY_SIZE(exc), TRUST_CONTEXT);
 	add_own_frames(a, t, headers, ARRAY_SIZE(headers));
 	a->crash.crashing_thread = 0;
 	assert_null(test_detect(a, "self-dump"));
@@ -763,10 +697,11 @@ static void test_selfdump__negatives(void **state)
 	struct analysis *a = analysis_new();
 
 	(void)state;
-	add_module(a, "dbghelp.dll", 0x74330000); /* loaded is not enough */
-	add_thread(a, 1, idle, ARRAY_SIZE(idle));
-	add_thread(a, 2, other, ARRAY_SIZE(other));
-	set_text(a, "Loading Dump File [C:\\Windows\\Minidump\\x.dmp]\n");
+	/* loaded is not enough */
+	test_add_module(a, "dbghelp.dll", 0x74330000, 0x10000);
+	test_add_thread(a, 1, idle, ARRAY_SIZE(idle), TRUST_CONTEXT);
+	test_add_thread(a, 2, other, ARRAY_SIZE(other), TRUST_CONTEXT);
+	test_set_text(a, "Loading Dump File [C:\\Windows\\Minidump\\x.dmp]\n");
 	assert_null(test_detect(a, "self-dump"));
 	analysis_destroy(&a);
 }
@@ -793,10 +728,11 @@ static void test_msgbox__frames_and_text(void **state)
 	struct analysis *a = analysis_new();
 
 	(void)state;
-	struct thread *t = add_thread(a, 0x88b14da8, stack, ARRAY_SIZE(stack));
+	struct thread *t = test_add_thread(a, 0x88b14da8, stack,
+					   ARRAY_SIZE(stack), TRUST_CONTEXT);
 
 	t->process = "OUTLOOK.EXE";
-	set_text(a, log);
+	test_set_text(a, log);
 	const struct finding *f = test_detect(a, "message-box");
 
 	assert_non_null(f);
@@ -819,10 +755,10 @@ static void test_msgbox__negatives(void **state)
 	struct analysis *a = analysis_new();
 
 	(void)state;
-	add_thread(a, 1, gui, ARRAY_SIZE(gui));
-	add_thread(a, 2, pump, ARRAY_SIZE(pump));
+	test_add_thread(a, 1, gui, ARRAY_SIZE(gui), TRUST_CONTEXT);
+	test_add_thread(a, 2, pump, ARRAY_SIZE(pump), TRUST_CONTEXT);
 	/* An import listing is not a stack. */
-	set_text(a, "app imports USER32.dll!MessageBoxA\n");
+	test_set_text(a, "app imports USER32.dll!MessageBoxA\n");
 	assert_null(test_detect(a, "message-box"));
 	analysis_destroy(&a);
 }

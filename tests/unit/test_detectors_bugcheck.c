@@ -32,71 +32,12 @@ static const char *const my_ids[] = {
 	"irql-violation", "unhandled-kernel-exception", "stack-overflow",
 };
 
-/* Fill F from a spec: "mod!fn+0x1c", "mod+0x1a2b" or "0x1234". */
-static void fill_frame(struct analysis *a, struct frame *f, const char *s)
-{
-	const char *bang = strchr(s, '!');
-	const char *plus = strrchr(s, '+');
-
-	assert_non_null(f);
-	f->trust = TRUST_PREWALKED;
-	if (strncmp(s, "0x", 2) == 0) {
-		f->address = strtoull(s, NULL, 16);
-		f->has_address = true;
-		return;
-	}
-	if (bang != NULL) {
-		size_t fl = plus != NULL && plus > bang
-				    ? (size_t)(plus - bang - 1)
-				    : strlen(bang + 1);
-
-		f->module = arena_strndup(a->arena, s, (size_t)(bang - s));
-		f->function = arena_strndup(a->arena, bang + 1, fl);
-	} else if (plus != NULL) {
-		f->module = arena_strndup(a->arena, s, (size_t)(plus - s));
-		f->module_offset = strtoull(plus + 1, NULL, 16);
-		f->has_module_offset = true;
-	} else {
-		f->module = arena_strdup(a->arena, s);
-	}
-}
-
-/* Add a thread with frames from specs. */
-static struct thread *add_thread(struct analysis *a, uint64_t id,
-				 const char *const *specs, size_t n)
-{
-	struct thread *t = model_add_thread(a);
-
-	assert_non_null(t);
-	t->id = id;
-	for (size_t i = 0; i < n; i++)
-		fill_frame(a, model_add_frame(a, t), specs[i]);
-	return t;
-}
-
-static void set_bugcheck(struct analysis *a, uint32_t code, uint64_t a1,
-			 uint64_t a2, uint64_t a3, uint64_t a4)
-{
-	a->bugcheck.present = true;
-	a->bugcheck.code = code;
-	a->bugcheck.args[0] = a1;
-	a->bugcheck.args[1] = a2;
-	a->bugcheck.args[2] = a3;
-	a->bugcheck.args[3] = a4;
-}
-
 static void set_crash(struct analysis *a, uint32_t code)
 {
 	a->crash.present = true;
 	a->crash.has_code = true;
 	a->crash.code = code;
 	a->crash.crashing_thread = -1;
-}
-
-static void set_text(struct analysis *a, const char *text)
-{
-	a->text = text;
-	a->text_len = strlen(text);
 }
 
 /* A fresh model with bugcheck CODE and parameters: ID's finding or NULL. */
@@ -106,7 +47,7 @@ static bool fires_on_bugcheck(const char *id, uint32_t code, uint64_t a1,
 	struct analysis *a = analysis_new();
 	bool hit;
 
-	set_bugcheck(a, code, a1, a2, 0, 0);
+	test_set_bugcheck(a, code, a1, a2, 0, 0);
 	hit = test_detect(a, id) != NULL;
 	analysis_destroy(&a);
 	return hit;
@@ -138,7 +79,7 @@ static void test_hw__whea(void **state)
 	const struct finding *f;
 
 	(void)state;
-	set_bugcheck(a, 0x124, 0x0, 0xffffe00012345018, 0xbe000000,
+	test_set_bugcheck(a, 0x124, 0x0, 0xffffe00012345018, 0xbe000000,
 		     0x800400);
 	f = test_detect(a, "hardware-error");
 	assert_non_null(f);
@@ -171,7 +112,7 @@ static void test_hw__clock_watchdog_less_sure(void **state)
 	const struct finding *f;
 
 	(void)state;
-	set_bugcheck(a, 0x101, 0x18, 0, 0xffffd000a1c00180, 2);
+	test_set_bugcheck(a, 0x101, 0x18, 0, 0xffffd000a1c00180, 2);
 	f = test_detect(a, "hardware-error");
 	assert_non_null(f);
 	assert_true(f->confidence < 80);
@@ -191,7 +132,7 @@ static void test_hw__frames_and_errrec(void **state)
 	const struct finding *f;
 
 	(void)state;
-	add_thread(a, 1, mce, ARRAY_SIZE(mce));
+	test_add_thread(a, 1, mce, ARRAY_SIZE(mce), TRUST_PREWALKED);
 	f = test_detect(a, "hardware-error");
 	assert_non_null(f);
 	assert_evidence(f, "nt!KxMcheckAbort");
@@ -199,7 +140,7 @@ static void test_hw__frames_and_errrec(void **state)
 	analysis_destroy(&a);
 
 	a = analysis_new();
-	set_text(a, "0: kd> !errrec ffffe00012345018\n"
+	test_set_text(a, "0: kd> !errrec ffffe00012345018\n"
 		    "===============================================\n"
 		    "Common Platform Error Record @ ffffe00012345018\n"
 		    "-----------------------------------------------\n");
@@ -223,9 +164,9 @@ static void test_hw__negatives(void **state)
 	assert_false(fires_on_bugcheck("hardware-error", 0x133, 1, 0));
 	a = analysis_new();
 	set_crash(a, 0xC0000005);
-	add_thread(a, 1, stack, ARRAY_SIZE(stack));
+	test_add_thread(a, 1, stack, ARRAY_SIZE(stack), TRUST_PREWALKED);
 	/* The words alone, as a help text says them, are no hardware. */
-	set_text(a, "Check that the hardware is not at fault (machine "
+	test_set_text(a, "Check that the hardware is not at fault (machine "
 		    "check, memory).\n");
 	assert_null(test_detect(a, "hardware-error"));
 	analysis_destroy(&a);
@@ -239,7 +180,7 @@ static void test_manual__codes(void **state)
 	const struct finding *f;
 
 	(void)state;
-	set_bugcheck(a, 0xE2, 0, 0, 0, 0);
+	test_set_bugcheck(a, 0xE2, 0, 0, 0, 0);
 	f = test_detect(a, "manual-crash");
 	assert_non_null(f);
 	assert_true(f->confidence >= 90);
@@ -249,7 +190,7 @@ static void test_manual__codes(void **state)
 	assert_true(fires_on_bugcheck("manual-crash", 0xDEADDEAD, 0, 0));
 
 	a = analysis_new();
-	set_bugcheck(a, 0x1C8, 7000, 0xfffff80012345678, 0, 0);
+	test_set_bugcheck(a, 0x1C8, 7000, 0xfffff80012345678, 0, 0);
 	f = test_detect(a, "manual-crash");
 	assert_non_null(f);
 	assert_evidence(f, "MANUALLY_INITIATED_POWER_BUTTON_HOLD");
@@ -274,7 +215,7 @@ static void test_manual__keyboard_frames(void **state)
 	const struct finding *f;
 
 	(void)state;
-	add_thread(a, 1, usb, ARRAY_SIZE(usb));
+	test_add_thread(a, 1, usb, ARRAY_SIZE(usb), TRUST_PREWALKED);
 	f = test_detect(a, "manual-crash");
 	assert_non_null(f);
 	assert_evidence(f, "kbdhid!KbdHidProcessCrashDump");
@@ -282,7 +223,7 @@ static void test_manual__keyboard_frames(void **state)
 	analysis_destroy(&a);
 
 	a = analysis_new();
-	add_thread(a, 1, ps2, ARRAY_SIZE(ps2));
+	test_add_thread(a, 1, ps2, ARRAY_SIZE(ps2), TRUST_PREWALKED);
 	f = test_detect(a, "manual-crash");
 	assert_non_null(f);
 	assert_evidence(f, "PS/2 keyboard");
@@ -301,8 +242,8 @@ static void test_manual__notmyfault(void **state)
 	const struct finding *f;
 
 	(void)state;
-	set_bugcheck(a, 0xD1, 0xffff9b08ed297010, 2, 0, 0xfffff8027d7612d0);
-	add_thread(a, 1, stack, ARRAY_SIZE(stack));
+	test_set_bugcheck(a, 0xD1, 0xffff9b08ed297010, 2, 0, 0xfffff8027d7612d0);
+	test_add_thread(a, 1, stack, ARRAY_SIZE(stack), TRUST_PREWALKED);
 	f = test_detect(a, "manual-crash");
 	assert_non_null(f);
 	assert_true(f->confidence < 90);
@@ -320,7 +261,7 @@ static void test_manual__negatives(void **state)
 	assert_false(fires_on_bugcheck("manual-crash", 0x161, 0, 0));
 	assert_false(fires_on_bugcheck("manual-crash", 0x9C, 0, 0));
 	a = analysis_new();
-	set_text(a, "The crash was not manually initiated; the keyboard "
+	test_set_text(a, "The crash was not manually initiated; the keyboard "
 		    "driver kbdhid.sys was loaded.\n");
 	assert_null(test_detect(a, "manual-crash"));
 	analysis_destroy(&a);
@@ -334,7 +275,7 @@ static void test_verifier__c4(void **state)
 	const struct finding *f;
 
 	(void)state;
-	set_bugcheck(a, 0xC4, 0x62, 0xffffd6851fbf7188, 0xffffd68517af2670,
+	test_set_bugcheck(a, 0xC4, 0x62, 0xffffd6851fbf7188, 0xffffd68517af2670,
 		     1);
 	a->blame_module = "netdrv.sys";
 	a->blame_reason = "MODULE_NAME in !analyze output";
@@ -349,7 +290,7 @@ static void test_verifier__c4(void **state)
 
 	/* 0xC4/0x91 is raised without the verifier too. */
 	a = analysis_new();
-	set_bugcheck(a, 0xC4, 0x91, 2, 0x18e9b60, 0);
+	test_set_bugcheck(a, 0xC4, 0x91, 2, 0x18e9b60, 0);
 	f = test_detect(a, "driver-verifier");
 	assert_non_null(f);
 	assert_true(f->confidence <= 60);
@@ -379,7 +320,7 @@ static void test_verifier__frames_and_fields(void **state)
 	const struct finding *f;
 
 	(void)state;
-	add_thread(a, 1, stack, ARRAY_SIZE(stack));
+	test_add_thread(a, 1, stack, ARRAY_SIZE(stack), TRUST_PREWALKED);
 	f = test_detect(a, "driver-verifier");
 	assert_non_null(f);
 	assert_true(f->confidence >= 90);
@@ -404,8 +345,8 @@ static void test_verifier__negatives(void **state)
 	struct analysis *a = analysis_new();
 
 	(void)state;
-	set_bugcheck(a, 0x19, 0x22, 0xffffbd06d46e0000, 1, 0);
-	set_text(a, "BAD_POOL_HEADER (19)\n"
+	test_set_bugcheck(a, 0x19, 0x22, 0xffffbd06d46e0000, 1, 0);
+	test_set_text(a, "BAD_POOL_HEADER (19)\n"
 		    "The pool is already corrupt at the time of the current "
 		    "request.\n"
 		    "the problem, and then special pool applied to the "
@@ -429,7 +370,7 @@ static void test_irql__d1_and_a(void **state)
 	const struct finding *f;
 
 	(void)state;
-	set_bugcheck(a, 0xD1, 0xfffff803712e5000, 2, 8, 0xfffff803712e5000);
+	test_set_bugcheck(a, 0xD1, 0xfffff803712e5000, 2, 8, 0xfffff803712e5000);
 	assert_int_equal(model_add_field(a, "CURRENT_IRQL", "2"), DF_OK);
 	f = test_detect(a, "irql-violation");
 	assert_non_null(f);
@@ -441,7 +382,7 @@ static void test_irql__d1_and_a(void **state)
 	analysis_destroy(&a);
 
 	a = analysis_new();
-	set_bugcheck(a, 0xA, 0x20, 2, 0, 0xfffff8030f6c15a4);
+	test_set_bugcheck(a, 0xA, 0x20, 2, 0, 0xfffff8030f6c15a4);
 	f = test_detect(a, "irql-violation");
 	assert_non_null(f);
 	assert_evidence(f, "Arg3 0x0: read");
@@ -489,7 +430,7 @@ static void test_irql__code_from_stack_arguments(void **state)
 	const struct finding *f;
 
 	(void)state;
-	set_text(a, x64);
+	test_set_text(a, x64);
 	f = test_detect(a, "irql-violation");
 	assert_non_null(f);
 	assert_true(f->confidence < 90);
@@ -499,7 +440,7 @@ static void test_irql__code_from_stack_arguments(void **state)
 	analysis_destroy(&a);
 
 	a = analysis_new();
-	set_text(a, x86);
+	test_set_text(a, x86);
 	f = test_detect(a, "irql-violation");
 	assert_non_null(f);
 	assert_evidence(f, "bugcheck 0xD1");
@@ -508,7 +449,7 @@ static void test_irql__code_from_stack_arguments(void **state)
 
 	/* kv with frame numbers ("kn"): the arguments follow the ":". */
 	a = analysis_new();
-	set_text(a, kn);
+	test_set_text(a, kn);
 	f = test_detect(a, "irql-violation");
 	assert_non_null(f);
 	assert_evidence(f, "Arg1 0x10: memory address referenced");
@@ -537,23 +478,23 @@ static void test_irql__negatives(void **state)
 	assert_false(fires_on_bugcheck("irql-violation", 0x133, 1, 0x1e00));
 	assert_false(fires_on_bugcheck("irql-violation", 0x20, 0, 0xffff));
 	a = analysis_new();
-	set_bugcheck(a, 0x50, 0xffffffffffffffe8, 0, 0xfffff802c8497c2f, 0);
+	test_set_bugcheck(a, 0x50, 0xffffffffffffffe8, 0, 0xfffff802c8497c2f, 0);
 	assert_int_equal(model_add_field(a, "CURRENT_IRQL", "2"), DF_OK);
 	assert_null(test_detect(a, "irql-violation"));
 	analysis_destroy(&a);
 	/* A stack without arguments, or with a code that is none. */
 	a = analysis_new();
-	set_text(a, no_args);
+	test_set_text(a, no_args);
 	assert_null(test_detect(a, "irql-violation"));
 	analysis_destroy(&a);
 	a = analysis_new();
-	set_text(a, not_a_code);
+	test_set_text(a, not_a_code);
 	assert_null(test_detect(a, "irql-violation"));
 	analysis_destroy(&a);
 	/* The reader's bugcheck wins over the stack's arguments. */
 	a = analysis_new();
-	set_bugcheck(a, 0x50, 0x47, 0, 0, 0);
-	set_text(a, stack_a);
+	test_set_bugcheck(a, 0x50, 0x47, 0, 0, 0);
+	test_set_text(a, stack_a);
 	assert_null(test_detect(a, "irql-violation"));
 	analysis_destroy(&a);
 }
@@ -572,7 +513,7 @@ static void test_uke__exception_named(void **state)
 	m->base = 0xfffff80766240000;
 	m->size = 0x20000;
 	m->end = m->base + m->size - 1;
-	set_bugcheck(a, 0x1000007E, 0xffffffffc0000005, 0xfffff8076624f3d4,
+	test_set_bugcheck(a, 0x1000007E, 0xffffffffc0000005, 0xfffff8076624f3d4,
 		     0xffffa1088a4aebf8, 0xffffa1088a4ae410);
 	f = test_detect(a, "unhandled-kernel-exception");
 	assert_non_null(f);
@@ -585,7 +526,7 @@ static void test_uke__exception_named(void **state)
 	analysis_destroy(&a);
 
 	a = analysis_new();
-	set_bugcheck(a, 0x1E, 0xffffffffc0000096, 0xfffff80373680000, 0, 0);
+	test_set_bugcheck(a, 0x1E, 0xffffffffc0000096, 0xfffff80373680000, 0, 0);
 	f = test_detect(a, "unhandled-kernel-exception");
 	assert_non_null(f);
 	assert_evidence(f, "EXCEPTION_PRIV_INSTRUCTION");
@@ -599,7 +540,7 @@ static void test_uke__ntstatus_text(void **state)
 	const struct finding *f;
 
 	(void)state;
-	set_bugcheck(a, 0x3B, 0xc0000420, 0xfffff80537ded11e,
+	test_set_bugcheck(a, 0x3B, 0xc0000420, 0xfffff80537ded11e,
 		     0xffff9386ce746c30, 0);
 	assert_int_equal(model_add_field(a, "ERROR_CODE",
 					 "(NTSTATUS) 0xc0000420 - An "
@@ -632,7 +573,7 @@ static void test_uke__last_chance_handler_frames(void **state)
 	const struct finding *f;
 
 	(void)state;
-	add_thread(a, 1, fatal, ARRAY_SIZE(fatal));
+	test_add_thread(a, 1, fatal, ARRAY_SIZE(fatal), TRUST_PREWALKED);
 	f = test_detect(a, "unhandled-kernel-exception");
 	assert_non_null(f);
 	assert_evidence(f, "nt!KiFatalExceptionHandler");
@@ -640,7 +581,7 @@ static void test_uke__last_chance_handler_frames(void **state)
 
 	/* Without nt!KeBugCheckEx on the same stack it proves nothing. */
 	a = analysis_new();
-	add_thread(a, 1, handled, ARRAY_SIZE(handled));
+	test_add_thread(a, 1, handled, ARRAY_SIZE(handled), TRUST_PREWALKED);
 	assert_null(test_detect(a, "unhandled-kernel-exception"));
 	analysis_destroy(&a);
 }
@@ -675,7 +616,7 @@ static void test_stack__user_mode(void **state)
 	specs[0] = "crashme+0xa637";
 	for (size_t i = 1; i < ARRAY_SIZE(specs); i++)
 		specs[i] = "crashme+0xa6a6";
-	add_thread(a, 0x1670, specs, ARRAY_SIZE(specs));
+	test_add_thread(a, 0x1670, specs, ARRAY_SIZE(specs), TRUST_PREWALKED);
 	a->system.os = "Windows NT";
 	set_crash(a, 0xC00000FD);
 	a->crash.crashing_thread = 0;
@@ -693,7 +634,7 @@ static void test_stack__kernel_double_fault(void **state)
 	const struct finding *f;
 
 	(void)state;
-	set_bugcheck(a, 0x1000007F, 8, 0xffff8180e4c8de50,
+	test_set_bugcheck(a, 0x1000007F, 8, 0xffff8180e4c8de50,
 		     0xfffffe0c4ff40fd0, 0xfffff8016160b390);
 	f = test_detect(a, "stack-overflow");
 	assert_non_null(f);
@@ -712,7 +653,7 @@ static void test_stack__debugger_text(void **state)
 	const struct finding *f;
 
 	(void)state;
-	set_text(a, "(1a2c.1f34): Stack overflow - code c00000fd (first "
+	test_set_text(a, "(1a2c.1f34): Stack overflow - code c00000fd (first "
 		    "chance)\n"
 		    "First chance exceptions are reported before any "
 		    "exception handling.\n");
@@ -740,8 +681,8 @@ static void test_stack__negatives(void **state)
 	assert_false(fires_on_bugcheck("stack-overflow", 0x7F, 0, 0));
 	assert_false(fires_on_bugcheck("stack-overflow", 0x7F, 0xD, 0));
 	a = analysis_new();
-	set_bugcheck(a, 0x1000007F, 0, 0, 0, 0);
-	set_text(a, "UNEXPECTED_KERNEL_MODE_TRAP_M (1000007f)\n"
+	test_set_bugcheck(a, 0x1000007F, 0, 0, 0, 0);
+	test_set_text(a, "UNEXPECTED_KERNEL_MODE_TRAP_M (1000007f)\n"
 		    "is always instant death (double fault).  The first "
 		    "number in the\n"
 		    "BugCheck params is the number of the trap (8 = double "
@@ -752,7 +693,7 @@ static void test_stack__negatives(void **state)
 	a = analysis_new();
 	for (size_t i = 0; i < ARRAY_SIZE(specs); i++)
 		specs[i] = "app+0x1010";
-	add_thread(a, 1, specs, ARRAY_SIZE(specs));
+	test_add_thread(a, 1, specs, ARRAY_SIZE(specs), TRUST_PREWALKED);
 	set_crash(a, 0xC0000005);
 	a->crash.crashing_thread = 0;
 	assert_null(test_detect(a, "stack-overflow"));

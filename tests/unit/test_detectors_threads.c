@@ -136,12 +136,6 @@ static void add_dispatcher(struct analysis *a, uint64_t addr,
 	d->has_signal_state = has_state;
 }
 
-static void set_text(struct analysis *a, const char *text)
-{
-	a->text = text;
-	a->text_len = strlen(text);
-}
-
 #define assert_no_evidence(f, needle)                                          \
 	do {                                                                   \
 		if (test_evidence_has((f), (needle))) {                             \
@@ -282,7 +276,7 @@ static void test_zombie__negatives(void **state)
 	assert_null(test_detect(a, "zombie-processes"));
 
 	/* mex's count of a handful, alone: everyday Windows 10. */
-	set_text(a, "Warning! Zombie process(es) detected (not displayed). "
+	test_set_text(a, "Warning! Zombie process(es) detected (not displayed). "
 		    "Count: 5 [zombie report]\n");
 	assert_null(test_detect(a, "zombie-processes"));
 	analysis_destroy(&a);
@@ -294,7 +288,7 @@ static void test_zombie__mex_count(void **state)
 	const struct finding *f;
 
 	(void)state;
-	set_text(a, "0: kd> !tl -t\n"
+	test_set_text(a, "0: kd> !tl -t\n"
 		    "Warning! Zombie process(es) detected (not displayed). "
 		    "Count: 140 [zombie report]\n");
 	f = test_detect(a, "zombie-processes");
@@ -308,7 +302,7 @@ static void test_zombie__mex_count(void **state)
 	add_zombie(a, "cmd.exe", 0x650, 0x37c);
 	add_zombie(a, "cmd.exe", 0x2130, 0x37c);
 	add_zombie(a, "cmd.exe", 0x6ee8, 0x37c);
-	set_text(a, "Warning! Zombie process(es) detected (not displayed). "
+	test_set_text(a, "Warning! Zombie process(es) detected (not displayed). "
 		    "Count: 5 [zombie report]\n");
 	f = test_detect(a, "zombie-processes");
 	assert_non_null(f);
@@ -757,7 +751,7 @@ static void test_blocked__seconds_from_tick_length(void **state)
 
 	(void)state;
 	/* 100 ms ticks: 700 ticks are 70 s, long though under 3840 ticks. */
-	set_text(a, "Wait Start TickCount 5303768 Ticks: 1000 "
+	test_set_text(a, "Wait Start TickCount 5303768 Ticks: 1000 "
 		    "(0:00:01:40.000)\n");
 	add_thread(a, 1, "app.exe", "WAIT", "WrLpcReply", "UserMode", 700,
 		   NULL, rpc, N(rpc));

@@ -26,78 +26,18 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/*
- * Fill F, frame INDEX of its list, from a spec: "mod!fn+0x1c",
- * "mod+0x1a2b", "0x1234" (no module); a "scan:" prefix marks a frame found
- * by stack scanning, "ctx:" one from the thread's context. Other frames
- * are prewalked (a debugger's listing).
- */
-static void fill_frame(struct analysis *a, struct frame *f, const char *s)
-{
-	assert_non_null(f);
-	f->trust = TRUST_PREWALKED;
-	if (strncmp(s, "scan:", 5) == 0) {
-		f->trust = TRUST_SCAN;
-		s += 5;
-	} else if (strncmp(s, "ctx:", 4) == 0) {
-		f->trust = TRUST_CONTEXT;
-		s += 4;
-	}
-	if (strncmp(s, "0x", 2) == 0) {
-		f->address = strtoull(s, NULL, 16);
-		f->has_address = true;
-		return;
-	}
-	const char *bang = strchr(s, '!');
-	const char *plus = strrchr(s, '+');
-
-	f->has_address = true;
-	f->address = 0x10001000;
-	if (bang != NULL) {
-		f->module = arena_strndup(a->arena, s, (size_t)(bang - s));
-		size_t fl = plus != NULL && plus > bang
-				    ? (size_t)(plus - bang - 1)
-				    : strlen(bang + 1);
-
-		f->function = arena_strndup(a->arena, bang + 1, fl);
-	} else if (plus != NULL) {
-		f->module = arena_strndup(a->arena, s, (size_t)(plus - s));
-		f->module_offset = strtoull(plus + 1, NULL, 16);
-		f->has_module_offset = true;
-	} else {
-		f->module = arena_strdup(a->arena, s);
-	}
-}
-
 static struct thread *add_thread(struct analysis *a, uint64_t id,
 				 const char *const *specs, size_t n)
 {
-	struct thread *t = model_add_thread(a);
+	struct thread *t = test_add_thread(a, id, specs, n, TRUST_PREWALKED);
 
-	assert_non_null(t);
-	t->id = id;
-	for (size_t i = 0; i < n; i++)
-		fill_frame(a, model_add_frame(a, t), specs[i]);
+	/* Named frames sit at some address, as a debugger lists them. */
+	for (size_t i = 0; i < t->frames.n; i++)
+		if (!t->frames.v[i].has_address) {
+			t->frames.v[i].address = 0x10001000;
+			t->frames.v[i].has_address = true;
+		}
 	return t;
-}
-
-static struct module *add_module(struct analysis *a, const char *name,
-				 uint64_t base, uint64_t size)
-{
-	struct module *m = model_add_module(a);
-
-	assert_non_null(m);
-	m->filename = arena_strdup(a->arena, name);
-	m->base = base;
-	m->size = size;
-	m->end = base + size - 1;
-	return m;
-}
-
-static void set_text(struct analysis *a, const char *text)
-{
-	a->text = text;
-	a->text_len = strlen(text);
 }
 
 static void set_crash(struct analysis *a, const char *type, uint64_t ip,
@@ -111,17 +51,6 @@ static void set_crash(struct analysis *a, const char *type, uint64_t ip,
 	a->crash.has_ip = true;
 	a->crash.address = address;
 	a->crash.has_address = true;
-}
-
-static void set_bugcheck(struct analysis *a, uint32_t code, uint64_t a1,
-			 uint64_t a2, uint64_t a3, uint64_t a4)
-{
-	a->bugcheck.present = true;
-	a->bugcheck.code = code;
-	a->bugcheck.args[0] = a1;
-	a->bugcheck.args[1] = a2;
-	a->bugcheck.args[2] = a3;
-	a->bugcheck.args[3] = a4;
 }
 
 #define assert_not_found(a, id)                                \
@@ -215,7 +144,7 @@ static void test_wildptr__crash_address_ascii(void **state)
 	struct analysis *a = analysis_new();
 
 	(void)state;
-	add_module(a, "crashme.exe", 0xd60000, 0x20000);
+	test_add_module(a, "crashme.exe", 0xd60000, 0x20000);
 	set_crash(a, "EXCEPTION_ACCESS_VIOLATION_READ", 0xd6a6cd, 0x41414141);
 	const struct finding *f = test_detect(a, "wild-pointer");
 
@@ -260,7 +189,7 @@ static void test_wildptr__bugcheck_arguments(void **state)
 	const struct finding *f;
 
 	(void)state;
-	set_bugcheck(a, 0xD1, 0x6c6c642e6e69616d, 2, 0, 0xfffff8061a3b14f2);
+	test_set_bugcheck(a, 0xD1, 0x6c6c642e6e69616d, 2, 0, 0xfffff8061a3b14f2);
 	f = test_detect(a, "wild-pointer");
 	assert_non_null(f);
 	assert_evidence(f, "data address 0x6c6c642e6e69616d (bugcheck 0xD1 "
@@ -269,7 +198,7 @@ static void test_wildptr__bugcheck_arguments(void **state)
 	analysis_destroy(&a);
 
 	a = analysis_new();
-	set_bugcheck(a, 0x1000008E, 0xC0000005, 0x41424344, 0xb1e4f9a8, 0);
+	test_set_bugcheck(a, 0x1000008E, 0xC0000005, 0x41424344, 0xb1e4f9a8, 0);
 	f = test_detect(a, "wild-pointer");
 	assert_non_null(f);
 	assert_evidence(f, "instruction pointer 0x41424344 (bugcheck "
@@ -278,7 +207,7 @@ static void test_wildptr__bugcheck_arguments(void **state)
 
 	/* Arguments that are not addresses are not read as text. */
 	a = analysis_new();
-	set_bugcheck(a, 0x19, 0x41414141, 0x41414141, 0, 0);
+	test_set_bugcheck(a, 0x19, 0x41414141, 0x41414141, 0, 0);
 	assert_not_found(a, "wild-pointer");
 	analysis_destroy(&a);
 }
@@ -300,7 +229,7 @@ static void test_wildptr__log_text(void **state)
 	const struct finding *f;
 
 	(void)state;
-	set_text(a, operand);
+	test_set_text(a, operand);
 	f = test_detect(a, "wild-pointer");
 	assert_non_null(f);
 	assert_evidence(f, "data address 0x4141414141414139 (memory operand "
@@ -309,7 +238,7 @@ static void test_wildptr__log_text(void **state)
 	analysis_destroy(&a);
 
 	a = analysis_new();
-	set_text(a, record);
+	test_set_text(a, record);
 	f = test_detect(a, "wild-pointer");
 	assert_non_null(f);
 	assert_evidence(f, "0x5a5a5a5a (exception record) is ASCII text: "
@@ -349,14 +278,14 @@ static void test_wildptr__negatives(void **state)
 	model_add_field(a, "WRITE_ADDRESS", "ffff80091002ac08");
 	model_add_field(a, "FAULTING_IP", "nt!ObQueryNameStringMode+5f");
 	model_add_field(a, "FAILED_INSTRUCTION_ADDRESS", "+0");
-	set_bugcheck(a, 0x50, 0xffffffffffffffe8, 0, 0xfffff802c8497c2f, 2);
-	set_text(a, readable);
+	test_set_bugcheck(a, 0x50, 0xffffffffffffffe8, 0, 0xfffff802c8497c2f, 2);
+	test_set_text(a, readable);
 	assert_not_found(a, "wild-pointer");
 	analysis_destroy(&a);
 
 	/* Text-like values inside a loaded module are pointers. */
 	a = analysis_new();
-	add_module(a, "legacy.dll", 0x41410000, 0x10000);
+	test_add_module(a, "legacy.dll", 0x41410000, 0x10000);
 	set_crash(a, "EXCEPTION_ACCESS_VIOLATION_READ", 0x41414141, 0x41414242);
 	assert_not_found(a, "wild-pointer");
 	analysis_destroy(&a);
@@ -378,7 +307,7 @@ static void test_wildcode__ip_on_stack_and_fc(void **state)
 	analysis_destroy(&a);
 
 	a = analysis_new();
-	set_bugcheck(a, 0xFC, 0xfffff88002fd4000, 0x8000000062b0e863, 0, 0);
+	test_set_bugcheck(a, 0xFC, 0xfffff88002fd4000, 0x8000000062b0e863, 0, 0);
 	f = test_detect(a, "wild-code");
 	assert_non_null(f);
 	assert_evidence(f,
@@ -398,8 +327,8 @@ static void test_wildcode__minidump_ip(void **state)
 
 	(void)state;
 	a->format = FORMAT_MINIDUMP;
-	add_module(a, "crashme1.exe", 0x400000, 0x20000);
-	add_module(a, "kernel32.dll", 0x75ef0000, 0xd0000);
+	test_add_module(a, "crashme1.exe", 0x400000, 0x20000);
+	test_add_module(a, "kernel32.dll", 0x75ef0000, 0xd0000);
 	t = add_thread(a, 0x1b08, stack, ARRAY_SIZE(stack));
 	t->stack_start = 0x3df288;
 	t->stack_size = 0xd78;
@@ -417,8 +346,8 @@ static void test_wildcode__minidump_ip(void **state)
 	/* A module that was unloaded. */
 	a = analysis_new();
 	a->format = FORMAT_MINIDUMP;
-	add_module(a, "app.exe", 0x400000, 0x20000);
-	add_module(a, "plugin.dll", 0x10000000, 0x10000)->unloaded = true;
+	test_add_module(a, "app.exe", 0x400000, 0x20000);
+	test_add_module(a, "plugin.dll", 0x10000000, 0x10000)->unloaded = true;
 	set_crash(a, "EXCEPTION_ACCESS_VIOLATION_EXEC", 0x10001234, 0x10001234);
 	f = test_detect(a, "wild-code");
 	assert_non_null(f);
@@ -448,7 +377,7 @@ static void test_wildcode__execute_fault_and_text(void **state)
 	analysis_destroy(&a);
 
 	a = analysis_new();
-	set_text(a, "Attempt to execute non-executable address "
+	test_set_text(a, "Attempt to execute non-executable address "
 		    "000001f3ef330000\n");
 	f = test_detect(a, "wild-code");
 	assert_non_null(f);
@@ -457,7 +386,7 @@ static void test_wildcode__execute_fault_and_text(void **state)
 	analysis_destroy(&a);
 
 	a = analysis_new();
-	set_text(a, listing);
+	test_set_text(a, listing);
 	f = test_detect(a, "wild-code");
 	assert_non_null(f);
 	assert_evidence(f, "frame 0 of a stack listing: \"WARNING: Frame IP "
@@ -481,14 +410,14 @@ static void test_wildcode__negatives(void **state)
 	struct analysis *a = analysis_new();
 
 	(void)state;
-	set_text(a, lower);
+	test_set_text(a, lower);
 	assert_not_found(a, "wild-code");
 	analysis_destroy(&a);
 
 	/* A log's partial module list: frame 0 is symbolic, IP in nt. */
 	a = analysis_new();
 	a->format = FORMAT_DEBUGGER_LOG;
-	add_module(a, "EvilDriver.sys", 0xfffff80784da0000, 0x8000);
+	test_add_module(a, "EvilDriver.sys", 0xfffff80784da0000, 0x8000);
 	add_thread(a, 0, symbolic, ARRAY_SIZE(symbolic));
 	a->crash.crashing_thread = 0;
 	set_crash(a, "EXCEPTION_ACCESS_VIOLATION", 0xfffff8076624f3d4,
@@ -499,7 +428,7 @@ static void test_wildcode__negatives(void **state)
 	/* IP in a module; no module list at all; a NULL call; text IP. */
 	a = analysis_new();
 	a->format = FORMAT_MINIDUMP;
-	add_module(a, "crashme.exe", 0xd60000, 0x20000);
+	test_add_module(a, "crashme.exe", 0xd60000, 0x20000);
 	set_crash(a, "EXCEPTION_ACCESS_VIOLATION_READ", 0xd6a6cd, 0x41414141);
 	assert_not_found(a, "wild-code");
 	analysis_destroy(&a);
@@ -512,17 +441,17 @@ static void test_wildcode__negatives(void **state)
 
 	a = analysis_new();
 	a->format = FORMAT_MINIDUMP;
-	add_module(a, "app.exe", 0x400000, 0x20000);
+	test_add_module(a, "app.exe", 0x400000, 0x20000);
 	set_crash(a, "EXCEPTION_ACCESS_VIOLATION_EXEC", 0, 0);
 	model_add_field(a, "EXECUTE_ADDRESS", "0");
-	set_text(a, "Attempt to execute non-executable address "
+	test_set_text(a, "Attempt to execute non-executable address "
 		    "0000000000000000\n");
 	assert_not_found(a, "wild-code");
 	analysis_destroy(&a);
 
 	a = analysis_new();
 	a->format = FORMAT_MINIDUMP;
-	add_module(a, "app.exe", 0x400000, 0x20000);
+	test_add_module(a, "app.exe", 0x400000, 0x20000);
 	set_crash(a, "EXCEPTION_ACCESS_VIOLATION_EXEC", 0x41414141, 0x41414141);
 	assert_not_found(a, "wild-code"); /* wild-pointer's */
 	analysis_destroy(&a);
@@ -542,7 +471,7 @@ static void test_incorrect__debugger_warnings(void **state)
 	struct analysis *a = analysis_new();
 
 	(void)state;
-	set_text(a, log);
+	test_set_text(a, log);
 	const struct finding *f = test_detect(a, "incorrect-stack-trace");
 
 	assert_non_null(f);
@@ -677,7 +606,7 @@ static void test_incorrect__negatives(void **state)
 	a = analysis_new();
 	add_thread(a, 0, kernel, ARRAY_SIZE(kernel));
 	a->crash.crashing_thread = 0;
-	set_bugcheck(a, 0xE2, 0, 0, 0, 0);
+	test_set_bugcheck(a, 0xE2, 0, 0, 0, 0);
 	assert_not_found(a, "incorrect-stack-trace");
 	analysis_destroy(&a);
 
@@ -688,7 +617,7 @@ static void test_incorrect__negatives(void **state)
 	a->crash.crashing_thread = 0;
 	model_add_field(a, "IP_ON_HEAP", "000001f3ef330000");
 	/* Harmless warnings, and a fail-fast code named INCORRECT_STACK. */
-	set_text(a, "*** WARNING: Unable to verify checksum for app.exe\n"
+	test_set_text(a, "*** WARNING: Unable to verify checksum for app.exe\n"
 		    "*** WARNING: Check Image - Checksum mismatch\n"
 		    "    Key  : FailFast.Name\n    Value: INCORRECT_STACK\n");
 	assert_not_found(a, "incorrect-stack-trace");
@@ -742,7 +671,7 @@ static void test_truncated__debugger_text(void **state)
 	const struct finding *f;
 
 	(void)state;
-	set_text(a, log);
+	test_set_text(a, log);
 	f = test_detect(a, "truncated-dump");
 	assert_non_null(f);
 	assert_evidence(f, "debugger: \"WARNING: Dump file has been "
@@ -766,7 +695,7 @@ static void test_truncated__negatives(void **state)
 	model_add_error(a, DF_EFORMAT, true, 0, "unknown format");
 	model_add_error(a, DF_ELIMIT, false, 0, "more than 4096 threads");
 	model_add_field(a, "DUMP_FILE_ATTRIBUTES", "0x800");
-	set_text(a, "Loading Dump File [C:\\Windows\\MEMORY.DMP]\n"
+	test_set_text(a, "Loading Dump File [C:\\Windows\\MEMORY.DMP]\n"
 		    "Mini Kernel Dump File: Only registers and stack trace are "
 		    "available\n"
 		    "Page 1a2b3 not present in the dump file. Type \".hh "
