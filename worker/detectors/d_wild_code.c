@@ -43,29 +43,11 @@ struct state {
 	struct finding *f;
 };
 
-static int add(struct state *s, int confidence, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int add(struct state *s, int confidence, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-
-	if (s->f == NULL) {
-		s->f = model_add_finding(s->a, "wild-code", "Wild code",
-					 confidence);
-		if (s->f == NULL)
-			return DF_ENOMEM;
-	}
-	if (confidence > s->f->confidence)
-		s->f->confidence = confidence;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	return model_add_evidence(s->a, s->f, "%s", line) == DF_ENOMEM
-		       ? DF_ENOMEM
-		       : DF_OK;
-}
+/* Evidence for this detector's finding (see detect_add). */
+#define add(s, confidence, ...)                                         \
+	detect_add((s)->a, &(s)->f, "wild-code",                        \
+		   "Wild code",                                         \
+		   (confidence), __VA_ARGS__)
 
 /* Hex at S (backticks skipped, "0x" allowed) up to a space; false if none. */
 static bool parse_hex(const char *s, const char *end, uint64_t *v)

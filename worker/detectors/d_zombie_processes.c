@@ -53,31 +53,11 @@ struct state {
 	struct finding *f;
 };
 
-static int add(struct state *s, int confidence, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int add(struct state *s, int confidence, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-
-	if (s->f == NULL) {
-		s->f = model_add_finding(s->a, "zombie-processes",
-					 "Exited processes are kept in memory "
-					 "(zombie processes)",
-					 confidence);
-		if (s->f == NULL)
-			return DF_ENOMEM;
-	}
-	if (confidence > s->f->confidence)
-		s->f->confidence = confidence;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	return model_add_evidence(s->a, s->f, "%s", line) == DF_ENOMEM
-		       ? DF_ENOMEM
-		       : DF_OK;
-}
+/* Evidence for this detector's finding (see detect_add). */
+#define add(s, confidence, ...)                                              \
+	detect_add((s)->a, &(s)->f, "zombie-processes",                      \
+		   "Exited processes are kept in memory (zombie processes)", \
+		   (confidence), __VA_ARGS__)
 
 /* Count NAME (case-insensitive) or ID in T[0..*N); *N grows to MAX. */
 static void tally(struct tally *t, size_t *n, size_t max, const char *name,

@@ -1,6 +1,8 @@
 #include "registry.h"
 
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "df.h"
@@ -59,6 +61,26 @@ int detect_run_all(struct analysis *a)
 	}
 	lower_confidence(a);
 	return DF_OK;
+}
+
+int detect_add(struct analysis *a, struct finding **f, const char *pattern,
+	       const char *title, int confidence, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	if (*f == NULL) {
+		*f = model_add_finding(a, pattern, title, confidence);
+		if (*f == NULL)
+			return DF_ENOMEM;
+	}
+	if (confidence > (*f)->confidence)
+		(*f)->confidence = confidence;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	return model_add_evidence(a, *f, "%s", line) == DF_ENOMEM ? DF_ENOMEM
+								  : DF_OK;
 }
 
 const struct detector *detect_find(const char *id)

@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 struct analysis;
+struct finding;
 
 struct detector {
 	const char *id;     /* stable pattern id, e.g. "self-dump" */
@@ -37,6 +38,17 @@ extern const size_t detector_table_len;
  * the others still run. Returns DF_OK.
  */
 int detect_run_all(struct analysis *a);
+
+/*
+ * Add evidence (printf-style, one line, cut at 511 bytes) to *F, A's
+ * finding for PATTERN. The finding is made with TITLE on the first
+ * evidence, so a detector that collects evidence as it goes reports
+ * nothing when it finds nothing; its confidence is the highest any
+ * evidence gave. Returns DF_OK or DF_ENOMEM.
+ */
+int detect_add(struct analysis *a, struct finding **f, const char *pattern,
+	       const char *title, int confidence, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
 
 /* The detector with pattern id ID, or NULL. */
 const struct detector *detect_find(const char *id);
