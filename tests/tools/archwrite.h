@@ -17,7 +17,8 @@ struct archmember {
 
 /*
  * Write the N members to OUT in FORMAT: zip, 7z, tar, tar.gz, tar.bz2,
- * tar.xz, tar.zst, cpio, or a single compressed file gz, bz2, xz, zst
+ * tar.xz, tar.zst, cpio, rar (RAR 4, stored members of up to 4 GiB - 1),
+ * or a single compressed file gz, bz2, xz, zst
  * (exactly one member; its name is not stored). ENCRYPTION (zipcrypt,
  * aes128, aes256; zip only) with PASSPHRASE encrypts every member; NULL
  * for none. Returns 0, or -1 with a message on stderr.

@@ -163,7 +163,7 @@ static void test_ingest__every_writable_format(void **state)
 {
 	struct fx *f = *state;
 	static const char *const formats[] = { "zip", "7z", "tar", "tar.gz",
-		"tar.bz2", "tar.xz", "tar.zst", "cpio" };
+		"tar.bz2", "tar.xz", "tar.zst", "cpio", "rar" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(formats); i++) {
 		struct archmember m[] = {
