@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Set up, build and run every test (unit, corpus when ../shared is present,
 # end-to-end). With --sanitize, the same in an ASan+UBSan build; with
-# --clang, the same built by clang with ASan+UBSan.
+# --clang, the same built by clang with ASan+UBSan; with --valgrind, the
+# unit tests and the program under valgrind.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=$here/build
 extra=()
+labels=()
 # Tools only the tests use: a headless browser for the HTML report, LMDB's
 # mdb_copy for the backup test, the deploy files' offline checks and ip for
 # the network namespaces of the multi-host test.
@@ -24,7 +26,16 @@ case "${1:-}" in
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 	;;
+--valgrind)
+	# The unit tests and the command-line program under valgrind's
+	# memcheck: any error or definite leak fails the test (exit 99).
+	build=$here/build-valgrind
+	extra=(-DCMAKE_BUILD_TYPE=Debug
+		"-DDF_TEST_WRAPPER=valgrind;-q;--error-exitcode=99;--leak-check=full;--errors-for-leak-kinds=definite")
+	export DF_EXTRA_PACKAGES="$DF_EXTRA_PACKAGES valgrind"
+	labels=(-L 'unit|memcheck')
+	;;
 esac
 "$here/scripts/setup.sh" "$build" "${extra[@]}"
 cd "$build"
-ctest --output-on-failure -j"$(nproc)"
+ctest --output-on-failure -j"$(nproc)" "${labels[@]}"

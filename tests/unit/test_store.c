@@ -73,6 +73,10 @@ static void fake_init(struct fake *fk, int content, const char *sighash,
 	fk->dm.has_bugcheck = bugcheck != 0;
 	fk->dm.bugcheck_code = bugcheck;
 	fk->dm.n_bugcheck_args = 4;
+	fk->args[0] = 0x10;
+	fk->args[1] = 2;
+	fk->args[2] = 0;
+	fk->args[3] = 0xfffff80012345678;
 	fk->dm.bugcheck_args = fk->args;
 	fk->dm.blame_module = (char *)"acme.sys";
 	fk->dm.n_findings = 1;
