@@ -357,13 +357,15 @@ static bool sandbox_option(struct worker_opts *wo, int c, const char *arg)
 /* ---- analyze ------------------------------------------------------------- */
 
 static const char analyze_help[] =
-	"Usage: dumpfleet analyze [--json] [--symbols DIR]... FILE...\n"
+	"Usage: dumpfleet analyze [--json] [--symbols DIR]... [--no-hash] FILE...\n"
 	"Analyse crash dumps and debugger logs locally, without a store.\n"
 	"An archive's members are unpacked into a temporary folder and\n"
 	"analysed one by one (shown as ARCHIVE \xC2\xBB MEMBER).\n\n"
 	"  -j, --json         one JSON object per file (one per line)\n"
 	"      --symbols DIR  Breakpad symbol store (DIR/NAME.pdb/ID/NAME.sym)\n"
 	"                     naming frames; repeat to search several\n"
+	"      --no-hash      skip the SHA-256 of each file (it reads all of\n"
+	"                     a big kernel dump); output says not computed\n"
 	"  -h, --help         show this help\n\n"
 	"Exit status: 0 nothing found, 1 findings or errors in the data,\n"
 	"2 usage error, 3 system error.\n";
@@ -397,6 +399,7 @@ static void print_analysis(struct analysis *a, const struct ingest_item *it,
 
 struct analyze_ctx {
 	bool json;
+	bool hash; /* the content hash too */
 	struct symstore *syms;
 	int status;
 };
@@ -406,8 +409,11 @@ static int analyze_item(void *ctx, const struct ingest_item *it)
 {
 	struct analyze_ctx *ac = ctx;
 	struct analysis *a = NULL;
+	int rc = ac->hash ? analysis_run_file_with(&a, it->path, NULL, ac->syms)
+			  : analysis_run_file_unhashed(&a, it->path, NULL,
+						       ac->syms);
 
-	if (analysis_run_file_with(&a, it->path, NULL, ac->syms) != DF_OK) {
+	if (rc != DF_OK) {
 		fprintf(stderr, "dumpfleet analyze: out of memory\n");
 		return DF_ENOMEM;
 	}
@@ -438,9 +444,8 @@ static int rm_entry(const char *path, const struct stat *st, int flag,
 	return 0;
 }
 
-static int analyze_files(char **files, int n, bool json, struct symstore *syms)
+static int analyze_files(char **files, int n, struct analyze_ctx ac)
 {
-	struct analyze_ctx ac = { json, syms, DF_EXIT_OK };
 	struct ingest_sink sink = { analyze_item, analyze_problem, &ac };
 	const char *tmpdir = getenv("TMPDIR");
 	char spool[4096];
@@ -482,16 +487,19 @@ static int cmd_analyze(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "symbols", required_argument, NULL, 'S' },
+		{ "no-hash", no_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct symdirs sd = { { NULL }, 0 };
-	bool json = false;
+	struct analyze_ctx ac = { false, true, NULL, DF_EXIT_OK };
 	int c;
 
 	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
 		if (c == 'j')
-			json = true;
+			ac.json = true;
+		else if (c == 'H')
+			ac.hash = false;
 		else if (c == 'S' && !add_symbol_dir(&sd, "analyze", optarg))
 			return DF_EXIT_USAGE;
 		else if (c == 'S')
@@ -503,15 +511,13 @@ static int cmd_analyze(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return usage_error("analyze", "no FILE given");
-	struct symstore *syms = NULL;
-
-	if (sd.n > 0 && (syms = symstore_new(sd.v, sd.n)) == NULL) {
+	if (sd.n > 0 && (ac.syms = symstore_new(sd.v, sd.n)) == NULL) {
 		fprintf(stderr, "dumpfleet analyze: out of memory\n");
 		return DF_EXIT_SYSTEM;
 	}
-	int status = analyze_files(argv + optind, argc - optind, json, syms);
+	int status = analyze_files(argv + optind, argc - optind, ac);
 
-	symstore_destroy(&syms);
+	symstore_destroy(&ac.syms);
 	return status;
 }
 

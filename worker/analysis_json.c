@@ -467,7 +467,12 @@ json_t *analysis_to_json(const struct analysis *a, const char *source)
 		json_object_set_new(o, "dump_type",
 				    jstr(model_field(a, "DUMP_TYPE")));
 	hash_hex(a->content_hash, HASH_LEN, hex);
-	json_object_set_new(o, "sha256", json_string(hex));
+	json_object_set_new(o, "sha256", a->content_hash_skipped
+						 ? json_null()
+						 : json_string(hex));
+	if (a->content_hash_skipped)
+		json_object_set_new(o, "sha256_note",
+				    json_string("not computed"));
 	json_object_set_new(o, "size", json_integer((json_int_t)a->size));
 	json_object_set_new(o, "system_info", system_json(a));
 	json_object_set_new(o, "crash_info", crash_json(a, w));

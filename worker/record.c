@@ -91,10 +91,10 @@ int record_from_analysis(Dumpfleet__V1__Dump *out, struct analysis *a,
 	bool unread = a->format == FORMAT_UNKNOWN && a->size == 0 &&
 		      a->errors.n > 0 && a->errors.v[0].code == DF_EIO;
 
-	if (!unread) {
+	if (!unread && !a->content_hash_skipped) {
 		out->content_hash.data = a->content_hash;
 		out->content_hash.len = HASH_LEN;
-	} else {
+	} else if (unread) {
 		out->failure = str_or_empty(a->errors.v[0].message);
 	}
 	out->size = a->size;
