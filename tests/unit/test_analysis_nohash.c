@@ -30,16 +30,15 @@ static const char *const samples[] = {
 	"samples/logs/kernel_d1_wwfilter_x64.log",
 };
 
-static char *text_of(const struct analysis *a)
+/* The text form of A into *BUF (caller frees). */
+static void text_of(const struct analysis *a, char **buf)
 {
-	char *buf = NULL;
 	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	FILE *f = open_memstream(buf, &len);
 
 	assert_non_null(f);
 	analysis_print_text(f, a, "x");
 	fclose(f);
-	return buf;
 }
 
 static void test_analysis_nohash__same_but_for_the_hash(void **state)
@@ -81,14 +80,18 @@ static void test_analysis_nohash__same_but_for_the_hash(void **state)
 
 		/* Text: one line more, saying so. */
 		static const char note[] = "  content hash   not computed\n";
-		char *tw = text_of(with), *tn = text_of(without);
-		char *line = strstr(tn, note);
+		char *tw = NULL, *tn = NULL;
+
+		text_of(with, &tw);
+		text_of(without, &tn);
+		const char *line = strstr(tn, note);
 
 		assert_null(strstr(tw, "content hash"));
 		assert_non_null(line);
-		memmove(line, line + strlen(note),
-			strlen(line + strlen(note)) + 1);
-		assert_string_equal(tw, tn);
+		size_t at = (size_t)(line - tn);
+
+		assert_memory_equal(tw, tn, at);
+		assert_string_equal(tw + at, tn + at + strlen(note));
 		free(tw);
 		free(tn);
 
