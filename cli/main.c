@@ -380,8 +380,17 @@ static void print_analysis(struct analysis *a, const struct ingest_item *it,
 							: it->path);
 
 		analysis_json_set_origin(j, it->archive, it->member);
-		json_dumpf(j, stdout, JSON_COMPACT);
-		fputc('\n', stdout);
+		/*
+		 * One write per object: json_dumpf makes one locked fwrite
+		 * per token, a tenth of the time of `analyze --json`.
+		 */
+		char *s = json_dumps(j, JSON_COMPACT);
+
+		if (s != NULL)
+			printf("%s\n", s);
+		else
+			fputs("dumpfleet analyze: out of memory\n", stderr);
+		free(s);
 		json_decref(j);
 		return;
 	}
