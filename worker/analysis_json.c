@@ -1,6 +1,5 @@
 #include "analysis_json.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,23 +70,63 @@ char *utf8_sanitize(const char *s)
 	return out;
 }
 
+/* Length of S if all of it is valid UTF-8, else SIZE_MAX. */
+static size_t utf8_valid_len(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		size_t n = utf8_seq(p);
+
+		if (n == 0)
+			return SIZE_MAX;
+		p += n;
+	}
+	return (size_t)(p - (const unsigned char *)s);
+}
+
+/*
+ * A JSON string of S made valid UTF-8. Most strings are valid already:
+ * they are checked once here, then neither copied nor checked again by
+ * jansson (the _nocheck calls).
+ */
 static json_t *jstr(const char *s)
 {
 	if (s == NULL)
 		return json_null();
+	size_t len = utf8_valid_len(s);
+
+	if (len != SIZE_MAX)
+		return json_stringn_nocheck(s, len);
 	char *clean = utf8_sanitize(s);
-	json_t *j = clean != NULL ? json_string(clean) : json_null();
+	json_t *j = clean != NULL ? json_string_nocheck(clean) : json_null();
 
 	free(clean);
 	return j;
 }
 
+/* "0x" and V in lower-case hex, zero-padded to WIDTH digits. */
 static json_t *jhex(uint64_t v, int width)
 {
-	char buf[32];
+	static const char digits[] = "0123456789abcdef";
+	char buf[2 + 64];
+	int n = 1;
 
-	snprintf(buf, sizeof(buf), "0x%0*" PRIx64, width, v);
-	return json_string(buf);
+	while (n < 16 && v >> (4 * n) != 0)
+		n++;
+	if (width > n)
+		n = width < 64 ? width : 64;
+	buf[0] = '0';
+	buf[1] = 'x';
+	for (int i = 0; i < n; i++)
+		buf[2 + n - 1 - i] = i < 16 ? digits[v >> (4 * i) & 15] : '0';
+	return json_stringn_nocheck(buf, (size_t)(2 + n));
+}
+
+/* Set KEY, a literal in ASCII, so jansson need not check it is UTF-8. */
+static void jset(json_t *o, const char *key, json_t *v)
+{
+	json_object_set_new_nocheck(o, key, v);
 }
 
 static json_t *jhex_opt(bool has, uint64_t v, int width)
@@ -109,20 +148,20 @@ static json_t *frame_json(const struct frame *f, size_t idx, int w)
 {
 	json_t *o = json_object();
 
-	json_object_set_new(o, "frame", json_integer((json_int_t)idx));
-	json_object_set_new(o, "module", jstr(f->module));
-	json_object_set_new(o, "function", jstr(f->function));
-	json_object_set_new(o, "offset", jhex_opt(f->has_address, f->address, w));
-	json_object_set_new(o, "function_offset",
-			    jhex_opt(f->has_func_offset, f->func_offset, 8));
-	json_object_set_new(o, "module_offset",
-			    jhex_opt(f->has_module_offset, f->module_offset, 8));
-	json_object_set_new(o, "file", jstr(f->source_file));
-	json_object_set_new(o, "line",
-			    f->source_file != NULL
-				    ? json_integer((json_int_t)f->source_line)
-				    : json_null());
-	json_object_set_new(o, "trust", json_string(model_trust_name(f->trust)));
+	jset(o, "frame", json_integer((json_int_t)idx));
+	jset(o, "module", jstr(f->module));
+	jset(o, "function", jstr(f->function));
+	jset(o, "offset", jhex_opt(f->has_address, f->address, w));
+	jset(o, "function_offset",
+	     jhex_opt(f->has_func_offset, f->func_offset, 8));
+	jset(o, "module_offset",
+	     jhex_opt(f->has_module_offset, f->module_offset, 8));
+	jset(o, "file", jstr(f->source_file));
+	jset(o, "line",
+	     f->source_file != NULL
+		     ? json_integer((json_int_t)f->source_line)
+		     : json_null());
+	jset(o, "trust", json_string(model_trust_name(f->trust)));
 	return o;
 }
 
@@ -136,15 +175,15 @@ static json_t *thread_info_json(const struct thread_info *i, int w)
 {
 	json_t *o = json_object();
 
-	json_object_set_new(o, "dump_flags", jhex(i->dump_flags, 8));
-	json_object_set_new(o, "dump_error", jhex(i->dump_error, 8));
-	json_object_set_new(o, "exit_status", jhex(i->exit_status, 8));
-	json_object_set_new(o, "create_time", jcount(i->create_time));
-	json_object_set_new(o, "exit_time", jcount(i->exit_time));
-	json_object_set_new(o, "kernel_time", jcount(i->kernel_time));
-	json_object_set_new(o, "user_time", jcount(i->user_time));
-	json_object_set_new(o, "start_address", jhex(i->start_address, w));
-	json_object_set_new(o, "affinity", jhex(i->affinity, 16));
+	jset(o, "dump_flags", jhex(i->dump_flags, 8));
+	jset(o, "dump_error", jhex(i->dump_error, 8));
+	jset(o, "exit_status", jhex(i->exit_status, 8));
+	jset(o, "create_time", jcount(i->create_time));
+	jset(o, "exit_time", jcount(i->exit_time));
+	jset(o, "kernel_time", jcount(i->kernel_time));
+	jset(o, "user_time", jcount(i->user_time));
+	jset(o, "start_address", jhex(i->start_address, w));
+	jset(o, "affinity", jhex(i->affinity, 16));
 	return o;
 }
 
@@ -153,25 +192,22 @@ static json_t *thread_json(const struct thread *t, int w)
 	json_t *o = json_object();
 	json_t *frames = json_array();
 
-	json_object_set_new(o, "thread_id", json_integer((json_int_t)t->id));
-	json_object_set_new(o, "thread_name", jstr(t->name));
+	jset(o, "thread_id", json_integer((json_int_t)t->id));
+	jset(o, "thread_name", jstr(t->name));
 	if (t->state != NULL)
-		json_object_set_new(o, "state", jstr(t->state));
+		jset(o, "state", jstr(t->state));
 	if (t->wait_reason != NULL)
-		json_object_set_new(o, "wait_reason", jstr(t->wait_reason));
+		jset(o, "wait_reason", jstr(t->wait_reason));
 	if (t->process != NULL)
-		json_object_set_new(o, "process", jstr(t->process));
+		jset(o, "process", jstr(t->process));
 	if (t->has_wait_ticks)
-		json_object_set_new(o, "wait_ticks",
-				    json_integer((json_int_t)t->wait_ticks));
+		jset(o, "wait_ticks", json_integer((json_int_t)t->wait_ticks));
 	if (t->has_info)
-		json_object_set_new(o, "thread_info",
-				    thread_info_json(&t->info, w));
-	json_object_set_new(o, "frame_count",
-			    json_integer((json_int_t)t->frames.n));
+		jset(o, "thread_info", thread_info_json(&t->info, w));
+	jset(o, "frame_count", json_integer((json_int_t)t->frames.n));
 	for (size_t i = 0; i < t->frames.n; i++)
 		json_array_append_new(frames, frame_json(&t->frames.v[i], i, w));
-	json_object_set_new(o, "frames", frames);
+	jset(o, "frames", frames);
 	return o;
 }
 
@@ -179,15 +215,15 @@ static json_t *module_json(const struct module *m, int w)
 {
 	json_t *o = json_object();
 
-	json_object_set_new(o, "filename", jstr(m->filename));
-	json_object_set_new(o, "base_addr", jhex(m->base, w));
-	json_object_set_new(o, "end_addr", jhex(m->end, w));
-	json_object_set_new(o, "debug_file", jstr(m->debug_file));
-	json_object_set_new(o, "debug_id", jstr(m->debug_id));
-	json_object_set_new(o, "code_id", jstr(m->code_id));
-	json_object_set_new(o, "version", jstr(m->version));
+	jset(o, "filename", jstr(m->filename));
+	jset(o, "base_addr", jhex(m->base, w));
+	jset(o, "end_addr", jhex(m->end, w));
+	jset(o, "debug_file", jstr(m->debug_file));
+	jset(o, "debug_id", jstr(m->debug_id));
+	jset(o, "code_id", jstr(m->code_id));
+	jset(o, "version", jstr(m->version));
 	if (m->unloaded)
-		json_object_set_new(o, "unloaded", json_true());
+		jset(o, "unloaded", json_true());
 	return o;
 }
 
@@ -196,21 +232,19 @@ static json_t *system_json(const struct analysis *a)
 	json_t *o = json_object();
 	const struct system_info *s = &a->system;
 
-	json_object_set_new(o, "os", jstr(s->os));
-	json_object_set_new(o, "os_ver", jstr(s->os_ver));
-	json_object_set_new(o, "cpu_arch", jstr(s->cpu_arch));
-	json_object_set_new(o, "cpu_info", jstr(s->cpu_info));
-	json_object_set_new(o, "cpu_count",
-			    s->cpu_count ? json_integer(s->cpu_count)
-					 : json_null());
+	jset(o, "os", jstr(s->os));
+	jset(o, "os_ver", jstr(s->os_ver));
+	jset(o, "cpu_arch", jstr(s->cpu_arch));
+	jset(o, "cpu_info", jstr(s->cpu_info));
+	jset(o, "cpu_count",
+	     s->cpu_count ? json_integer(s->cpu_count)
+			  : json_null());
 	if (s->bios_vendor != NULL)
-		json_object_set_new(o, "bios_vendor", jstr(s->bios_vendor));
+		jset(o, "bios_vendor", jstr(s->bios_vendor));
 	if (s->system_manufacturer != NULL)
-		json_object_set_new(o, "system_manufacturer",
-				    jstr(s->system_manufacturer));
+		jset(o, "system_manufacturer", jstr(s->system_manufacturer));
 	if (s->system_product != NULL)
-		json_object_set_new(o, "system_product",
-				    jstr(s->system_product));
+		jset(o, "system_product", jstr(s->system_product));
 	return o;
 }
 
@@ -226,13 +260,13 @@ static json_t *region_json(const struct mem_region *r, int w)
 		return json_null();
 	json_t *o = json_object();
 
-	json_object_set_new(o, "base_address", jhex(r->base, w));
-	json_object_set_new(o, "region_size", jhex(r->size, 1));
-	json_object_set_new(o, "state", jhex(r->state, 8));
-	json_object_set_new(o, "protection", jhex(r->protect, 8));
-	json_object_set_new(o, "type", jhex(r->type, 8));
-	json_object_set_new(o, "executable",
-			    json_boolean(model_protect_executable(r->protect)));
+	jset(o, "base_address", jhex(r->base, w));
+	jset(o, "region_size", jhex(r->size, 1));
+	jset(o, "state", jhex(r->state, 8));
+	jset(o, "protection", jhex(r->protect, 8));
+	jset(o, "type", jhex(r->type, 8));
+	jset(o, "executable",
+	     json_boolean(model_protect_executable(r->protect)));
 	return o;
 }
 
@@ -242,14 +276,13 @@ static json_t *memory_info_json(const struct memory_info *mi)
 		return json_null();
 	json_t *o = json_object();
 
-	json_object_set_new(o, "region_count", jcount(mi->regions.n));
+	jset(o, "region_count", jcount(mi->regions.n));
 	for (int c = 0; c < MEM_NCLASS; c++) {
 		json_t *k = json_object();
 
-		json_object_set_new(k, "count", jcount(mi->count[c]));
-		json_object_set_new(k, "size", jcount(mi->bytes[c]));
-		json_object_set_new(o, model_mem_class_name((enum mem_class)c),
-				    k);
+		jset(k, "count", jcount(mi->count[c]));
+		jset(k, "size", jcount(mi->bytes[c]));
+		jset(o, model_mem_class_name((enum mem_class)c), k);
 	}
 	return o;
 }
@@ -260,13 +293,11 @@ static json_t *crashpad_json(const struct vendor_info *v)
 		return json_null();
 	json_t *o = json_object();
 
-	json_object_set_new(o, "report_id", jstr(v->report_id));
-	json_object_set_new(o, "client_id", jstr(v->client_id));
-	json_object_set_new(o, "simple_annotations",
-			    jcount(v->simple_annotations));
-	json_object_set_new(o, "module_count", jcount(v->crashpad_modules));
-	json_object_set_new(o, "module_annotations",
-			    jcount(v->module_annotations));
+	jset(o, "report_id", jstr(v->report_id));
+	jset(o, "client_id", jstr(v->client_id));
+	jset(o, "simple_annotations", jcount(v->simple_annotations));
+	jset(o, "module_count", jcount(v->crashpad_modules));
+	jset(o, "module_annotations", jcount(v->module_annotations));
 	return o;
 }
 
@@ -288,24 +319,23 @@ static json_t *linux_json(const struct vendor_info *v, int w)
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (names[i] != NULL && (v->linux_streams >> i & 1))
 			json_array_append_new(streams, json_string(names[i]));
-	json_object_set_new(o, "streams", streams);
-	json_object_set_new(o, "cmdline", jstr(v->cmdline));
-	json_object_set_new(o, "environ_count", jcount(v->environ_count));
-	json_object_set_new(o, "auxv_count", jcount(v->auxv_count));
-	json_object_set_new(o, "cpuinfo_processors", jcount(v->cpuinfo_count));
-	json_object_set_new(o, "dso_count", jcount(v->dso_count));
+	jset(o, "streams", streams);
+	jset(o, "cmdline", jstr(v->cmdline));
+	jset(o, "environ_count", jcount(v->environ_count));
+	jset(o, "auxv_count", jcount(v->auxv_count));
+	jset(o, "cpuinfo_processors", jcount(v->cpuinfo_count));
+	jset(o, "dso_count", jcount(v->dso_count));
 	for (size_t i = 0; i < v->mappings.n; i++) {
 		const struct mapping *m = &v->mappings.v[i];
 		json_t *e = json_object();
 
-		json_object_set_new(e, "path", jstr(m->path));
-		json_object_set_new(e, "base_addr", jhex(m->base, w));
-		json_object_set_new(e, "end_addr", jhex(m->end, w));
-		json_object_set_new(e, "executable",
-				    json_boolean(m->executable));
+		jset(e, "path", jstr(m->path));
+		jset(e, "base_addr", jhex(m->base, w));
+		jset(e, "end_addr", jhex(m->end, w));
+		jset(e, "executable", json_boolean(m->executable));
 		json_array_append_new(maps, e);
 	}
-	json_object_set_new(o, "maps", maps);
+	jset(o, "maps", maps);
 	return o;
 }
 
@@ -324,23 +354,22 @@ static json_t *crash_json(const struct analysis *a, int w)
 		return json_null();
 	json_t *o = json_object();
 
-	json_object_set_new(o, "type", jstr(c->type));
-	json_object_set_new(o, "code", jhex_opt(c->has_code, c->code, 8));
+	jset(o, "type", jstr(c->type));
+	jset(o, "code", jhex_opt(c->has_code, c->code, 8));
 	if (kernel)
-		json_object_set_new(o, "address", jhex(c->ip, w));
+		jset(o, "address", jhex(c->ip, w));
 	else
-		json_object_set_new(o, "address",
-				    jhex_opt(c->has_address, c->address, w));
-	json_object_set_new(o, "instruction", jhex_opt(c->has_ip, c->ip, w));
-	json_object_set_new(o, "crashing_thread",
-			    c->crashing_thread >= 0
-				    ? json_integer(c->crashing_thread)
-				    : json_null());
+		jset(o, "address", jhex_opt(c->has_address, c->address, w));
+	jset(o, "instruction", jhex_opt(c->has_ip, c->ip, w));
+	jset(o, "crashing_thread",
+	     c->crashing_thread >= 0
+		     ? json_integer(c->crashing_thread)
+		     : json_null());
 	if (a->memory.present) {
-		json_object_set_new(o, "address_memory",
-				    region_json(a->memory.address_region, w));
-		json_object_set_new(o, "instruction_memory",
-				    region_json(a->memory.ip_region, w));
+		jset(o, "address_memory",
+		     region_json(a->memory.address_region, w));
+		jset(o, "instruction_memory",
+		     region_json(a->memory.ip_region, w));
 	}
 	return o;
 }
@@ -352,13 +381,13 @@ static json_t *bugcheck_json(const struct bugcheck *b)
 	json_t *o = json_object();
 	json_t *args = json_array();
 
-	json_object_set_new(o, "code", jhex(b->code, 8));
-	json_object_set_new(o, "name", jstr(b->name));
+	jset(o, "code", jhex(b->code, 8));
+	jset(o, "name", jstr(b->name));
 	for (int i = 0; i < 4; i++)
 		json_array_append_new(args, jhex(b->args[i], 16));
-	json_object_set_new(o, "args", args);
+	jset(o, "args", args);
 	if (b->str != NULL)
-		json_object_set_new(o, "str", jstr(b->str));
+		jset(o, "str", jstr(b->str));
 	return o;
 }
 
@@ -371,13 +400,12 @@ static json_t *findings_json(const struct analysis *a)
 		json_t *o = json_object();
 		json_t *ev = json_array();
 
-		json_object_set_new(o, "pattern", jstr(f->pattern));
-		json_object_set_new(o, "title", jstr(f->title));
-		json_object_set_new(o, "confidence",
-				    json_integer(f->confidence));
+		jset(o, "pattern", jstr(f->pattern));
+		jset(o, "title", jstr(f->title));
+		jset(o, "confidence", json_integer(f->confidence));
 		for (size_t j = 0; j < f->evidence.n; j++)
 			json_array_append_new(ev, jstr(f->evidence.v[j]));
-		json_object_set_new(o, "evidence", ev);
+		jset(o, "evidence", ev);
 		json_array_append_new(arr, o);
 	}
 	return arr;
@@ -391,10 +419,9 @@ static json_t *errors_json(const struct analysis *a)
 		const struct model_error *e = &a->errors.v[i];
 		json_t *o = json_object();
 
-		json_object_set_new(o, "code", json_integer(e->code));
-		json_object_set_new(o, "message", jstr(e->message));
-		json_object_set_new(o, "offset",
-				    jhex_opt(e->has_offset, e->offset, 0));
+		jset(o, "code", json_integer(e->code));
+		jset(o, "message", jstr(e->message));
+		jset(o, "offset", jhex_opt(e->has_offset, e->offset, 0));
 		json_array_append_new(arr, o);
 	}
 	return arr;
@@ -406,8 +433,8 @@ static json_t *blame_json(const struct analysis *a)
 		return json_null();
 	json_t *o = json_object();
 
-	json_object_set_new(o, "module", jstr(a->blame_module));
-	json_object_set_new(o, "reason", jstr(a->blame_reason));
+	jset(o, "module", jstr(a->blame_module));
+	jset(o, "reason", jstr(a->blame_reason));
 	return o;
 }
 
@@ -417,11 +444,10 @@ static json_t *signature_json(const struct analysis *a)
 		return json_null();
 	json_t *o = json_object();
 
-	json_object_set_new(o, "text", jstr(a->signature));
-	json_object_set_new(o, "hash", json_string(a->signature_hash));
-	json_object_set_new(o, "low_trust", json_boolean(a->signature_low_trust));
-	json_object_set_new(o, "rules_version",
-			    json_integer(a->sig_rules_version));
+	jset(o, "text", jstr(a->signature));
+	jset(o, "hash", json_string(a->signature_hash));
+	jset(o, "low_trust", json_boolean(a->signature_low_trust));
+	jset(o, "rules_version", json_integer(a->sig_rules_version));
 	return o;
 }
 
@@ -430,8 +456,8 @@ void analysis_json_set_origin(json_t *o, const char *archive,
 {
 	if (o == NULL || archive == NULL || archive[0] == '\0')
 		return;
-	json_object_set_new(o, "archive", jstr(archive));
-	json_object_set_new(o, "member", jstr(member != NULL ? member : ""));
+	jset(o, "archive", jstr(archive));
+	jset(o, "member", jstr(member != NULL ? member : ""));
 }
 
 /* The descriptive minidump streams (mdstreams.h), where present. */
@@ -439,14 +465,13 @@ static void add_minidump_extras(json_t *o, const struct analysis *a, int w)
 {
 	const struct vendor_info *v = &a->vendor;
 
-	json_object_set_new(o, "memory_info", memory_info_json(&a->memory));
-	json_object_set_new(o, "crashpad_info", crashpad_json(v));
-	json_object_set_new(o, "linux", linux_json(v, w));
+	jset(o, "memory_info", memory_info_json(&a->memory));
+	jset(o, "crashpad_info", crashpad_json(v));
+	jset(o, "linux", linux_json(v, w));
 	if (v->has_handle_operations)
-		json_object_set_new(o, "handle_operation_count",
-				    jcount(v->handle_operations));
+		jset(o, "handle_operation_count", jcount(v->handle_operations));
 	if (v->has_tokens)
-		json_object_set_new(o, "token_count", jcount(v->tokens));
+		jset(o, "token_count", jcount(v->tokens));
 }
 
 json_t *analysis_to_json(const struct analysis *a, const char *source)
@@ -458,56 +483,52 @@ json_t *analysis_to_json(const struct analysis *a, const char *source)
 	if (o == NULL)
 		return NULL;
 	if (source != NULL)
-		json_object_set_new(o, "source", jstr(source));
-	json_object_set_new(o, "format",
-			    json_string(model_format_name(a->format)));
+		jset(o, "source", jstr(source));
+	jset(o, "format", json_string(model_format_name(a->format)));
 	if (a->format_detail != NULL)
-		json_object_set_new(o, "format_detail", jstr(a->format_detail));
+		jset(o, "format_detail", jstr(a->format_detail));
 	if (a->format == FORMAT_KERNEL_DUMP)
-		json_object_set_new(o, "dump_type",
-				    jstr(model_field(a, "DUMP_TYPE")));
+		jset(o, "dump_type", jstr(model_field(a, "DUMP_TYPE")));
 	hash_hex(a->content_hash, HASH_LEN, hex);
-	json_object_set_new(o, "sha256", a->content_hash_skipped
-						 ? json_null()
-						 : json_string(hex));
+	jset(o, "sha256", a->content_hash_skipped
+				  ? json_null()
+				  : json_string(hex));
 	if (a->content_hash_skipped)
-		json_object_set_new(o, "sha256_note",
-				    json_string("not computed"));
-	json_object_set_new(o, "size", json_integer((json_int_t)a->size));
-	json_object_set_new(o, "system_info", system_json(a));
-	json_object_set_new(o, "crash_info", crash_json(a, w));
-	json_object_set_new(o, "bugcheck", bugcheck_json(&a->bugcheck));
-	json_object_set_new(o, "process_name", jstr(a->process_name));
-	json_object_set_new(o, "blame", blame_json(a));
-	json_object_set_new(o, "signature", signature_json(a));
-	json_object_set_new(o, "findings", findings_json(a));
-	json_object_set_new(o, "errors", errors_json(a));
+		jset(o, "sha256_note", json_string("not computed"));
+	jset(o, "size", json_integer((json_int_t)a->size));
+	jset(o, "system_info", system_json(a));
+	jset(o, "crash_info", crash_json(a, w));
+	jset(o, "bugcheck", bugcheck_json(&a->bugcheck));
+	jset(o, "process_name", jstr(a->process_name));
+	jset(o, "blame", blame_json(a));
+	jset(o, "signature", signature_json(a));
+	jset(o, "findings", findings_json(a));
+	jset(o, "errors", errors_json(a));
 
 	const struct thread *ct = model_crashing_thread(a);
 
-	json_object_set_new(o, "crashing_thread",
-			    ct != NULL ? thread_json(ct, w) : json_null());
+	jset(o, "crashing_thread",
+	     ct != NULL ? thread_json(ct, w) : json_null());
 	json_t *threads = json_array();
 
 	for (size_t i = 0; i < a->threads.n; i++)
 		json_array_append_new(threads, thread_json(&a->threads.v[i], w));
-	json_object_set_new(o, "thread_count",
-			    json_integer((json_int_t)a->threads.n));
-	json_object_set_new(o, "threads", threads);
+	jset(o, "thread_count", json_integer((json_int_t)a->threads.n));
+	jset(o, "threads", threads);
 	json_t *mods = json_array();
 
 	for (size_t i = 0; i < a->modules.n; i++)
 		if (!a->modules.v[i].unloaded)
 			json_array_append_new(mods,
 					      module_json(&a->modules.v[i], w));
-	json_object_set_new(o, "modules", mods);
+	jset(o, "modules", mods);
 	json_t *unl = json_array();
 
 	for (size_t i = 0; i < a->modules.n; i++)
 		if (a->modules.v[i].unloaded)
 			json_array_append_new(unl,
 					      module_json(&a->modules.v[i], w));
-	json_object_set_new(o, "unloaded_modules", unl);
+	jset(o, "unloaded_modules", unl);
 	if (a->format == FORMAT_MINIDUMP)
 		add_minidump_extras(o, a, w);
 	return o;
