@@ -5,8 +5,11 @@
 #include <time.h>
 
 #include "analysis_json.h"
+#include "arena.h"
 #include "df.h"
+#include "jsonw.h"
 #include "model.h"
+#include "strbuf.h"
 
 static int add_findings(Dumpfleet__V1__Dump *out, struct analysis *a)
 {
@@ -72,13 +75,14 @@ static char *json_text(struct analysis *a, const struct record_origin *o)
 	json_t *j = analysis_to_json(a, o->source);
 
 	analysis_json_set_origin(j, o->archive, o->member);
-	char *s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	struct strbuf sb;
 	char *copy = NULL;
 
+	strbuf_init(&sb, RECORD_MAX_JSON);
+	if (j != NULL && jsonw_append(&sb, j) == DF_OK)
+		copy = arena_strdup(a->arena, strbuf_str(&sb));
 	json_decref(j);
-	if (s != NULL && strlen(s) <= RECORD_MAX_JSON)
-		copy = arena_strdup(a->arena, s);
-	free(s);
+	strbuf_release(&sb);
 	return copy != NULL ? copy : (char *)"";
 }
 
