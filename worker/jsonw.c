@@ -86,86 +86,90 @@ static int put_integer(struct strbuf *sb, json_int_t v)
 	return strbuf_add(sb, buf + i, sizeof(buf) - i);
 }
 
-/* Reals are rare here; jansson's own form keeps them byte-identical. */
-static int put_real(struct strbuf *sb, const json_t *j)
+void jsonw_init(struct jsonw *w, struct strbuf *sb)
 {
-	char *s = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
-
-	if (s == NULL)
-		return DF_ENOMEM;
-	int rc = strbuf_adds(sb, s);
-
-	free(s);
-	return rc;
+	w->sb = sb;
+	w->rc = DF_OK;
+	w->comma = false;
 }
 
-static int put_value(struct strbuf *sb, const json_t *j, int depth);
-
-static int put_array(struct strbuf *sb, const json_t *j, int depth)
+int jsonw_status(const struct jsonw *w)
 {
-	size_t n = json_array_size(j);
-	int rc = strbuf_add(sb, "[", 1);
+	return w->rc;
+}
 
-	for (size_t i = 0; rc == DF_OK && i < n; i++) {
-		if (i > 0)
-			rc = strbuf_add(sb, ",", 1);
-		if (rc == DF_OK)
-			rc = put_value(sb, json_array_get(j, i), depth + 1);
+/* Before a key or a value: the comma after the one before. */
+static bool start(struct jsonw *w)
+{
+	if (w->rc == DF_OK && w->comma)
+		w->rc = strbuf_add(w->sb, ",", 1);
+	return w->rc == DF_OK;
+}
+
+static void token(struct jsonw *w, const char *t, size_t n, bool value_done)
+{
+	if (w->rc == DF_OK)
+		w->rc = strbuf_add(w->sb, t, n);
+	w->comma = value_done;
+}
+
+void jsonw_object_begin(struct jsonw *w)
+{
+	if (start(w))
+		token(w, "{", 1, false);
+}
+
+void jsonw_object_end(struct jsonw *w)
+{
+	token(w, "}", 1, true);
+}
+
+void jsonw_array_begin(struct jsonw *w)
+{
+	if (start(w))
+		token(w, "[", 1, false);
+}
+
+void jsonw_array_end(struct jsonw *w)
+{
+	token(w, "]", 1, true);
+}
+
+void jsonw_key(struct jsonw *w, const char *key)
+{
+	if (start(w))
+		w->rc = put_string(w->sb, key, strlen(key));
+	token(w, ":", 1, false);
+}
+
+void jsonw_string(struct jsonw *w, const char *s)
+{
+	if (s == NULL) {
+		jsonw_null(w);
+		return;
 	}
-	return rc == DF_OK ? strbuf_add(sb, "]", 1) : rc;
+	if (start(w))
+		w->rc = put_string(w->sb, s, strlen(s));
+	w->comma = true;
 }
 
-static int put_object(struct strbuf *sb, const json_t *j, int depth)
+void jsonw_integer(struct jsonw *w, json_int_t v)
 {
-	int rc = strbuf_add(sb, "{", 1);
-	/* jansson's iterator walks in insertion order, as json_dumps does. */
-	void *it = json_object_iter((json_t *)j);
-
-	for (int first = 1; rc == DF_OK && it != NULL; first = 0) {
-		if (!first)
-			rc = strbuf_add(sb, ",", 1);
-		if (rc == DF_OK)
-			rc = put_string(sb, json_object_iter_key(it),
-					json_object_iter_key_len(it));
-		if (rc == DF_OK)
-			rc = strbuf_add(sb, ":", 1);
-		if (rc == DF_OK)
-			rc = put_value(sb, json_object_iter_value(it),
-				       depth + 1);
-		it = json_object_iter_next((json_t *)j, it);
-	}
-	return rc == DF_OK ? strbuf_add(sb, "}", 1) : rc;
+	if (start(w))
+		w->rc = put_integer(w->sb, v);
+	w->comma = true;
 }
 
-static int put_value(struct strbuf *sb, const json_t *j, int depth)
+void jsonw_bool(struct jsonw *w, bool v)
 {
-	if (j == NULL)
-		return DF_EUSAGE;
-	if (depth > JSONW_MAX_DEPTH)
-		return DF_ELIMIT;
-	switch (json_typeof(j)) {
-	case JSON_OBJECT:
-		return put_object(sb, j, depth);
-	case JSON_ARRAY:
-		return put_array(sb, j, depth);
-	case JSON_STRING:
-		return put_string(sb, json_string_value(j),
-				  json_string_length(j));
-	case JSON_INTEGER:
-		return put_integer(sb, json_integer_value(j));
-	case JSON_REAL:
-		return put_real(sb, j);
-	case JSON_TRUE:
-		return strbuf_add(sb, "true", 4);
-	case JSON_FALSE:
-		return strbuf_add(sb, "false", 5);
-	case JSON_NULL:
-		return strbuf_add(sb, "null", 4);
-	}
-	return DF_ELIMIT;
+	if (start(w))
+		token(w, v ? "true" : "false", v ? 4 : 5, true);
+	w->comma = true;
 }
 
-int jsonw_append(struct strbuf *sb, const json_t *j)
+void jsonw_null(struct jsonw *w)
 {
-	return put_value(sb, j, 0);
+	if (start(w))
+		token(w, "null", 4, true);
+	w->comma = true;
 }

@@ -1,13 +1,11 @@
 #include "record.h"
 
-#include <jansson.h>
 #include <string.h>
 #include <time.h>
 
 #include "analysis_json.h"
 #include "arena.h"
 #include "df.h"
-#include "jsonw.h"
 #include "model.h"
 #include "strbuf.h"
 
@@ -72,16 +70,13 @@ static char *str_or_empty(const char *s)
 /* The JSON form, copied into the arena, or "" when too large. */
 static char *json_text(struct analysis *a, const struct record_origin *o)
 {
-	json_t *j = analysis_to_json(a, o->source);
-
-	analysis_json_set_origin(j, o->archive, o->member);
 	struct strbuf sb;
 	char *copy = NULL;
 
 	strbuf_init(&sb, RECORD_MAX_JSON);
-	if (j != NULL && jsonw_append(&sb, j) == DF_OK)
+	if (analysis_json_write(&sb, a, o->source, o->archive, o->member) ==
+	    DF_OK)
 		copy = arena_strdup(a->arena, strbuf_str(&sb));
-	json_decref(j);
 	strbuf_release(&sb);
 	return copy != NULL ? copy : (char *)"";
 }

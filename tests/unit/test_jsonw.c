@@ -1,7 +1,8 @@
 /*
- * jsonw writes the same bytes as json_dumps(JSON_COMPACT): on trees made
- * to hit every escape and number edge, and on the analysis of every
- * sample; and it stops at its caps.
+ * The JSON written without a tree (jsonw, analysis_json_write) is what
+ * jansson writes: the same values through both give the same bytes, on
+ * values made to hit every escape and number edge and on the analysis of
+ * every sample; and a writer stops at its buffer's cap.
  */
 #include <dirent.h>
 #include <limits.h>
@@ -23,70 +24,118 @@
 #include "strbuf.h"
 #include "testutil.h"
 
-/* jsonw's text of J equals jansson's. */
-static void assert_same_text(const json_t *j)
+static void assert_dumps_to(const json_t *j, const struct strbuf *sb)
 {
-	struct strbuf sb;
-	char *want = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *want = json_dumps(j, JSON_COMPACT);
 
 	assert_non_null(want);
-	strbuf_init(&sb, SIZE_MAX);
-	assert_int_equal(jsonw_append(&sb, j), DF_OK);
-	assert_string_equal(strbuf_str(&sb), want);
-	assert_int_equal(sb.len, strlen(want));
-	strbuf_release(&sb);
+	assert_string_equal(strbuf_str(sb), want);
+	assert_int_equal(sb->len, strlen(want));
 	free(want);
+}
+
+/* Set KEY to S in the tree and write it through W: the same value. */
+static void both_string(json_t *o, struct jsonw *w, const char *key,
+			const char *s)
+{
+	json_object_set_new(o, key, s != NULL ? json_string(s) : json_null());
+	jsonw_key(w, key);
+	jsonw_string(w, s);
 }
 
 static void test_jsonw__edges_match_jansson(void **state)
 {
 	(void)state;
-	char all[0x81];
+	static const json_int_t ints[] = { 0, 1, -1, 9, 10, -10, 1234567890,
+					   LLONG_MAX, LLONG_MIN,
+					   LLONG_MIN + 1 };
+	char all[0x80];
 	json_t *o = json_object(), *arr = json_array();
+	struct strbuf sb;
+	struct jsonw w;
 
 	/* Every byte below 0x80 (controls, quotes, slash, DEL), no NUL. */
 	for (int c = 1; c < 0x80; c++)
 		all[c - 1] = (char)c;
 	all[0x7f] = '\0';
-	json_object_set_new(o, "ascii", json_string(all));
-	json_object_set_new(o, "nul inside", json_stringn("a\0b", 3));
-	json_object_set_new(o, "utf8", json_string("\xC3\xA9 \xE2\x82\xAC "
-						  "\xF0\x9F\x98\x80 \xEF\xBF\xBD"));
-	json_object_set_new(o, "key \"with\" \\ \n escapes\x01", json_true());
-	json_object_set_new(o, "", json_string(""));
+	strbuf_init(&sb, SIZE_MAX);
+	jsonw_init(&w, &sb);
+	jsonw_object_begin(&w);
+	both_string(o, &w, "ascii", all);
+	both_string(o, &w, "utf8", "\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 "
+				   "\xEF\xBF\xBD");
+	both_string(o, &w, "key \"with\" \\ \n escapes\x01 \xC3\xA9", "v");
+	both_string(o, &w, "", "");
+	both_string(o, &w, "null", NULL);
+	json_object_set_new(o, "t", json_true());
+	jsonw_key(&w, "t");
+	jsonw_bool(&w, true);
 	json_object_set_new(o, "f", json_false());
-	json_object_set_new(o, "n", json_null());
-	static const json_int_t ints[] = { 0, 1, -1, 9, 10, -10, 1234567890,
-					   LLONG_MAX, LLONG_MIN,
-					   LLONG_MIN + 1 };
-	for (size_t i = 0; i < ARRAY_SIZE(ints); i++)
+	jsonw_key(&w, "f");
+	jsonw_bool(&w, false);
+	jsonw_key(&w, "numbers");
+	jsonw_array_begin(&w);
+	for (size_t i = 0; i < ARRAY_SIZE(ints); i++) {
 		json_array_append_new(arr, json_integer(ints[i]));
-	json_array_append_new(arr, json_real(0.1));
-	json_array_append_new(arr, json_real(-2.0));
-	json_array_append_new(arr, json_real(1e300));
+		jsonw_integer(&w, ints[i]);
+	}
+	/* Empty containers and nesting inside an array. */
 	json_array_append_new(arr, json_object());
 	json_array_append_new(arr, json_array());
+	json_array_append_new(arr, json_pack("[{s:[n,b]}]", "k", 0));
+	jsonw_object_begin(&w);
+	jsonw_object_end(&w);
+	jsonw_array_begin(&w);
+	jsonw_array_end(&w);
+	jsonw_array_begin(&w);
+	jsonw_object_begin(&w);
+	jsonw_key(&w, "k");
+	jsonw_array_begin(&w);
+	jsonw_null(&w);
+	jsonw_bool(&w, false);
+	jsonw_array_end(&w);
+	jsonw_object_end(&w);
+	jsonw_array_end(&w);
+	jsonw_array_end(&w);
 	json_object_set_new(o, "numbers", arr);
-	json_t *nest = json_pack("{s:[{s:[i,{},[]]},n]}", "a", "b", 1);
-
-	assert_non_null(nest);
-	json_object_set_new(o, "nest", nest);
 	/* Insertion order, not sorted: "z" before "a". */
 	json_object_set_new(o, "z", json_integer(1));
 	json_object_set_new(o, "a", json_integer(2));
-	assert_same_text(o);
-	/* Scalars and empty containers on their own. */
-	assert_same_text(json_object_get(o, "ascii"));
-	assert_same_text(json_object_get(o, "nul inside"));
-	assert_same_text(json_object_get(o, "n"));
-	assert_same_text(json_object_get(o, "numbers"));
+	jsonw_key(&w, "z");
+	jsonw_integer(&w, 1);
+	jsonw_key(&w, "a");
+	jsonw_integer(&w, 2);
+	jsonw_object_end(&w);
+	assert_int_equal(jsonw_status(&w), DF_OK);
+	assert_dumps_to(o, &sb);
 	json_decref(o);
-	o = json_object();
-	assert_same_text(o);
-	json_decref(o);
+	strbuf_release(&sb);
 }
 
-/* The analysis of every sample, as analyze --json prints it. */
+/* One sample: the text is jansson's, and the tree form agrees with it. */
+static void check_sample(const char *path)
+{
+	struct analysis *a = NULL;
+	struct strbuf sb;
+
+	assert_int_equal(analysis_run_file(&a, path, NULL), DF_OK);
+	strbuf_init(&sb, SIZE_MAX);
+	assert_int_equal(analysis_json_write(&sb, a, path, "c\xC3\xA9.zip",
+					     "dir/a \"1\".dmp"), DF_OK);
+	json_t *back = json_loadb(sb.buf, sb.len, 0, NULL);
+
+	assert_non_null(back);
+	assert_dumps_to(back, &sb);
+	json_t *tree = analysis_to_json(a, path);
+
+	analysis_json_set_origin(tree, "c\xC3\xA9.zip", "dir/a \"1\".dmp");
+	assert_dumps_to(tree, &sb);
+	json_decref(tree);
+	json_decref(back);
+	strbuf_release(&sb);
+	analysis_destroy(&a);
+}
+
 static void test_jsonw__every_sample_matches_jansson(void **state)
 {
 	(void)state;
@@ -104,19 +153,11 @@ static void test_jsonw__every_sample_matches_jansson(void **state)
 		assert_non_null(dh);
 		while ((e = readdir(dh)) != NULL) {
 			char path[4500];
-			struct analysis *a = NULL;
 
 			if (e->d_name[0] == '.')
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-			assert_int_equal(analysis_run_file(&a, path, NULL),
-					 DF_OK);
-			json_t *j = analysis_to_json(a, path);
-
-			analysis_json_set_origin(j, "case.zip", "dir/a.dmp");
-			assert_same_text(j);
-			json_decref(j);
-			analysis_destroy(&a);
+			check_sample(path);
 			seen++;
 		}
 		closedir(dh);
@@ -124,35 +165,25 @@ static void test_jsonw__every_sample_matches_jansson(void **state)
 	assert_true(seen >= 10);
 }
 
-static void test_jsonw__caps(void **state)
+/* The buffer's cap: DF_ELIMIT, and it sticks. */
+static void test_jsonw__cap_sticks(void **state)
 {
 	(void)state;
 	struct strbuf sb;
-	json_t *deep = json_array();
+	struct jsonw w;
 
-	/* SB's cap: stops with DF_ELIMIT. */
 	strbuf_init(&sb, 8);
-	json_t *s = json_string("longer than eight");
+	jsonw_init(&w, &sb);
+	jsonw_array_begin(&w);
+	jsonw_string(&w, "longer than eight");
+	assert_int_equal(jsonw_status(&w), DF_ELIMIT);
+	size_t len = sb.len;
 
-	assert_int_equal(jsonw_append(&sb, s), DF_ELIMIT);
+	jsonw_integer(&w, 1);
+	jsonw_array_end(&w);
+	assert_int_equal(jsonw_status(&w), DF_ELIMIT);
+	assert_int_equal(sb.len, len);
 	assert_true(sb.len <= 8);
-	json_decref(s);
-	strbuf_release(&sb);
-
-	/* Nesting past JSONW_MAX_DEPTH: refused, not recursed into. */
-	strbuf_init(&sb, SIZE_MAX);
-	json_t *inner = deep;
-
-	for (int i = 0; i < JSONW_MAX_DEPTH + 5; i++) {
-		json_t *next = json_array();
-
-		json_array_append_new(inner, next);
-		inner = next;
-	}
-	assert_int_equal(jsonw_append(&sb, deep), DF_ELIMIT);
-	json_decref(deep);
-	strbuf_reset(&sb);
-	assert_int_equal(jsonw_append(&sb, NULL), DF_EUSAGE);
 	strbuf_release(&sb);
 }
 
@@ -161,7 +192,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_jsonw__edges_match_jansson),
 		cmocka_unit_test(test_jsonw__every_sample_matches_jansson),
-		cmocka_unit_test(test_jsonw__caps),
+		cmocka_unit_test(test_jsonw__cap_sticks),
 	};
 	return cmocka_run_group_tests_name("jsonw", tests, NULL, NULL);
 }
