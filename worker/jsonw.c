@@ -1,5 +1,6 @@
 #include "jsonw.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,38 +36,75 @@ static int needs_escape(unsigned char c)
 }
 
 /*
+ * strbuf_add with the common case (room already allocated) inline: the
+ * call per token was a tenth of the instructions of `analyze --json`.
+ */
+static inline int put(struct strbuf *sb, const void *p, size_t n)
+{
+	if (sb->buf == NULL || n >= sb->cap - sb->len || n > sb->max - sb->len)
+		return strbuf_add(sb, p, n);
+	memcpy(sb->buf + sb->len, p, n);
+	sb->len += n;
+	sb->buf[sb->len] = '\0';
+	return DF_OK;
+}
+
+#define BYTES(b) (0x0101010101010101ULL * (b))
+
+/*
+ * Whether any of the 8 bytes at P needs an escape, a word at a time (the
+ * classic has-zero-byte and has-byte-below tests; a false alarm only
+ * sends those bytes through the byte loop).
+ */
+static bool word_needs_escape(const char *p)
+{
+	uint64_t x, q, b;
+
+	memcpy(&x, p, sizeof(x));
+	q = x ^ BYTES('"');
+	b = x ^ BYTES('\\');
+	return (((x - BYTES(0x20)) & ~x) | ((q - BYTES(1)) & ~q) |
+		((b - BYTES(1)) & ~b)) & BYTES(0x80);
+}
+
+/*
  * Runs of plain bytes are copied whole; multi-byte UTF-8 sequences have
- * no byte below 0x80, so a byte at a time finds every escape.
+ * no byte below 0x80, so a byte at a time finds every escape. Most
+ * strings have none: they are scanned 8 bytes at a time.
  */
 static int put_string(struct strbuf *sb, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t run = 0;
-	int rc = strbuf_add(sb, "\"", 1);
+	int rc = put(sb, "\"", 1);
 
 	for (size_t i = 0; rc == DF_OK && i < len; i++) {
+		while (i + 8 <= len && !word_needs_escape(s + i))
+			i += 8;
+		if (i == len)
+			break;
 		unsigned char c = (unsigned char)s[i];
 
 		if (!needs_escape(c))
 			continue;
-		rc = strbuf_add(sb, s + run, i - run);
+		rc = put(sb, s + run, i - run);
 		run = i + 1;
 		const char *e = short_escape(c);
 
 		if (rc != DF_OK)
 			break;
 		if (e != NULL) {
-			rc = strbuf_add(sb, e, 2);
+			rc = put(sb, e, 2);
 		} else {
 			char u[6] = { '\\', 'u', '0', '0', hex[c >> 4],
 				      hex[c & 15] };
 
-			rc = strbuf_add(sb, u, sizeof(u));
+			rc = put(sb, u, sizeof(u));
 		}
 	}
 	if (rc == DF_OK)
-		rc = strbuf_add(sb, s + run, len - run);
-	return rc == DF_OK ? strbuf_add(sb, "\"", 1) : rc;
+		rc = put(sb, s + run, len - run);
+	return rc == DF_OK ? put(sb, "\"", 1) : rc;
 }
 
 static int put_integer(struct strbuf *sb, json_int_t v)
@@ -83,7 +121,7 @@ static int put_integer(struct strbuf *sb, json_int_t v)
 	} while (u != 0);
 	if (v < 0)
 		buf[--i] = '-';
-	return strbuf_add(sb, buf + i, sizeof(buf) - i);
+	return put(sb, buf + i, sizeof(buf) - i);
 }
 
 void jsonw_init(struct jsonw *w, struct strbuf *sb)
@@ -102,14 +140,14 @@ int jsonw_status(const struct jsonw *w)
 static bool start(struct jsonw *w)
 {
 	if (w->rc == DF_OK && w->comma)
-		w->rc = strbuf_add(w->sb, ",", 1);
+		w->rc = put(w->sb, ",", 1);
 	return w->rc == DF_OK;
 }
 
 static void token(struct jsonw *w, const char *t, size_t n, bool value_done)
 {
 	if (w->rc == DF_OK)
-		w->rc = strbuf_add(w->sb, t, n);
+		w->rc = put(w->sb, t, n);
 	w->comma = value_done;
 }
 
