@@ -1346,7 +1346,9 @@ static const struct module *frame_module(const struct analysis *a,
 	for (size_t i = 0; i < a->modules.n; i++) {
 		const struct module *m = &a->modules.v[i];
 
+		/* The first byte before strcmp: most modules differ there. */
 		if (m->unloaded || m->filename == NULL ||
+		    m->filename[0] != fr->module[0] ||
 		    strcmp(m->filename, fr->module) != 0)
 			continue;
 		if (fr->has_address &&
