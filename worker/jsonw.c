@@ -180,8 +180,11 @@ void jsonw_array_end(struct jsonw *w)
  */
 static bool key_fast(struct jsonw *w, const char *key)
 {
-	char buf[64] = { ',', '"' }; /* then the key, '"' and ':' */
+	char buf[64]; /* ",\"", the key, "\":" */
 	size_t n = 2;
+
+	buf[0] = ',';
+	buf[1] = '"';
 
 	for (const char *k = key; *k; k++) {
 		if (n + 2 >= sizeof(buf) || needs_escape((unsigned char)*k))
