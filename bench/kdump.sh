@@ -7,14 +7,17 @@
 # next to the other in the same run:
 #   1. the reader alone (bench/kdump_read: map + kdump_read), RUNS times
 #      each: median wall time and peak RSS;
-#   2. `dumpfleet analyze --json` end to end, RUNS times on the small dump
-#      and BIG_RUNS times on the big one (default 1: see below).
+#   2. `dumpfleet analyze --json --no-hash` end to end, RUNS times each:
+#      everything but the content hash (the worker's path when the hash
+#      comes with the job);
+#   3. `dumpfleet analyze --json` with the content hash, RUNS times on the
+#      small dump and BIG_RUNS times on the big one (default 1: see below).
 # and prints the ratios big/small. The 16 GiB file is removed at exit.
 #
-# `dumpfleet analyze` computes the SHA-256 of the whole file (the content
-# hash the store deduplicates by) before any reader runs. Its pages are
-# handed back as it goes, so memory stays flat, but on the big dump it
-# reads 16 GiB: part 2's time is that hash. BIG_RUNS is 1 for that reason.
+# The content hash (SHA-256 of the whole file, which the store
+# deduplicates by) reads every byte. Its pages are handed back as it goes,
+# so memory stays flat, but on the big dump it reads 16 GiB: part 3's time
+# is that hash (SHA-NI where the CPU has it). BIG_RUNS is 1 for that reason.
 #
 # Usage: bench/kdump.sh BUILD_DIR [RUNS] [BIG_RUNS] [BIG_SIZE]
 set -euo pipefail
@@ -25,7 +28,7 @@ big_size=${4:-16G}
 df=$build/cli/dumpfleet
 gen=$build/tests/mkkfull
 reader=$build/bench/kdump_read
-for t in "$df" "$gen" "$reader"; do
+for t in "$df" "$gen" "$reader" "$build/bench/hash"; do
 	[ -x "$t" ] || { echo "kdump.sh: $t not built" >&2; exit 2; }
 done
 [ -x /usr/bin/time ] || { echo "kdump.sh: needs /usr/bin/time (package time)" >&2; exit 2; }
@@ -54,27 +57,35 @@ reader_runs() {
 }
 # end to end: wall seconds, and max RSS from /usr/bin/time, per run
 now() { date +%s.%N; }
-analyze_runs() {
-	local _ n=$2 t0 t1
+analyze_runs() { # FILE RUNS [OPTION]...
+	local _ f=$1 n=$2 t0 t1
+	shift 2
 	for _ in $(seq "$n"); do
 		t0=$(now)
-		/usr/bin/time -f '%M' -o "$tmp/t.txt" "$df" analyze --json "$1" >/dev/null || true
+		/usr/bin/time -f '%M' -o "$tmp/t.txt" "$df" analyze --json "$@" "$f" >"$tmp/out.json" || true
 		t1=$(now)
+		grep -q '"frame_count":7' "$tmp/out.json" ||
+			{ echo "kdump.sh: analyze missed the content of $f" >&2; exit 1; }
 		echo "$(calc "$t1 - $t0") $(tail -1 "$tmp/t.txt")"
 	done >"$tmp/a.txt"
 	echo "$(cut -d' ' -f1 "$tmp/a.txt" | median) $(cut -d' ' -f2 "$tmp/a.txt" | sort -g | tail -1)"
 }
+show() { # TITLE small_t small_m big_t big_m
+	echo "$1 (median wall s, peak RSS KiB):"
+	echo "  1M:  ${2}s  ${3} KiB"
+	echo "  $big_size: ${4}s  ${5} KiB"
+	echo "  ratio $big_size/1M: time $(calc "$4 / $2"), memory $(calc "$5 / $3")"
+}
 
 read -r rs_t rs_m < <(reader_runs "$tmp/small.dmp")
 read -r rb_t rb_m < <(reader_runs "$tmp/big.dmp")
-echo "reader alone, $runs runs each (median wall s, peak RSS KiB):"
-echo "  1M:  ${rs_t}s  ${rs_m} KiB"
-echo "  $big_size: ${rb_t}s  ${rb_m} KiB"
-echo "  ratio $big_size/1M: time $(calc "$rb_t / $rs_t"), memory $(calc "$rb_m / $rs_m")"
+show "reader alone, $runs runs each" "$rs_t" "$rs_m" "$rb_t" "$rb_m"
+
+read -r ns_t ns_m < <(analyze_runs "$tmp/small.dmp" "$runs" --no-hash)
+read -r nb_t nb_m < <(analyze_runs "$tmp/big.dmp" "$runs" --no-hash)
+show "dumpfleet analyze --json --no-hash, $runs runs each" "$ns_t" "$ns_m" "$nb_t" "$nb_m"
 
 read -r as_t as_m < <(analyze_runs "$tmp/small.dmp" "$runs")
 read -r ab_t ab_m < <(analyze_runs "$tmp/big.dmp" "$big_runs")
-echo "dumpfleet analyze --json, $runs / $big_runs runs (median wall s, peak RSS KiB):"
-echo "  1M:  ${as_t}s  ${as_m} KiB"
-echo "  $big_size: ${ab_t}s  ${ab_m} KiB"
-echo "  ratio $big_size/1M: time $(calc "$ab_t / $as_t"), memory $(calc "$ab_m / $as_m")"
+show "dumpfleet analyze --json (content hash: $("$build/bench/hash" 1 1 | sed -n 's/.*auto here: \(.*\))/\1/p')), $runs / $big_runs runs" \
+	"$as_t" "$as_m" "$ab_t" "$ab_m"

@@ -3,7 +3,8 @@
 # measured in the same run.
 #   1. analysis speed: `dumpfleet analyze --json --symbols` over the shared
 #      corpus minidumps vs Breakpad's minidump_stackwalk -m with the same
-#      symbols on the same files (MINIDUMP_STACKWALK, or skipped), one core.
+#      symbols on the same files (MINIDUMP_STACKWALK, or skipped), one core;
+#      with BEFORE=OTHER_BUILD_DIR, that build's dumpfleet in the same rounds.
 #   2. pipeline throughput: `dumpfleet run` (broker + workers + store) over
 #      N distinct generated minidumps vs `dumpfleet analyze` of the same
 #      files in one process (the cost of the fleet machinery), and vs
@@ -11,7 +12,8 @@
 #   3. archive ingest: `dumpfleet run` over the same N files packed in one
 #      zip and in one tar.zst vs over the plain folder (the cost of
 #      unpacking into the spool).
-# Usage: bench/run.sh BUILD_DIR [N_FILES] [RUNS]
+# Usage: [MINIDUMP_STACKWALK=BIN] [BEFORE=BUILD_DIR] bench/run.sh BUILD_DIR
+#        [N_FILES] [RUNS]      (N_FILES 0: section 1 only)
 set -euo pipefail
 build=${1:?build dir}
 nfiles=${2:-2000}
@@ -32,16 +34,17 @@ timeit() { # runs command $runs times, prints median seconds
 	done | median
 }
 
-# Section 1 runs both tools on one core (taskset -c $BENCH_CPU, default 0)
+# Section 1 runs the tools on one core (taskset -c $BENCH_CPU, default 0)
 # with stack walking on and the corpus symbol store: Breakpad once per dump
-# as a per-dump pipeline runs it, dumpfleet over all files in one process.# CPU seconds (user + sys, children included), median of $runs runs: less
-# disturbed than wall time when other work shares the machine.
-cpuit() {
-	local i
-	for i in $(seq "$runs"); do
-		(TIMEFORMAT='%U %S'; { time "$@" >/dev/null 2>&1 || true; } 2>&1) |
-			awk '{ printf "%.4f\n", $1 + $2 }'
-	done | median
+# as a per-dump pipeline runs it, dumpfleet over all files in one process,
+# and, with BEFORE=OTHER_BUILD_DIR, an older dumpfleet build the same way.
+# The tools take turns within each of the $runs rounds, so that other work
+# on a shared machine falls on all of them; each run gives wall seconds and
+# CPU seconds (user + sys, children included: less disturbed than wall).
+# Prints "WALL CPU" of one run of "$@".
+measure() {
+	(TIMEFORMAT='%R %U %S'; { time "$@" >/dev/null 2>&1 || true; } 2>&1) |
+		awk '{ printf "%.4f %.4f\n", $1, $2 + $3 }'
 }
 
 corpus=$here/../shared/corpus/minidumps
@@ -52,19 +55,31 @@ if [ -d "$corpus" ]; then
 	mapfile -t dumps < <(ls "$corpus"/*.dmp)
 	mb=$(cat "${dumps[@]}" | wc -c | awk '{printf "%.3f", $1 / 1048576}')
 	rate() { echo "$(calc "${#dumps[@]} / $1") dumps/s, $(calc "$mb / $1") MB/s"; }
-	an() { "${pin[@]}" "$df" analyze --json --symbols "$symbols" "${dumps[@]}"; }
-	ours=$(timeit an)
-	ours_cpu=$(cpuit an)
-	echo "analyze ${#dumps[@]} corpus minidumps ($mb MB) on one core: median ${ours}s wall ($(rate "$ours")), ${ours_cpu}s CPU ($(rate "$ours_cpu"))"
-	if [ -x "${MINIDUMP_STACKWALK:-}" ]; then
-		bp() { for f in "${dumps[@]}"; do "${pin[@]}" "$MINIDUMP_STACKWALK" -m "$f" "$symbols"; done; }
-		base=$(timeit bp)
-		base_cpu=$(cpuit bp)
-		echo "breakpad minidump_stackwalk -m, one process per dump, same files and core: median ${base}s wall ($(rate "$base")), ${base_cpu}s CPU ($(rate "$base_cpu"))"
-		echo "dumpfleet is $(calc "$base / $ours") times as fast as breakpad (wall), $(calc "$base_cpu / $ours_cpu") times (CPU)"
+	run_ours() { "${pin[@]}" "$df" analyze --json --symbols "$symbols" "${dumps[@]}"; }
+	run_before() { "${pin[@]}" "$BEFORE/cli/dumpfleet" analyze --json --symbols "$symbols" "${dumps[@]}"; }
+	run_bp() { for f in "${dumps[@]}"; do "${pin[@]}" "$MINIDUMP_STACKWALK" -m "$f" "$symbols"; done; }
+	tools=(ours)
+	[ -x "${BEFORE:-/nonexistent}/cli/dumpfleet" ] && tools+=(before)
+	[ -x "${MINIDUMP_STACKWALK:-}" ] && tools+=(bp)
+	for _ in $(seq "$runs"); do
+		for t in "${tools[@]}"; do echo "$t $(measure "run_$t")"; done
+	done >"$tmp/part1.txt"
+	med() { awk -v t="$1" -v c="$2" '$1 == t { print $c }' "$tmp/part1.txt" | median; }
+	show() { echo "median $(med "$1" 2)s wall ($(rate "$(med "$1" 2)")), $(med "$1" 3)s CPU ($(rate "$(med "$1" 3)"))"; }
+	echo "analyze ${#dumps[@]} corpus minidumps ($mb MB) on one core, $runs rounds: $(show ours)"
+	if [ "${tools[1]:-}" = before ]; then
+		echo "the same with $BEFORE: $(show before)"
+	fi
+	if [ "${tools[-1]}" = bp ]; then
+		echo "breakpad minidump_stackwalk -m, one process per dump, same files and core: $(show bp)"
+		echo "dumpfleet is $(calc "$(med bp 2) / $(med ours 2)") times as fast as breakpad (wall), $(calc "$(med bp 3) / $(med ours 3)") times (CPU)"
+		if [ "${tools[1]}" = before ]; then
+			echo "  ($BEFORE: $(calc "$(med bp 2) / $(med before 2)") times (wall), $(calc "$(med bp 3) / $(med before 3)") times (CPU))"
+		fi
 	fi
 fi
 
+[ "$nfiles" -gt 0 ] || exit 0
 mkdir "$tmp/in"
 for k in x86-null-write amd64-read-av x86-message-box amd64-stack-buffer-overrun; do
 	cp "$here/samples/minidumps/$k.dmp" "$tmp/$k.dmp"

@@ -38,6 +38,7 @@ struct cfg_command {
 static const struct cfg_option analyze_opts[] = {
 	{ "json", OPT_FLAG },
 	{ "symbols", OPT_VALUE },
+	{ "no-hash", OPT_FLAG },
 };
 static const struct cfg_option run_opts[] = {
 	{ "workers", OPT_VALUE }, { "store", OPT_VALUE },

@@ -1,5 +1,7 @@
 /*
- * hash - content and signature hashes (SHA-256 from libsodium).
+ * hash - content and signature hashes (SHA-256: the x86 SHA extensions
+ * where the CPU has them, libsodium's portable code elsewhere; the same
+ * digests either way).
  */
 #ifndef COMMON_HASH_H
 #define COMMON_HASH_H
@@ -10,7 +12,10 @@
 #define HASH_LEN 32
 #define HASH_HEX_LEN (2 * HASH_LEN)
 
-/* Initialise libsodium once per process. Returns DF_OK or DF_ENOMEM. */
+/*
+ * Initialise libsodium and find out which SHA-256 code this CPU runs,
+ * once per process. Returns DF_OK or DF_ENOMEM.
+ */
 int hash_global_init(void);
 
 /* SHA-256 of N bytes at DATA into OUT. */
@@ -49,5 +54,25 @@ void hash_stream_destroy(struct hash_stream **hp);
 
 /* SHA-256 of the file at PATH, streamed. DF_OK or DF_EIO. */
 int hash_file(const char *path, uint8_t out[HASH_LEN], uint64_t *size);
+
+/*
+ * The SHA-256 code in use, chosen at run time; for tests and benchmarks
+ * that compare the two. Everything above uses HASH_IMPL_AUTO.
+ */
+enum hash_impl {
+	HASH_IMPL_AUTO,	    /* the fastest this CPU runs */
+	HASH_IMPL_PORTABLE, /* libsodium */
+	HASH_IMPL_SHANI,    /* x86 SHA extensions */
+};
+
+/* 1 if IMPL runs on this CPU and build, else 0. */
+int hash_impl_available(enum hash_impl impl);
+/* What HASH_IMPL_AUTO is here: "sha-ni" or "portable". */
+const char *hash_impl_name(void);
+/* hash_sha256() with IMPL. DF_OK, or DF_EUNSUPPORTED if unavailable. */
+int hash_sha256_with(enum hash_impl impl, const void *data, size_t n,
+		     uint8_t out[HASH_LEN]);
+/* hash_stream_new() with IMPL; NULL on ENOMEM or if unavailable. */
+struct hash_stream *hash_stream_new_with(enum hash_impl impl);
 
 #endif /* COMMON_HASH_H */

@@ -75,7 +75,7 @@ int analysis_run(struct analysis **out, const uint8_t *data, size_t len,
 	return analysis_run_with(out, data, len, rules, NULL);
 }
 
-/* The analysis of DATA whose content hash is HASH. */
+/* The analysis of DATA whose content hash is HASH (NULL: not computed). */
 static int run_hashed(struct analysis **out, const uint8_t *data, size_t len,
 		      const struct sigrules *rules, struct symstore *syms,
 		      const uint8_t hash[HASH_LEN])
@@ -86,7 +86,9 @@ static int run_hashed(struct analysis **out, const uint8_t *data, size_t len,
 	if (a == NULL)
 		return DF_ENOMEM;
 	a->size = len;
-	memcpy(a->content_hash, hash, HASH_LEN);
+	if (hash != NULL)
+		memcpy(a->content_hash, hash, HASH_LEN);
+	a->content_hash_skipped = hash == NULL;
 	read_by_format(a, data, len, syms);
 	symbolize(a, syms);
 	name_codes(a);
@@ -140,9 +142,10 @@ int analysis_run_file(struct analysis **out, const char *path,
 	return analysis_run_file_with(out, path, rules, NULL);
 }
 
-int analysis_run_file_with(struct analysis **out, const char *path,
-			   const struct sigrules *rules,
-			   struct symstore *syms)
+/* Analyse the file at PATH; its content hash too if HASHED. */
+static int run_file(struct analysis **out, const char *path,
+		    const struct sigrules *rules, struct symstore *syms,
+		    bool hashed)
 {
 	struct mapfile m;
 	struct diag d;
@@ -154,6 +157,7 @@ int analysis_run_file_with(struct analysis **out, const char *path,
 		*out = a;
 		if (a == NULL)
 			return DF_ENOMEM;
+		a->content_hash_skipped = !hashed;
 		model_add_error(a, d.code, false, 0, "%s", d.msg);
 		return DF_OK;
 	}
@@ -165,10 +169,26 @@ int analysis_run_file_with(struct analysis **out, const char *path,
 	 */
 	uint8_t hash[HASH_LEN];
 
-	hash_sha256_chunked(m.data, m.len, ANALYSIS_HASH_CHUNK, drop_hashed,
-			    &m, hash);
-	int rc = run_hashed(out, m.data, m.len, rules, syms, hash);
+	if (hashed)
+		hash_sha256_chunked(m.data, m.len, ANALYSIS_HASH_CHUNK,
+				    drop_hashed, &m, hash);
+	int rc = run_hashed(out, m.data, m.len, rules, syms,
+			    hashed ? hash : NULL);
 
 	mapfile_close(&m);
 	return rc;
+}
+
+int analysis_run_file_with(struct analysis **out, const char *path,
+			   const struct sigrules *rules,
+			   struct symstore *syms)
+{
+	return run_file(out, path, rules, syms, true);
+}
+
+int analysis_run_file_unhashed(struct analysis **out, const char *path,
+			       const struct sigrules *rules,
+			       struct symstore *syms)
+{
+	return run_file(out, path, rules, syms, false);
 }

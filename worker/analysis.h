@@ -44,6 +44,16 @@ int analysis_run_file_with(struct analysis **out, const char *path,
 			   struct symstore *syms);
 
 /*
+ * As analysis_run_file_with() without the content hash, which reads the
+ * whole file (a kernel dump of many GB) while the readers touch only the
+ * pages they need: for a caller that knows the hash already or does not
+ * want it. The analysis says so (content_hash_skipped).
+ */
+int analysis_run_file_unhashed(struct analysis **out, const char *path,
+			       const struct sigrules *rules,
+			       struct symstore *syms);
+
+/*
  * Build the embedded tables (bugchecks, their arguments, OS modules) now
  * instead of on first use. A process that forks a child per dump calls it
  * before forking: every child then inherits them built, rather than

@@ -1,12 +1,13 @@
 #include "analysis_json.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "df.h"
+#include "jsonw.h"
 #include "model.h"
+#include "strbuf.h"
 
 /* Length of the valid UTF-8 sequence at S (1..4), or 0 when invalid. */
 static size_t utf8_seq(const unsigned char *s)
@@ -71,28 +72,86 @@ char *utf8_sanitize(const char *s)
 	return out;
 }
 
-static json_t *jstr(const char *s)
+/* Length of S if all of it is valid UTF-8, else SIZE_MAX. */
+static size_t utf8_valid_len(const char *s)
 {
-	if (s == NULL)
-		return json_null();
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		size_t n = utf8_seq(p);
+
+		if (n == 0)
+			return SIZE_MAX;
+		p += n;
+	}
+	return (size_t)(p - (const unsigned char *)s);
+}
+
+/* S made valid UTF-8 (most strings are already: checked, not copied). */
+static void str(struct jsonw *w, const char *s)
+{
+	if (s == NULL || utf8_valid_len(s) != SIZE_MAX) {
+		jsonw_string(w, s);
+		return;
+	}
 	char *clean = utf8_sanitize(s);
-	json_t *j = clean != NULL ? json_string(clean) : json_null();
 
+	jsonw_string(w, clean); /* null if there was no memory for it */
 	free(clean);
-	return j;
 }
 
-static json_t *jhex(uint64_t v, int width)
+static void key_str(struct jsonw *w, const char *key, const char *s)
 {
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "0x%0*" PRIx64, width, v);
-	return json_string(buf);
+	jsonw_key(w, key);
+	str(w, s);
 }
 
-static json_t *jhex_opt(bool has, uint64_t v, int width)
+/* "0x" and V in lower-case hex, zero-padded to WIDTH digits. */
+static void hex(struct jsonw *w, uint64_t v, int width)
 {
-	return has ? jhex(v, width) : json_null();
+	static const char digits[] = "0123456789abcdef";
+	char buf[2 + 64 + 1];
+	int n = 1;
+
+	while (n < 16 && v >> (4 * n) != 0)
+		n++;
+	if (width > n)
+		n = width < 64 ? width : 64;
+	buf[0] = '0';
+	buf[1] = 'x';
+	for (int i = 0; i < n; i++)
+		buf[2 + n - 1 - i] = i < 16 ? digits[v >> (4 * i) & 15] : '0';
+	buf[2 + n] = '\0';
+	jsonw_string(w, buf);
+}
+
+static void key_hex(struct jsonw *w, const char *key, uint64_t v, int width)
+{
+	jsonw_key(w, key);
+	hex(w, v, width);
+}
+
+static void key_hex_opt(struct jsonw *w, const char *key, bool has,
+			uint64_t v, int width)
+{
+	jsonw_key(w, key);
+	if (has)
+		hex(w, v, width);
+	else
+		jsonw_null(w);
+}
+
+/* Counts are unsigned in the model, signed in JSON (as jansson has it). */
+static void key_count(struct jsonw *w, const char *key, uint64_t n)
+{
+	jsonw_key(w, key);
+	jsonw_integer(w, (json_int_t)n);
+}
+
+static void key_bool(struct jsonw *w, const char *key, bool v)
+{
+	jsonw_key(w, key);
+	jsonw_bool(w, v);
 }
 
 static int addr_width(const struct analysis *a)
@@ -105,173 +164,163 @@ static int addr_width(const struct analysis *a)
 	return 16;
 }
 
-static json_t *frame_json(const struct frame *f, size_t idx, int w)
+static void frame_json(struct jsonw *w, const struct frame *f, size_t idx,
+		       int width)
 {
-	json_t *o = json_object();
-
-	json_object_set_new(o, "frame", json_integer((json_int_t)idx));
-	json_object_set_new(o, "module", jstr(f->module));
-	json_object_set_new(o, "function", jstr(f->function));
-	json_object_set_new(o, "offset", jhex_opt(f->has_address, f->address, w));
-	json_object_set_new(o, "function_offset",
-			    jhex_opt(f->has_func_offset, f->func_offset, 8));
-	json_object_set_new(o, "module_offset",
-			    jhex_opt(f->has_module_offset, f->module_offset, 8));
-	json_object_set_new(o, "file", jstr(f->source_file));
-	json_object_set_new(o, "line",
-			    f->source_file != NULL
-				    ? json_integer((json_int_t)f->source_line)
-				    : json_null());
-	json_object_set_new(o, "trust", json_string(model_trust_name(f->trust)));
-	return o;
-}
-
-static json_t *jcount(uint64_t n)
-{
-	return json_integer((json_int_t)n);
+	jsonw_object_begin(w);
+	key_count(w, "frame", idx);
+	key_str(w, "module", f->module);
+	key_str(w, "function", f->function);
+	key_hex_opt(w, "offset", f->has_address, f->address, width);
+	key_hex_opt(w, "function_offset", f->has_func_offset, f->func_offset,
+		    8);
+	key_hex_opt(w, "module_offset", f->has_module_offset,
+		    f->module_offset, 8);
+	key_str(w, "file", f->source_file);
+	jsonw_key(w, "line");
+	if (f->source_file != NULL)
+		jsonw_integer(w, (json_int_t)f->source_line);
+	else
+		jsonw_null(w);
+	key_str(w, "trust", model_trust_name(f->trust));
+	jsonw_object_end(w);
 }
 
 /* ThreadInfoList entry; names as rust-minidump's MinidumpThreadInfo. */
-static json_t *thread_info_json(const struct thread_info *i, int w)
+static void thread_info_json(struct jsonw *w, const struct thread_info *i,
+			     int width)
 {
-	json_t *o = json_object();
-
-	json_object_set_new(o, "dump_flags", jhex(i->dump_flags, 8));
-	json_object_set_new(o, "dump_error", jhex(i->dump_error, 8));
-	json_object_set_new(o, "exit_status", jhex(i->exit_status, 8));
-	json_object_set_new(o, "create_time", jcount(i->create_time));
-	json_object_set_new(o, "exit_time", jcount(i->exit_time));
-	json_object_set_new(o, "kernel_time", jcount(i->kernel_time));
-	json_object_set_new(o, "user_time", jcount(i->user_time));
-	json_object_set_new(o, "start_address", jhex(i->start_address, w));
-	json_object_set_new(o, "affinity", jhex(i->affinity, 16));
-	return o;
+	jsonw_object_begin(w);
+	key_hex(w, "dump_flags", i->dump_flags, 8);
+	key_hex(w, "dump_error", i->dump_error, 8);
+	key_hex(w, "exit_status", i->exit_status, 8);
+	key_count(w, "create_time", i->create_time);
+	key_count(w, "exit_time", i->exit_time);
+	key_count(w, "kernel_time", i->kernel_time);
+	key_count(w, "user_time", i->user_time);
+	key_hex(w, "start_address", i->start_address, width);
+	key_hex(w, "affinity", i->affinity, 16);
+	jsonw_object_end(w);
 }
 
-static json_t *thread_json(const struct thread *t, int w)
+static void thread_json(struct jsonw *w, const struct thread *t, int width)
 {
-	json_t *o = json_object();
-	json_t *frames = json_array();
-
-	json_object_set_new(o, "thread_id", json_integer((json_int_t)t->id));
-	json_object_set_new(o, "thread_name", jstr(t->name));
+	jsonw_object_begin(w);
+	key_count(w, "thread_id", t->id);
+	key_str(w, "thread_name", t->name);
 	if (t->state != NULL)
-		json_object_set_new(o, "state", jstr(t->state));
+		key_str(w, "state", t->state);
 	if (t->wait_reason != NULL)
-		json_object_set_new(o, "wait_reason", jstr(t->wait_reason));
+		key_str(w, "wait_reason", t->wait_reason);
 	if (t->process != NULL)
-		json_object_set_new(o, "process", jstr(t->process));
+		key_str(w, "process", t->process);
 	if (t->has_wait_ticks)
-		json_object_set_new(o, "wait_ticks",
-				    json_integer((json_int_t)t->wait_ticks));
-	if (t->has_info)
-		json_object_set_new(o, "thread_info",
-				    thread_info_json(&t->info, w));
-	json_object_set_new(o, "frame_count",
-			    json_integer((json_int_t)t->frames.n));
+		key_count(w, "wait_ticks", t->wait_ticks);
+	if (t->has_info) {
+		jsonw_key(w, "thread_info");
+		thread_info_json(w, &t->info, width);
+	}
+	key_count(w, "frame_count", t->frames.n);
+	jsonw_key(w, "frames");
+	jsonw_array_begin(w);
 	for (size_t i = 0; i < t->frames.n; i++)
-		json_array_append_new(frames, frame_json(&t->frames.v[i], i, w));
-	json_object_set_new(o, "frames", frames);
-	return o;
+		frame_json(w, &t->frames.v[i], i, width);
+	jsonw_array_end(w);
+	jsonw_object_end(w);
 }
 
-static json_t *module_json(const struct module *m, int w)
+static void module_json(struct jsonw *w, const struct module *m, int width)
 {
-	json_t *o = json_object();
-
-	json_object_set_new(o, "filename", jstr(m->filename));
-	json_object_set_new(o, "base_addr", jhex(m->base, w));
-	json_object_set_new(o, "end_addr", jhex(m->end, w));
-	json_object_set_new(o, "debug_file", jstr(m->debug_file));
-	json_object_set_new(o, "debug_id", jstr(m->debug_id));
-	json_object_set_new(o, "code_id", jstr(m->code_id));
-	json_object_set_new(o, "version", jstr(m->version));
+	jsonw_object_begin(w);
+	key_str(w, "filename", m->filename);
+	key_hex(w, "base_addr", m->base, width);
+	key_hex(w, "end_addr", m->end, width);
+	key_str(w, "debug_file", m->debug_file);
+	key_str(w, "debug_id", m->debug_id);
+	key_str(w, "code_id", m->code_id);
+	key_str(w, "version", m->version);
 	if (m->unloaded)
-		json_object_set_new(o, "unloaded", json_true());
-	return o;
+		key_bool(w, "unloaded", true);
+	jsonw_object_end(w);
 }
 
-static json_t *system_json(const struct analysis *a)
+static void system_json(struct jsonw *w, const struct analysis *a)
 {
-	json_t *o = json_object();
 	const struct system_info *s = &a->system;
 
-	json_object_set_new(o, "os", jstr(s->os));
-	json_object_set_new(o, "os_ver", jstr(s->os_ver));
-	json_object_set_new(o, "cpu_arch", jstr(s->cpu_arch));
-	json_object_set_new(o, "cpu_info", jstr(s->cpu_info));
-	json_object_set_new(o, "cpu_count",
-			    s->cpu_count ? json_integer(s->cpu_count)
-					 : json_null());
+	jsonw_object_begin(w);
+	key_str(w, "os", s->os);
+	key_str(w, "os_ver", s->os_ver);
+	key_str(w, "cpu_arch", s->cpu_arch);
+	key_str(w, "cpu_info", s->cpu_info);
+	jsonw_key(w, "cpu_count");
+	if (s->cpu_count)
+		jsonw_integer(w, s->cpu_count);
+	else
+		jsonw_null(w);
 	if (s->bios_vendor != NULL)
-		json_object_set_new(o, "bios_vendor", jstr(s->bios_vendor));
+		key_str(w, "bios_vendor", s->bios_vendor);
 	if (s->system_manufacturer != NULL)
-		json_object_set_new(o, "system_manufacturer",
-				    jstr(s->system_manufacturer));
+		key_str(w, "system_manufacturer", s->system_manufacturer);
 	if (s->system_product != NULL)
-		json_object_set_new(o, "system_product",
-				    jstr(s->system_product));
-	return o;
+		key_str(w, "system_product", s->system_product);
+	jsonw_object_end(w);
 }
 
-/*
- * Kernel dumps have no exception: their crash_info is the crashing
- * processor's instruction pointer (the faulting instruction when the
- * dump's context is the faulting one), as the reader records it.
- */
 /* One MemoryInfoList region, named as rust-minidump's MinidumpMemoryInfo. */
-static json_t *region_json(const struct mem_region *r, int w)
+static void region_json(struct jsonw *w, const struct mem_region *r,
+			int width)
 {
-	if (r == NULL)
-		return json_null();
-	json_t *o = json_object();
-
-	json_object_set_new(o, "base_address", jhex(r->base, w));
-	json_object_set_new(o, "region_size", jhex(r->size, 1));
-	json_object_set_new(o, "state", jhex(r->state, 8));
-	json_object_set_new(o, "protection", jhex(r->protect, 8));
-	json_object_set_new(o, "type", jhex(r->type, 8));
-	json_object_set_new(o, "executable",
-			    json_boolean(model_protect_executable(r->protect)));
-	return o;
-}
-
-static json_t *memory_info_json(const struct memory_info *mi)
-{
-	if (!mi->present)
-		return json_null();
-	json_t *o = json_object();
-
-	json_object_set_new(o, "region_count", jcount(mi->regions.n));
-	for (int c = 0; c < MEM_NCLASS; c++) {
-		json_t *k = json_object();
-
-		json_object_set_new(k, "count", jcount(mi->count[c]));
-		json_object_set_new(k, "size", jcount(mi->bytes[c]));
-		json_object_set_new(o, model_mem_class_name((enum mem_class)c),
-				    k);
+	if (r == NULL) {
+		jsonw_null(w);
+		return;
 	}
-	return o;
+	jsonw_object_begin(w);
+	key_hex(w, "base_address", r->base, width);
+	key_hex(w, "region_size", r->size, 1);
+	key_hex(w, "state", r->state, 8);
+	key_hex(w, "protection", r->protect, 8);
+	key_hex(w, "type", r->type, 8);
+	key_bool(w, "executable", model_protect_executable(r->protect));
+	jsonw_object_end(w);
 }
 
-static json_t *crashpad_json(const struct vendor_info *v)
+static void memory_info_json(struct jsonw *w, const struct memory_info *mi)
 {
-	if (!v->crashpad)
-		return json_null();
-	json_t *o = json_object();
+	if (!mi->present) {
+		jsonw_null(w);
+		return;
+	}
+	jsonw_object_begin(w);
+	key_count(w, "region_count", mi->regions.n);
+	for (int c = 0; c < MEM_NCLASS; c++) {
+		jsonw_key(w, model_mem_class_name((enum mem_class)c));
+		jsonw_object_begin(w);
+		key_count(w, "count", mi->count[c]);
+		key_count(w, "size", mi->bytes[c]);
+		jsonw_object_end(w);
+	}
+	jsonw_object_end(w);
+}
 
-	json_object_set_new(o, "report_id", jstr(v->report_id));
-	json_object_set_new(o, "client_id", jstr(v->client_id));
-	json_object_set_new(o, "simple_annotations",
-			    jcount(v->simple_annotations));
-	json_object_set_new(o, "module_count", jcount(v->crashpad_modules));
-	json_object_set_new(o, "module_annotations",
-			    jcount(v->module_annotations));
-	return o;
+static void crashpad_json(struct jsonw *w, const struct vendor_info *v)
+{
+	if (!v->crashpad) {
+		jsonw_null(w);
+		return;
+	}
+	jsonw_object_begin(w);
+	key_str(w, "report_id", v->report_id);
+	key_str(w, "client_id", v->client_id);
+	key_count(w, "simple_annotations", v->simple_annotations);
+	key_count(w, "module_count", v->crashpad_modules);
+	key_count(w, "module_annotations", v->module_annotations);
+	jsonw_object_end(w);
 }
 
 /* Breakpad's Linux streams: names of those present, then their facts. */
-static json_t *linux_json(const struct vendor_info *v, int w)
+static void linux_json(struct jsonw *w, const struct vendor_info *v,
+		       int width)
 {
 	static const char *const names[] = {
 		[3] = "LinuxCpuInfo", [4] = "LinuxProcStatus",
@@ -280,149 +329,279 @@ static json_t *linux_json(const struct vendor_info *v, int w)
 		[9] = "LinuxMaps", [10] = "LinuxDsoDebug",
 	};
 
-	if (v->linux_streams == 0)
-		return json_null();
-	json_t *o = json_object(), *streams = json_array(),
-	       *maps = json_array();
-
+	if (v->linux_streams == 0) {
+		jsonw_null(w);
+		return;
+	}
+	jsonw_object_begin(w);
+	jsonw_key(w, "streams");
+	jsonw_array_begin(w);
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (names[i] != NULL && (v->linux_streams >> i & 1))
-			json_array_append_new(streams, json_string(names[i]));
-	json_object_set_new(o, "streams", streams);
-	json_object_set_new(o, "cmdline", jstr(v->cmdline));
-	json_object_set_new(o, "environ_count", jcount(v->environ_count));
-	json_object_set_new(o, "auxv_count", jcount(v->auxv_count));
-	json_object_set_new(o, "cpuinfo_processors", jcount(v->cpuinfo_count));
-	json_object_set_new(o, "dso_count", jcount(v->dso_count));
+			jsonw_string(w, names[i]);
+	jsonw_array_end(w);
+	key_str(w, "cmdline", v->cmdline);
+	key_count(w, "environ_count", v->environ_count);
+	key_count(w, "auxv_count", v->auxv_count);
+	key_count(w, "cpuinfo_processors", v->cpuinfo_count);
+	key_count(w, "dso_count", v->dso_count);
+	jsonw_key(w, "maps");
+	jsonw_array_begin(w);
 	for (size_t i = 0; i < v->mappings.n; i++) {
 		const struct mapping *m = &v->mappings.v[i];
-		json_t *e = json_object();
 
-		json_object_set_new(e, "path", jstr(m->path));
-		json_object_set_new(e, "base_addr", jhex(m->base, w));
-		json_object_set_new(e, "end_addr", jhex(m->end, w));
-		json_object_set_new(e, "executable",
-				    json_boolean(m->executable));
-		json_array_append_new(maps, e);
+		jsonw_object_begin(w);
+		key_str(w, "path", m->path);
+		key_hex(w, "base_addr", m->base, width);
+		key_hex(w, "end_addr", m->end, width);
+		key_bool(w, "executable", m->executable);
+		jsonw_object_end(w);
 	}
-	json_object_set_new(o, "maps", maps);
-	return o;
+	jsonw_array_end(w);
+	jsonw_object_end(w);
 }
 
+/*
+ * Kernel dumps have no exception: their crash_info is the crashing
+ * processor's instruction pointer (the faulting instruction when the
+ * dump's context is the faulting one), as the reader records it.
+ */
 static bool kernel_crash(const struct analysis *a)
 {
 	return a->format == FORMAT_KERNEL_DUMP && !a->crash.present &&
 	       a->crash.has_ip;
 }
 
-static json_t *crash_json(const struct analysis *a, int w)
+static void crash_json(struct jsonw *w, const struct analysis *a, int width)
 {
 	const struct crash *c = &a->crash;
 	bool kernel = kernel_crash(a);
 
-	if (!c->present && !kernel)
-		return json_null();
-	json_t *o = json_object();
-
-	json_object_set_new(o, "type", jstr(c->type));
-	json_object_set_new(o, "code", jhex_opt(c->has_code, c->code, 8));
-	if (kernel)
-		json_object_set_new(o, "address", jhex(c->ip, w));
-	else
-		json_object_set_new(o, "address",
-				    jhex_opt(c->has_address, c->address, w));
-	json_object_set_new(o, "instruction", jhex_opt(c->has_ip, c->ip, w));
-	json_object_set_new(o, "crashing_thread",
-			    c->crashing_thread >= 0
-				    ? json_integer(c->crashing_thread)
-				    : json_null());
-	if (a->memory.present) {
-		json_object_set_new(o, "address_memory",
-				    region_json(a->memory.address_region, w));
-		json_object_set_new(o, "instruction_memory",
-				    region_json(a->memory.ip_region, w));
+	if (!c->present && !kernel) {
+		jsonw_null(w);
+		return;
 	}
-	return o;
+	jsonw_object_begin(w);
+	key_str(w, "type", c->type);
+	key_hex_opt(w, "code", c->has_code, c->code, 8);
+	if (kernel)
+		key_hex(w, "address", c->ip, width);
+	else
+		key_hex_opt(w, "address", c->has_address, c->address, width);
+	key_hex_opt(w, "instruction", c->has_ip, c->ip, width);
+	jsonw_key(w, "crashing_thread");
+	if (c->crashing_thread >= 0)
+		jsonw_integer(w, c->crashing_thread);
+	else
+		jsonw_null(w);
+	if (a->memory.present) {
+		jsonw_key(w, "address_memory");
+		region_json(w, a->memory.address_region, width);
+		jsonw_key(w, "instruction_memory");
+		region_json(w, a->memory.ip_region, width);
+	}
+	jsonw_object_end(w);
 }
 
-static json_t *bugcheck_json(const struct bugcheck *b)
+static void bugcheck_json(struct jsonw *w, const struct bugcheck *b)
 {
-	if (!b->present)
-		return json_null();
-	json_t *o = json_object();
-	json_t *args = json_array();
-
-	json_object_set_new(o, "code", jhex(b->code, 8));
-	json_object_set_new(o, "name", jstr(b->name));
+	if (!b->present) {
+		jsonw_null(w);
+		return;
+	}
+	jsonw_object_begin(w);
+	key_hex(w, "code", b->code, 8);
+	key_str(w, "name", b->name);
+	jsonw_key(w, "args");
+	jsonw_array_begin(w);
 	for (int i = 0; i < 4; i++)
-		json_array_append_new(args, jhex(b->args[i], 16));
-	json_object_set_new(o, "args", args);
+		hex(w, b->args[i], 16);
+	jsonw_array_end(w);
 	if (b->str != NULL)
-		json_object_set_new(o, "str", jstr(b->str));
-	return o;
+		key_str(w, "str", b->str);
+	jsonw_object_end(w);
 }
 
-static json_t *findings_json(const struct analysis *a)
+static void findings_json(struct jsonw *w, const struct analysis *a)
 {
-	json_t *arr = json_array();
-
+	jsonw_array_begin(w);
 	for (size_t i = 0; i < a->findings.n; i++) {
 		const struct finding *f = &a->findings.v[i];
-		json_t *o = json_object();
-		json_t *ev = json_array();
 
-		json_object_set_new(o, "pattern", jstr(f->pattern));
-		json_object_set_new(o, "title", jstr(f->title));
-		json_object_set_new(o, "confidence",
-				    json_integer(f->confidence));
+		jsonw_object_begin(w);
+		key_str(w, "pattern", f->pattern);
+		key_str(w, "title", f->title);
+		jsonw_key(w, "confidence");
+		jsonw_integer(w, f->confidence);
+		jsonw_key(w, "evidence");
+		jsonw_array_begin(w);
 		for (size_t j = 0; j < f->evidence.n; j++)
-			json_array_append_new(ev, jstr(f->evidence.v[j]));
-		json_object_set_new(o, "evidence", ev);
-		json_array_append_new(arr, o);
+			str(w, f->evidence.v[j]);
+		jsonw_array_end(w);
+		jsonw_object_end(w);
 	}
-	return arr;
+	jsonw_array_end(w);
 }
 
-static json_t *errors_json(const struct analysis *a)
+static void errors_json(struct jsonw *w, const struct analysis *a)
 {
-	json_t *arr = json_array();
-
+	jsonw_array_begin(w);
 	for (size_t i = 0; i < a->errors.n; i++) {
 		const struct model_error *e = &a->errors.v[i];
-		json_t *o = json_object();
 
-		json_object_set_new(o, "code", json_integer(e->code));
-		json_object_set_new(o, "message", jstr(e->message));
-		json_object_set_new(o, "offset",
-				    jhex_opt(e->has_offset, e->offset, 0));
-		json_array_append_new(arr, o);
+		jsonw_object_begin(w);
+		jsonw_key(w, "code");
+		jsonw_integer(w, e->code);
+		key_str(w, "message", e->message);
+		key_hex_opt(w, "offset", e->has_offset, e->offset, 0);
+		jsonw_object_end(w);
 	}
-	return arr;
+	jsonw_array_end(w);
 }
 
-static json_t *blame_json(const struct analysis *a)
+static void blame_json(struct jsonw *w, const struct analysis *a)
 {
-	if (a->blame_module == NULL)
-		return json_null();
-	json_t *o = json_object();
-
-	json_object_set_new(o, "module", jstr(a->blame_module));
-	json_object_set_new(o, "reason", jstr(a->blame_reason));
-	return o;
+	if (a->blame_module == NULL) {
+		jsonw_null(w);
+		return;
+	}
+	jsonw_object_begin(w);
+	key_str(w, "module", a->blame_module);
+	key_str(w, "reason", a->blame_reason);
+	jsonw_object_end(w);
 }
 
-static json_t *signature_json(const struct analysis *a)
+static void signature_json(struct jsonw *w, const struct analysis *a)
 {
-	if (a->signature == NULL)
-		return json_null();
-	json_t *o = json_object();
+	if (a->signature == NULL) {
+		jsonw_null(w);
+		return;
+	}
+	jsonw_object_begin(w);
+	key_str(w, "text", a->signature);
+	key_str(w, "hash", a->signature_hash);
+	key_bool(w, "low_trust", a->signature_low_trust);
+	jsonw_key(w, "rules_version");
+	jsonw_integer(w, a->sig_rules_version);
+	jsonw_object_end(w);
+}
 
-	json_object_set_new(o, "text", jstr(a->signature));
-	json_object_set_new(o, "hash", json_string(a->signature_hash));
-	json_object_set_new(o, "low_trust", json_boolean(a->signature_low_trust));
-	json_object_set_new(o, "rules_version",
-			    json_integer(a->sig_rules_version));
-	return o;
+/* The descriptive minidump streams (mdstreams.h), where present. */
+static void minidump_extras(struct jsonw *w, const struct analysis *a,
+			    int width)
+{
+	const struct vendor_info *v = &a->vendor;
+
+	jsonw_key(w, "memory_info");
+	memory_info_json(w, &a->memory);
+	jsonw_key(w, "crashpad_info");
+	crashpad_json(w, v);
+	jsonw_key(w, "linux");
+	linux_json(w, v, width);
+	if (v->has_handle_operations)
+		key_count(w, "handle_operation_count", v->handle_operations);
+	if (v->has_tokens)
+		key_count(w, "token_count", v->tokens);
+}
+
+static void head_json(struct jsonw *w, const struct analysis *a,
+		      const char *source)
+{
+	char digest[HASH_HEX_LEN + 1];
+
+	if (source != NULL)
+		key_str(w, "source", source);
+	key_str(w, "format", model_format_name(a->format));
+	if (a->format_detail != NULL)
+		key_str(w, "format_detail", a->format_detail);
+	if (a->format == FORMAT_KERNEL_DUMP)
+		key_str(w, "dump_type", model_field(a, "DUMP_TYPE"));
+	hash_hex(a->content_hash, HASH_LEN, digest);
+	key_str(w, "sha256", a->content_hash_skipped ? NULL : digest);
+	if (a->content_hash_skipped)
+		key_str(w, "sha256_note", "not computed");
+	key_count(w, "size", a->size);
+}
+
+static void threads_json(struct jsonw *w, const struct analysis *a,
+			 int width)
+{
+	const struct thread *ct = model_crashing_thread(a);
+
+	jsonw_key(w, "crashing_thread");
+	if (ct != NULL)
+		thread_json(w, ct, width);
+	else
+		jsonw_null(w);
+	key_count(w, "thread_count", a->threads.n);
+	jsonw_key(w, "threads");
+	jsonw_array_begin(w);
+	for (size_t i = 0; i < a->threads.n; i++)
+		thread_json(w, &a->threads.v[i], width);
+	jsonw_array_end(w);
+}
+
+/* The modules loaded (UNLOADED false) or unloaded, as an array. */
+static void modules_json(struct jsonw *w, const struct analysis *a,
+			 bool unloaded, int width)
+{
+	jsonw_array_begin(w);
+	for (size_t i = 0; i < a->modules.n; i++)
+		if (a->modules.v[i].unloaded == unloaded)
+			module_json(w, &a->modules.v[i], width);
+	jsonw_array_end(w);
+}
+
+int analysis_json_write(struct strbuf *sb, const struct analysis *a,
+			const char *source, const char *archive,
+			const char *member)
+{
+	struct jsonw w;
+	int width = addr_width(a);
+
+	jsonw_init(&w, sb);
+	jsonw_object_begin(&w);
+	head_json(&w, a, source);
+	jsonw_key(&w, "system_info");
+	system_json(&w, a);
+	jsonw_key(&w, "crash_info");
+	crash_json(&w, a, width);
+	jsonw_key(&w, "bugcheck");
+	bugcheck_json(&w, &a->bugcheck);
+	key_str(&w, "process_name", a->process_name);
+	jsonw_key(&w, "blame");
+	blame_json(&w, a);
+	jsonw_key(&w, "signature");
+	signature_json(&w, a);
+	jsonw_key(&w, "findings");
+	findings_json(&w, a);
+	jsonw_key(&w, "errors");
+	errors_json(&w, a);
+	threads_json(&w, a, width);
+	jsonw_key(&w, "modules");
+	modules_json(&w, a, false, width);
+	jsonw_key(&w, "unloaded_modules");
+	modules_json(&w, a, true, width);
+	if (a->format == FORMAT_MINIDUMP)
+		minidump_extras(&w, a, width);
+	if (archive != NULL && archive[0] != '\0') {
+		key_str(&w, "archive", archive);
+		key_str(&w, "member", member != NULL ? member : "");
+	}
+	jsonw_object_end(&w);
+	return jsonw_status(&w);
+}
+
+json_t *analysis_to_json(const struct analysis *a, const char *source)
+{
+	struct strbuf sb;
+	json_t *j = NULL;
+
+	strbuf_init(&sb, SIZE_MAX);
+	if (analysis_json_write(&sb, a, source, NULL, NULL) == DF_OK)
+		j = json_loadb(sb.buf, sb.len, 0, NULL);
+	strbuf_release(&sb);
+	return j;
 }
 
 void analysis_json_set_origin(json_t *o, const char *archive,
@@ -430,80 +609,13 @@ void analysis_json_set_origin(json_t *o, const char *archive,
 {
 	if (o == NULL || archive == NULL || archive[0] == '\0')
 		return;
-	json_object_set_new(o, "archive", jstr(archive));
-	json_object_set_new(o, "member", jstr(member != NULL ? member : ""));
-}
+	char *a = utf8_sanitize(archive);
+	char *m = utf8_sanitize(member != NULL ? member : "");
 
-/* The descriptive minidump streams (mdstreams.h), where present. */
-static void add_minidump_extras(json_t *o, const struct analysis *a, int w)
-{
-	const struct vendor_info *v = &a->vendor;
-
-	json_object_set_new(o, "memory_info", memory_info_json(&a->memory));
-	json_object_set_new(o, "crashpad_info", crashpad_json(v));
-	json_object_set_new(o, "linux", linux_json(v, w));
-	if (v->has_handle_operations)
-		json_object_set_new(o, "handle_operation_count",
-				    jcount(v->handle_operations));
-	if (v->has_tokens)
-		json_object_set_new(o, "token_count", jcount(v->tokens));
-}
-
-json_t *analysis_to_json(const struct analysis *a, const char *source)
-{
-	json_t *o = json_object();
-	int w = addr_width(a);
-	char hex[HASH_HEX_LEN + 1];
-
-	if (o == NULL)
-		return NULL;
-	if (source != NULL)
-		json_object_set_new(o, "source", jstr(source));
-	json_object_set_new(o, "format",
-			    json_string(model_format_name(a->format)));
-	if (a->format_detail != NULL)
-		json_object_set_new(o, "format_detail", jstr(a->format_detail));
-	if (a->format == FORMAT_KERNEL_DUMP)
-		json_object_set_new(o, "dump_type",
-				    jstr(model_field(a, "DUMP_TYPE")));
-	hash_hex(a->content_hash, HASH_LEN, hex);
-	json_object_set_new(o, "sha256", json_string(hex));
-	json_object_set_new(o, "size", json_integer((json_int_t)a->size));
-	json_object_set_new(o, "system_info", system_json(a));
-	json_object_set_new(o, "crash_info", crash_json(a, w));
-	json_object_set_new(o, "bugcheck", bugcheck_json(&a->bugcheck));
-	json_object_set_new(o, "process_name", jstr(a->process_name));
-	json_object_set_new(o, "blame", blame_json(a));
-	json_object_set_new(o, "signature", signature_json(a));
-	json_object_set_new(o, "findings", findings_json(a));
-	json_object_set_new(o, "errors", errors_json(a));
-
-	const struct thread *ct = model_crashing_thread(a);
-
-	json_object_set_new(o, "crashing_thread",
-			    ct != NULL ? thread_json(ct, w) : json_null());
-	json_t *threads = json_array();
-
-	for (size_t i = 0; i < a->threads.n; i++)
-		json_array_append_new(threads, thread_json(&a->threads.v[i], w));
-	json_object_set_new(o, "thread_count",
-			    json_integer((json_int_t)a->threads.n));
-	json_object_set_new(o, "threads", threads);
-	json_t *mods = json_array();
-
-	for (size_t i = 0; i < a->modules.n; i++)
-		if (!a->modules.v[i].unloaded)
-			json_array_append_new(mods,
-					      module_json(&a->modules.v[i], w));
-	json_object_set_new(o, "modules", mods);
-	json_t *unl = json_array();
-
-	for (size_t i = 0; i < a->modules.n; i++)
-		if (a->modules.v[i].unloaded)
-			json_array_append_new(unl,
-					      module_json(&a->modules.v[i], w));
-	json_object_set_new(o, "unloaded_modules", unl);
-	if (a->format == FORMAT_MINIDUMP)
-		add_minidump_extras(o, a, w);
-	return o;
+	json_object_set_new(o, "archive", a != NULL ? json_string(a)
+						     : json_null());
+	json_object_set_new(o, "member", m != NULL ? json_string(m)
+						    : json_null());
+	free(a);
+	free(m);
 }

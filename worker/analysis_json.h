@@ -13,10 +13,23 @@
 #include <jansson.h>
 
 struct analysis;
+struct strbuf;
 
 /*
- * New JSON object for A (caller owns the reference). SOURCE, if not NULL,
- * is recorded as "source". NULL on ENOMEM.
+ * Append A as one compact JSON object to SB, written directly (no tree:
+ * `analyze --json` and every stored record go this way). SOURCE, if not
+ * NULL, is recorded as "source"; ARCHIVE and MEMBER as in
+ * analysis_json_set_origin(). The bytes are json_dumps(JSON_COMPACT) of
+ * the same object. DF_OK, DF_ELIMIT (SB's cap) or DF_ENOMEM.
+ */
+int analysis_json_write(struct strbuf *sb, const struct analysis *a,
+			const char *source, const char *archive,
+			const char *member);
+
+/*
+ * New JSON object for A (caller owns the reference): the text of
+ * analysis_json_write() read back, for callers that want a tree. NULL
+ * on ENOMEM.
  */
 json_t *analysis_to_json(const struct analysis *a, const char *source);
 

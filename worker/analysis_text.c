@@ -268,6 +268,8 @@ void analysis_print_text(FILE *out, const struct analysis *a,
 		fputc(')', out);
 	}
 	fputc('\n', out);
+	if (a->content_hash_skipped)
+		label(out, "content hash", "not computed");
 	snprintf(os, sizeof(os), "%s %s %s",
 		 a->system.os != NULL ? a->system.os : "",
 		 a->system.os_ver != NULL ? a->system.os_ver : "",

@@ -271,6 +271,7 @@ struct analysis {
 	enum model_format format;
 	const char *format_detail;  /* e.g. "!analyze -v", "MDMP x86" */
 	uint8_t content_hash[HASH_LEN];
+	bool content_hash_skipped;  /* not computed: content_hash is zero */
 	uint64_t size;
 
 	struct system_info system;

@@ -1,12 +1,13 @@
 #include "record.h"
 
-#include <jansson.h>
 #include <string.h>
 #include <time.h>
 
 #include "analysis_json.h"
+#include "arena.h"
 #include "df.h"
 #include "model.h"
+#include "strbuf.h"
 
 static int add_findings(Dumpfleet__V1__Dump *out, struct analysis *a)
 {
@@ -69,16 +70,14 @@ static char *str_or_empty(const char *s)
 /* The JSON form, copied into the arena, or "" when too large. */
 static char *json_text(struct analysis *a, const struct record_origin *o)
 {
-	json_t *j = analysis_to_json(a, o->source);
-
-	analysis_json_set_origin(j, o->archive, o->member);
-	char *s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	struct strbuf sb;
 	char *copy = NULL;
 
-	json_decref(j);
-	if (s != NULL && strlen(s) <= RECORD_MAX_JSON)
-		copy = arena_strdup(a->arena, s);
-	free(s);
+	strbuf_init(&sb, RECORD_MAX_JSON);
+	if (analysis_json_write(&sb, a, o->source, o->archive, o->member) ==
+	    DF_OK)
+		copy = arena_strdup(a->arena, strbuf_str(&sb));
+	strbuf_release(&sb);
 	return copy != NULL ? copy : (char *)"";
 }
 
@@ -91,10 +90,10 @@ int record_from_analysis(Dumpfleet__V1__Dump *out, struct analysis *a,
 	bool unread = a->format == FORMAT_UNKNOWN && a->size == 0 &&
 		      a->errors.n > 0 && a->errors.v[0].code == DF_EIO;
 
-	if (!unread) {
+	if (!unread && !a->content_hash_skipped) {
 		out->content_hash.data = a->content_hash;
 		out->content_hash.len = HASH_LEN;
-	} else {
+	} else if (unread) {
 		out->failure = str_or_empty(a->errors.v[0].message);
 	}
 	out->size = a->size;

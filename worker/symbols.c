@@ -539,6 +539,25 @@ static const struct sym_range *range_at(const void *v, size_t size, size_t i)
 }
 
 /*
+ * qsort, unless the records are in order already: dump_syms writes most
+ * of them so, and sorting them anyway was a twelfth of `analyze
+ * --symbols`. Every comparison ends on a unique sequence number, so the
+ * order is total and the result the same either way.
+ */
+static void sort_records(void *v, size_t n, size_t size,
+			 int (*cmp)(const void *, const void *))
+{
+	const char *p = v;
+
+	for (size_t i = 1; i < n; i++) {
+		if (cmp(p + (i - 1) * size, p + i * size) > 0) {
+			qsort(v, n, size, cmp);
+			return;
+		}
+	}
+}
+
+/*
  * Sort the N records of SIZE bytes at V by address; with DROP, keep the
  * first of records that overlap, as Breakpad's range maps refuse a range
  * overlapping a stored one. Returns the records kept.
@@ -547,8 +566,7 @@ static size_t sort_ranges(void *v, size_t n, size_t size, bool drop)
 {
 	size_t k = 0;
 
-	if (n > 1)
-		qsort(v, n, size, cmp_range);
+	sort_records(v, n, size, cmp_range);
 	if (!drop)
 		return n;
 	for (size_t i = 0; i < n; i++) {
@@ -576,8 +594,7 @@ static void finish_files(struct symfile *f)
 {
 	size_t k = 0;
 
-	if (f->nfiles > 1)
-		qsort(f->files, f->nfiles, sizeof(*f->files), cmp_file);
+	sort_records(f->files, f->nfiles, sizeof(*f->files), cmp_file);
 	for (size_t i = 0; i < f->nfiles; i++) {
 		if (k > 0 && f->files[i].num == f->files[k - 1].num)
 			continue;
@@ -601,8 +618,7 @@ static void finish_origins(struct symfile *f)
 	struct sym_origin_vec *o = &f->origins;
 	size_t k = 0;
 
-	if (o->n > 1)
-		qsort(o->v, o->n, sizeof(*o->v), cmp_origin);
+	sort_records(o->v, o->n, sizeof(*o->v), cmp_origin);
 	for (size_t i = 0; i < o->n; i++) {
 		if (k > 0 && o->v[i].id == o->v[k - 1].id)
 			continue;
@@ -1330,7 +1346,9 @@ static const struct module *frame_module(const struct analysis *a,
 	for (size_t i = 0; i < a->modules.n; i++) {
 		const struct module *m = &a->modules.v[i];
 
+		/* The first byte before strcmp: most modules differ there. */
 		if (m->unloaded || m->filename == NULL ||
+		    m->filename[0] != fr->module[0] ||
 		    strcmp(m->filename, fr->module) != 0)
 			continue;
 		if (fr->has_address &&

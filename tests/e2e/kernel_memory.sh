@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Kernel memory dumps end to end: `dumpfleet analyze` reads generated full,
 # summary and bitmap dumps (x64, x86 PAE, x86) with drivers, frames and
-# blame, and a 256 MiB sparse one like a small one; `dumpfleet run` over a
+# blame, and a 256 MiB sparse one like a small one, with and without the
+# content hash (--no-hash); `dumpfleet run` over a
 # full dump and the triage sample of the same crash puts both in one bucket.
 source "$(dirname "$0")/lib.inc"
 : "${MKKFULL:?path of the mkkfull generator}"
@@ -22,6 +23,11 @@ for spec in "full x64 1M" "bitmap pae 2M" "kernel x86 1M" "summary x64 1M" \
 	grep -q '"blame":{"module":"acmenet.sys"' "$tmp/out.json" ||
 		fail "$spec: blame"
 	grep -q '"frame_count":7' "$tmp/out.json" || fail "$spec: frames"
+	# --no-hash: the same analysis, the digest replaced by a note.
+	"$DUMPFLEET" analyze --json --no-hash "$f" >"$tmp/nohash.json" || true
+	sed -E 's/"sha256":"[0-9a-f]{64}"/"sha256":null,"sha256_note":"not computed"/' \
+		"$tmp/out.json" | cmp -s - "$tmp/nohash.json" ||
+		fail "$spec: --no-hash changed more than the hash"
 	if [ "$arch" != x64 ]; then
 		grep -q '"trust":"frame_pointer"' "$tmp/out.json" ||
 			fail "$spec: no frame-pointer frames"

@@ -403,8 +403,10 @@ static inline bool bct_thread_bugchecked(const struct thread *t)
 	for (size_t i = 0; i < t->frames.n; i++) {
 		const struct frame *f = &t->frames.v[i];
 
-		if (bct_is_nt(f->module) && f->function != NULL &&
-		    strncmp(f->function, "KeBugCheck", 10) == 0)
+		/* The name first: cheaper than the module's stem. */
+		if (f->function != NULL &&
+		    strncmp(f->function, "KeBugCheck", 10) == 0 &&
+		    bct_is_nt(f->module))
 			return true;
 	}
 	return false;

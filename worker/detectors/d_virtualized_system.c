@@ -284,16 +284,22 @@ static void check_vm_field(const struct analysis *a, struct evidence *ev)
 	}
 }
 
-/* Match one module name (stacks repeat names: report each once). */
+/*
+ * Match one module name (stacks repeat names: report each once). The
+ * stem is cut once for all the rules, not once per rule: this detector
+ * was an eighth of the time of `analyze` on dumps with many modules.
+ */
 static void check_module_name(const char *name, bool unloaded,
 			      struct evidence *ev)
 {
 	char what[EV_LEN], stem[DMATCH_STEM_MAX];
 
+	if (*name == '\0')
+		return;
+	dmatch_stem(name, stem, sizeof(stem));
 	for (size_t i = 0; i < ARRAY_SIZE(module_rules); i++) {
-		if (!dmatch_module(name, module_rules[i].glob))
+		if (!dmatch_glob(module_rules[i].glob, stem))
 			continue;
-		dmatch_stem(name, stem, sizeof(stem));
 		for (size_t j = 0; j < ev->nmod; j++)
 			if (strcasecmp(ev->mod[j], stem) == 0)
 				return;

@@ -577,13 +577,35 @@ static void read_breakpad_info(struct md *m, const struct reader *s)
 
 /* ---- ModuleList (1.8, 1.9) ----------------------------------------------- */
 
-/* Breakpad's debug id: GUID as %08X%04X%04X + 8 x %02X, then age %x. */
+/* DIGITS hex digits of V (from DIGITSET) at P, zero-padded; the end. */
+static char *put_hex(char *p, uint32_t v, int digits, const char *digitset)
+{
+	for (int i = digits - 1; i >= 0; i--)
+		p[digits - 1 - i] = digitset[v >> (4 * i) & 15];
+	return p + digits;
+}
+
+/*
+ * Breakpad's debug id: GUID as %08X%04X%04X + 8 x %02X, then age %x.
+ * Written by hand: one per module, printf was a tenth of the reader.
+ */
 static const char *guid_age_id(struct md *m, const uint8_t *g, uint32_t age)
 {
-	return arena_printf(m->a->arena,
-			    "%08X%04X%04X%02X%02X%02X%02X%02X%02X%02X%02X%x",
-			    le32(g), le16(g + 4), le16(g + 6), g[8], g[9],
-			    g[10], g[11], g[12], g[13], g[14], g[15], age);
+	static const char upper[] = "0123456789ABCDEF";
+	static const char lower[] = "0123456789abcdef";
+	char id[32 + 8 + 1], *p = id;
+	int age_digits = 1;
+
+	p = put_hex(p, le32(g), 8, upper);
+	p = put_hex(p, le16(g + 4), 4, upper);
+	p = put_hex(p, le16(g + 6), 4, upper);
+	for (int i = 8; i < 16; i++)
+		p = put_hex(p, g[i], 2, upper);
+	while (age_digits < 8 && age >> (4 * age_digits) != 0)
+		age_digits++;
+	p = put_hex(p, age, age_digits, lower);
+	*p = '\0';
+	return arena_strdup(m->a->arena, id);
 }
 
 /* The NUL-terminated name at OFF of a CodeView record, base name only. */
