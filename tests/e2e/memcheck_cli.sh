@@ -5,8 +5,7 @@
 # its seccomp filter and valgrind exclude each other), every report form,
 # the bucket view and a hostile archive. The checker's exit code 99 means
 # an error or a definite leak.
-# shellcheck source=tests/e2e/lib.inc
-. "$(dirname "$0")/lib.inc"
+source "$(dirname "$0")/lib.inc"
 [ -n "${DF_TEST_WRAPPER:-}" ] || { echo "no memory checker configured"; exit 77; }
 read -r -a wrap <<<"$DF_TEST_WRAPPER"
 checked() {
