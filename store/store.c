@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "counts.h"
 #include "df.h"
 #include "diag.h"
 #include "hash.h"
@@ -28,6 +29,7 @@ struct store {
 	MDB_dbi dbi[DB_COUNT];
 	bool readonly;
 	size_t mapsize;
+	struct counts *counts; /* counter changes of the write in progress */
 };
 
 static int lmdb_fail(struct diag *d, int rc, const char *what)
@@ -123,13 +125,19 @@ int store_open_ex(struct store **out, const char *dir,
 	if (s == NULL)
 		return diag_fail(d, DF_ENOMEM, "no memory for the store");
 	s->readonly = readonly;
+	if (!readonly && (s->counts = counts_new()) == NULL) {
+		free(s);
+		return diag_fail(d, DF_ENOMEM, "no memory for the store");
+	}
 	if (!readonly && mkdir(dir, 0750) != 0 && errno != EEXIST) {
+		counts_destroy(&s->counts);
 		free(s);
 		return diag_fail(d, DF_EIO, "cannot create store '%s': %s",
 				 dir, strerror(errno));
 	}
 	rc = mdb_env_create(&s->env);
 	if (rc != 0) {
+		counts_destroy(&s->counts);
 		free(s);
 		return lmdb_fail(d, rc, "env_create");
 	}
@@ -143,6 +151,7 @@ int store_open_ex(struct store **out, const char *dir,
 				  0640);
 	if (rc != 0) {
 		mdb_env_close(s->env);
+		counts_destroy(&s->counts);
 		free(s);
 		return diag_fail(d, DF_ESTORE, "cannot open store '%s': %s",
 				 dir, mdb_strerror(rc));
@@ -158,6 +167,7 @@ int store_open_ex(struct store **out, const char *dir,
 	rc = open_dbis(s, d);
 	if (rc != DF_OK) {
 		mdb_env_close(s->env);
+		counts_destroy(&s->counts);
 		free(s);
 		return rc;
 	}
@@ -170,6 +180,7 @@ void store_close(struct store **sp)
 	if (sp == NULL || *sp == NULL)
 		return;
 	mdb_env_close((*sp)->env);
+	counts_destroy(&(*sp)->counts);
 	free(*sp);
 	*sp = NULL;
 }
@@ -211,6 +222,72 @@ static int begin(struct store *s, unsigned flags, MDB_txn **txn)
 	return rc;
 }
 
+/*
+ * Begin a write transaction. LMDB lets one write transaction run at a
+ * time, so the counter changes gathered in S belong to this one.
+ */
+static int write_begin(struct store *s, MDB_txn **txn)
+{
+	int rc = begin(s, 0, txn);
+
+	if (rc == 0)
+		counts_reset(s->counts);
+	return rc;
+}
+
+/* Write one gathered counter: read once, written once, if it changes. */
+static int counter_write(void *ctx, const char *key, size_t len,
+			 int64_t sum, uint64_t floor)
+{
+	MDB_cursor *cur = ctx;
+	MDB_val k = { len, (void *)key }, v;
+	uint64_t old = 0, nv;
+	uint8_t buf[8];
+	int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+	bool exact = rc == 0 && v.mv_size == 8;
+
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	if (exact)
+		old = load_u64le(v.mv_data);
+	nv = counts_apply(sum, floor, old);
+	if (exact && nv == old)
+		return 0;
+	store_u64le(buf, nv);
+	v.mv_size = 8;
+	v.mv_data = buf;
+	return mdb_cursor_put(cur, &k, &v, exact ? MDB_CURRENT : 0);
+}
+
+/* Write the gathered counters in key order (LMDB pages stay hot). */
+static int counters_flush(struct store *s, MDB_txn *txn)
+{
+	MDB_cursor *cur;
+	int rc;
+
+	if (counts_size(s->counts) == 0)
+		return 0;
+	rc = mdb_cursor_open(txn, s->dbi[DB_COUNTERS], &cur);
+	if (rc != 0)
+		return rc;
+	rc = counts_each(s->counts, counter_write, cur);
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+/* Commit TXN with its counters, or abort it when they cannot be written. */
+static int write_commit(struct store *s, MDB_txn *txn)
+{
+	int rc = counters_flush(s, txn);
+
+	counts_reset(s->counts);
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	return mdb_txn_commit(txn);
+}
+
 /* ---- generic helpers ------------------------------------------------- */
 
 static int put_msg(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
@@ -226,28 +303,15 @@ static int put_msg(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
 	return rc;
 }
 
-/* Add DELTA (which may be negative) to counter KEY; never below zero. */
-static int counter_add(struct store *s, MDB_txn *txn, const char *key,
-		       int64_t delta)
+/*
+ * Add DELTA (which may be negative) to counter KEY; never below zero.
+ * The change is written when the transaction commits (write_commit);
+ * *FRESH (may be NULL) says whether KEY is new in this transaction.
+ */
+static int counter_add(struct store *s, const char *key, int64_t delta,
+		       bool *fresh)
 {
-	MDB_val k = { strlen(key), (void *)key };
-	MDB_val v;
-	uint64_t cur = 0;
-	uint8_t buf[8];
-	int rc = mdb_get(txn, s->dbi[DB_COUNTERS], &k, &v);
-
-	if (rc == 0 && v.mv_size == 8)
-		cur = load_u64le(v.mv_data);
-	else if (rc != 0 && rc != MDB_NOTFOUND)
-		return rc;
-	if (delta < 0 && cur < (uint64_t)-delta)
-		cur = 0;
-	else
-		cur += (uint64_t)delta;
-	store_u64le(buf, cur);
-	v.mv_size = 8;
-	v.mv_data = buf;
-	return mdb_put(txn, s->dbi[DB_COUNTERS], &k, &v, 0);
+	return counts_add(s->counts, key, strlen(key), delta, fresh);
 }
 
 static bool key_safe(const char *c)
@@ -260,23 +324,46 @@ static bool key_safe(const char *c)
 	return true;
 }
 
+/*
+ * Append S to the AT bytes of OUT (OUTLEN > 0 bytes), cut as snprintf
+ * cuts; returns the new length. Counter keys are built for every change
+ * of every result, so this is the cheap way of "%s%s".
+ */
+static size_t key_cat(char *out, size_t outlen, size_t at, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (at >= outlen - 1)
+		return at;
+	if (n > outlen - 1 - at)
+		n = outlen - 1 - at;
+	memcpy(out + at, s, n);
+	out[at + n] = '\0';
+	return at + n;
+}
+
 void store_counter_key(char *out, size_t outlen, const char *prefix,
 		       const char *component)
 {
+	if (outlen == 0)
+		return;
 	if (outlen > STORE_MAX_KEY + 1)
 		outlen = STORE_MAX_KEY + 1;
+	out[0] = '\0';
+	size_t n = key_cat(out, outlen, 0, prefix);
+
 	/* A component of its own starting with '#' would pass for a hash. */
 	if (component == NULL || (key_safe(component) && component[0] != '#')) {
-		snprintf(out, outlen, "%s%s", prefix,
-			 component != NULL ? component : "");
+		key_cat(out, outlen, n, component != NULL ? component : "");
 		return;
 	}
 	uint8_t h[HASH_LEN];
-	char hex[HASH_HEX_LEN + 1];
+	char hex[HASH_HEX_LEN + 2];
 
 	hash_sha256(component, strlen(component), h);
-	hash_hex(h, 8, hex);
-	snprintf(out, outlen, "%s#%s", prefix, hex);
+	hex[0] = '#';
+	hash_hex(h, 8, hex + 1);
+	key_cat(out, outlen, n, hex);
 }
 
 static void day_of(uint64_t t, char out[9])
@@ -370,9 +457,12 @@ static int tally_key(struct tally *t, const char *prefix,
 	size_t plen = strlen(prefix);
 	int rc;
 
+	bool fresh;
+
 	store_counter_key(key, sizeof(key), prefix, component);
-	rc = counter_add(t->s, t->txn, key, delta);
-	if (rc == 0 && component != NULL && key[plen] == '#')
+	rc = counter_add(t->s, key, delta, &fresh);
+	/* The name is kept once; a key seen before in this write has it. */
+	if (rc == 0 && fresh && component != NULL && key[plen] == '#')
 		rc = remember_name(t, key + plen, component);
 	return rc;
 }
@@ -388,10 +478,14 @@ static int count_both(struct tally *t, const char *prefix,
 	int rc = 0;
 
 	for (int i = 0; rc == 0 && i < t->nscope; i++) {
-		snprintf(p, sizeof(p), "%s%s", t->scope[i], prefix);
+		size_t n = key_cat(p, sizeof(p), 0, t->scope[i]);
+
+		key_cat(p, sizeof(p), n, prefix);
 		rc = tally_key(t, p, component, delta);
-		snprintf(p, sizeof(p), "%sd/%s/%s", t->scope[i], t->day,
-			 prefix);
+		n = key_cat(p, sizeof(p), n, "d/");
+		n = key_cat(p, sizeof(p), n, t->day);
+		n = key_cat(p, sizeof(p), n, "/");
+		key_cat(p, sizeof(p), n, prefix);
 		if (rc == 0)
 			rc = tally_key(t, p, component, delta);
 	}
@@ -408,11 +502,11 @@ static int count_batch(struct tally *t, const char *what, bool daily,
 	if (t->batch[0] == '\0')
 		return 0;
 	snprintf(key, sizeof(key), "x/%s/%s", t->batch, what);
-	rc = counter_add(t->s, t->txn, key, delta);
+	rc = counter_add(t->s, key, delta, NULL);
 	if (rc == 0 && daily) {
 		snprintf(key, sizeof(key), "d/%s/x/%s/%s", t->day, t->batch,
 			 what);
-		rc = counter_add(t->s, t->txn, key, delta);
+		rc = counter_add(t->s, key, delta, NULL);
 	}
 	return rc;
 }
@@ -475,14 +569,14 @@ int store_jobs_add(struct store *s, const char *batch,
 {
 	for (;;) {
 		MDB_txn *txn;
-		int rc = begin(s, 0, &txn);
+		int rc = write_begin(s, &txn);
 
 		if (rc != 0)
 			return lmdb_fail(d, rc, "txn_begin");
 		rc = jobs_add_txn(s, txn, batch, paths, archives, members, n,
 				  first_id);
 		if (rc == 0)
-			rc = mdb_txn_commit(txn);
+			rc = write_commit(s, txn);
 		else
 			mdb_txn_abort(txn);
 		if (rc == MDB_MAP_FULL) {
@@ -724,11 +818,11 @@ static int count_failed(struct store *s, MDB_txn *txn, const store_job *job,
 	int rc = tally_init(&t, s, txn, (uint64_t)time(NULL), job->batch);
 
 	if (rc == 0)
-		rc = counter_add(s, txn, "t/failed", 1);
+		rc = counter_add(s, "t/failed", 1, NULL);
 	if (rc == 0)
 		rc = count_batch(&t, "failed", false, 1);
 	if (rc == 0 && quarantine)
-		rc = counter_add(s, txn, "t/quarantined", 1);
+		rc = counter_add(s, "t/quarantined", 1, NULL);
 	if (rc == 0 && quarantine)
 		rc = count_batch(&t, "quarantined", false, 1);
 	return rc;
@@ -767,13 +861,13 @@ int store_job_fail(struct store *s, uint64_t id, const char *reason,
 {
 	for (;;) {
 		MDB_txn *txn;
-		int rc = begin(s, 0, &txn);
+		int rc = write_begin(s, &txn);
 
 		if (rc != 0)
 			return lmdb_fail(d, rc, "txn_begin");
 		rc = job_fail_txn(s, txn, id, reason, quarantine);
 		if (rc == 0)
-			rc = mdb_txn_commit(txn);
+			rc = write_commit(s, txn);
 		else
 			mdb_txn_abort(txn);
 		if (rc == MDB_MAP_FULL && grow_map(s, d) == DF_OK)
@@ -872,7 +966,7 @@ static int retry_one(struct store *s, MDB_txn *txn, uint64_t id,
 	rc = job_set_state(s, txn, job, DUMPFLEET__V1__JOB_STATE__JOB_QUEUED,
 			   NULL);
 	if (rc == 0)
-		rc = counter_add(s, txn, "t/failed", -1);
+		rc = counter_add(s, "t/failed", -1, NULL);
 	if (rc != 0) {
 		store_job_free(job);
 		return rc;
@@ -913,7 +1007,7 @@ int store_jobs_retry(struct store *s, const uint64_t *ids, size_t n,
 {
 	for (;;) {
 		MDB_txn *txn;
-		int rc = begin(s, 0, &txn);
+		int rc = write_begin(s, &txn);
 
 		*skipped = 0;
 		store_job_list_release(out);
@@ -921,7 +1015,7 @@ int store_jobs_retry(struct store *s, const uint64_t *ids, size_t n,
 			return lmdb_fail(d, rc, "txn_begin");
 		rc = retry_txn(s, txn, ids, n, max, out, skipped);
 		if (rc == 0)
-			rc = mdb_txn_commit(txn);
+			rc = write_commit(s, txn);
 		else
 			mdb_txn_abort(txn);
 		if (rc == MDB_MAP_FULL && grow_map(s, d) == DF_OK)
@@ -1032,7 +1126,7 @@ static int bucket_counters(struct tally *t, const store_dump *dm,
 		if (pattern_repeated(dm, i))
 			continue;
 		store_counter_key(key, sizeof(key), prefix, pattern_of(dm, i));
-		rc = counter_add(t->s, t->txn, key, delta);
+		rc = counter_add(t->s, key, delta, NULL);
 	}
 	if (rc == 0 && dm->os_ver != NULL && dm->os_ver[0] != '\0') {
 		prefix[1] = 'o'; /* "bp/H/" -> "bo/H/" */
@@ -1135,12 +1229,12 @@ static int count_distinct(struct tally *t, const store_dump *dm,
 static int count_unfailed(struct tally *t, const store_job *job)
 {
 	bool q = job->state == DUMPFLEET__V1__JOB_STATE__JOB_QUARANTINED;
-	int rc = counter_add(t->s, t->txn, "t/failed", -1);
+	int rc = counter_add(t->s, "t/failed", -1, NULL);
 
 	if (rc == 0)
 		rc = count_batch(t, "failed", false, -1);
 	if (rc == 0 && q)
-		rc = counter_add(t->s, t->txn, "t/quarantined", -1);
+		rc = counter_add(t->s, "t/quarantined", -1, NULL);
 	if (rc == 0 && q)
 		rc = count_batch(t, "quarantined", false, -1);
 	return rc;
@@ -1262,7 +1356,7 @@ int store_results_put_at(struct store *s, struct store_result *results,
 {
 	for (;;) {
 		MDB_txn *txn;
-		int rc = begin(s, 0, &txn);
+		int rc = write_begin(s, &txn);
 
 		if (rc != 0)
 			return lmdb_fail(d, rc, "txn_begin");
@@ -1288,7 +1382,7 @@ int store_results_put_at(struct store *s, struct store_result *results,
 				rc = 0;
 		}
 		if (rc == 0)
-			rc = mdb_txn_commit(txn);
+			rc = write_commit(s, txn);
 		else
 			mdb_txn_abort(txn);
 		if (rc == MDB_MAP_FULL) {
@@ -1563,7 +1657,7 @@ static int resign_one(struct store *s, MDB_txn *txn, const MDB_val *key,
 		if (rc == 0)
 			rc = bucket_counters(&t, dm, old_hash, -1);
 		if (rc == 0 && gone)
-			rc = counter_add(s, txn, "t/buckets", -1);
+			rc = counter_add(s, "t/buckets", -1, NULL);
 	}
 	dm->signature_hash = hash;
 	dm->signature = text;
@@ -1573,7 +1667,7 @@ static int resign_one(struct store *s, MDB_txn *txn, const MDB_val *key,
 						       : dm->analysed_at,
 				   &created);
 		if (rc == 0 && created)
-			rc = counter_add(s, txn, "t/buckets", 1);
+			rc = counter_add(s, "t/buckets", 1, NULL);
 		if (rc == 0)
 			rc = bucket_counters(&t, dm, hash, 1);
 	}
@@ -1640,7 +1734,7 @@ int store_resign(struct store *s, store_resign_fn fn, void *ctx,
 							: i + STORE_RESIGN_BATCH;
 		struct store_resign_stats part = *st;
 		MDB_txn *txn;
-		int lrc = begin(s, 0, &txn);
+		int lrc = write_begin(s, &txn);
 
 		for (size_t j = i; lrc == 0 && j < end; j++) {
 			MDB_val k = { HASH_LEN, keys + j * HASH_LEN };
@@ -1648,7 +1742,7 @@ int store_resign(struct store *s, store_resign_fn fn, void *ctx,
 			lrc = resign_one(s, txn, &k, fn, ctx, &part);
 		}
 		if (lrc == 0)
-			lrc = mdb_txn_commit(txn);
+			lrc = write_commit(s, txn);
 		else
 			mdb_txn_abort(txn);
 		if (lrc == MDB_MAP_FULL && grow_map(s, d) == DF_OK)
