@@ -30,6 +30,8 @@ struct store {
 	bool readonly;
 	size_t mapsize;
 	struct counts *counts; /* counter changes of the write in progress */
+	uint64_t day_num;      /* the day day_text names (+1; 0 for none) */
+	char day_text[9];      /* YYYYMMDD: every result of a write shares it */
 };
 
 static int lmdb_fail(struct diag *d, int rc, const char *what)
@@ -366,13 +368,24 @@ void store_counter_key(char *out, size_t outlen, const char *prefix,
 	key_cat(out, outlen, n, hex);
 }
 
-static void day_of(uint64_t t, char out[9])
+/*
+ * The UTC day of T as YYYYMMDD. The results of one write share their day,
+ * so the last one is kept in S (only writers, one at a time, come here).
+ */
+static void day_of(struct store *s, uint64_t t, char out[9])
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
+	uint64_t num = t / 86400 + 1;
 
-	gmtime_r(&tt, &tm);
-	strftime(out, 9, "%Y%m%d", &tm);
+	if (s->day_num != num) {
+		time_t tt = (time_t)t;
+		struct tm tm;
+
+		memset(&tm, 0, sizeof(tm));
+		gmtime_r(&tt, &tm);
+		strftime(s->day_text, sizeof(s->day_text), "%Y%m%d", &tm);
+		s->day_num = num;
+	}
+	memcpy(out, s->day_text, sizeof(s->day_text));
 }
 
 /* ---- counting ---------------------------------------------------------- */
@@ -439,12 +452,15 @@ static int tally_init(struct tally *t, struct store *s, MDB_txn *txn,
 	memset(t, 0, sizeof(*t));
 	t->s = s;
 	t->txn = txn;
-	day_of(at, t->day);
+	day_of(s, at, t->day);
 	t->nscope = 1;
 	if (batch == NULL || batch[0] == '\0')
 		return 0;
 	batch_component(batch, t->batch);
-	snprintf(t->scope[1], sizeof(t->scope[1]), "g/%s/", t->batch);
+	size_t n = key_cat(t->scope[1], sizeof(t->scope[1]), 0, "g/");
+
+	n = key_cat(t->scope[1], sizeof(t->scope[1]), n, t->batch);
+	key_cat(t->scope[1], sizeof(t->scope[1]), n, "/");
 	t->nscope = 2;
 	return t->batch[0] == '#' ? remember_name(t, t->batch, batch) : 0;
 }
@@ -501,11 +517,20 @@ static int count_batch(struct tally *t, const char *what, bool daily,
 
 	if (t->batch[0] == '\0')
 		return 0;
-	snprintf(key, sizeof(key), "x/%s/%s", t->batch, what);
+	/* "x/<batch>/<what>", then "d/<day>/" and the same. */
+	size_t n = key_cat(key, sizeof(key), 0, "x/");
+
+	n = key_cat(key, sizeof(key), n, t->batch);
+	n = key_cat(key, sizeof(key), n, "/");
+	key_cat(key, sizeof(key), n, what);
 	rc = counter_add(t->s, key, delta, NULL);
 	if (rc == 0 && daily) {
-		snprintf(key, sizeof(key), "d/%s/x/%s/%s", t->day, t->batch,
-			 what);
+		n = key_cat(key, sizeof(key), 0, "d/");
+		n = key_cat(key, sizeof(key), n, t->day);
+		n = key_cat(key, sizeof(key), n, "/x/");
+		n = key_cat(key, sizeof(key), n, t->batch);
+		n = key_cat(key, sizeof(key), n, "/");
+		key_cat(key, sizeof(key), n, what);
 		rc = counter_add(t->s, key, delta, NULL);
 	}
 	return rc;
