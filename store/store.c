@@ -24,15 +24,45 @@ static const char *const dbi_names[DB_COUNT] = {
 	"meta", "jobs", "dumps", "sources", "buckets", "counters",
 };
 
+/*
+ * A bucket that a write of results changed, held until it commits: a
+ * busy bucket takes many results of one batch, and each used to cost an
+ * LMDB read, an unpack, a pack and a write. KEY is the signature hash
+ * (at most 64 bytes, see key_safe).
+ */
+struct pending_bucket {
+	uint64_t hash;
+	char key[65];
+	store_bucket *old;      /* the stored record, unpacked; NULL if new */
+	store_bucket fresh;     /* a new record's fields (borrowed strings) */
+	ProtobufCBinaryData samples[STORE_MAX_SAMPLES];
+	size_t nsamples;
+	bool old_samples;       /* OLD has more samples than we keep: as is */
+	uint64_t count, first_seen, last_seen;
+};
+
+/* The pending buckets, with an open-addressing index (index + 1). */
+struct bucket_cache {
+	struct pending_bucket *v;
+	size_t n, cap;
+	uint32_t *slots;
+	size_t nslots;
+	uint32_t *order;
+};
+
 struct store {
 	MDB_env *env;
 	MDB_dbi dbi[DB_COUNT];
 	bool readonly;
 	size_t mapsize;
 	struct counts *counts; /* counter changes of the write in progress */
+	struct bucket_cache buckets; /* buckets of the write in progress */
 	uint64_t day_num;      /* the day day_text names (+1; 0 for none) */
 	char day_text[9];      /* YYYYMMDD: every result of a write shares it */
 };
+
+static int buckets_flush(struct store *s, MDB_txn *txn);
+static void buckets_release(struct bucket_cache *c);
 
 static int lmdb_fail(struct diag *d, int rc, const char *what)
 {
@@ -183,6 +213,10 @@ void store_close(struct store **sp)
 		return;
 	mdb_env_close((*sp)->env);
 	counts_destroy(&(*sp)->counts);
+	buckets_release(&(*sp)->buckets);
+	free((*sp)->buckets.v);
+	free((*sp)->buckets.slots);
+	free((*sp)->buckets.order);
 	free(*sp);
 	*sp = NULL;
 }
@@ -226,14 +260,16 @@ static int begin(struct store *s, unsigned flags, MDB_txn **txn)
 
 /*
  * Begin a write transaction. LMDB lets one write transaction run at a
- * time, so the counter changes gathered in S belong to this one.
+ * time, so the counter changes and buckets gathered in S belong to it.
  */
 static int write_begin(struct store *s, MDB_txn **txn)
 {
 	int rc = begin(s, 0, txn);
 
-	if (rc == 0)
+	if (rc == 0) {
 		counts_reset(s->counts);
+		buckets_release(&s->buckets);
+	}
 	return rc;
 }
 
@@ -277,12 +313,18 @@ static int counters_flush(struct store *s, MDB_txn *txn)
 	return rc;
 }
 
-/* Commit TXN with its counters, or abort it when they cannot be written. */
+/*
+ * Commit TXN with its counters and buckets, or abort it when they cannot
+ * be written.
+ */
 static int write_commit(struct store *s, MDB_txn *txn)
 {
 	int rc = counters_flush(s, txn);
 
+	if (rc == 0)
+		rc = buckets_flush(s, txn);
 	counts_reset(s->counts);
+	buckets_release(&s->buckets);
 	if (rc != 0) {
 		mdb_txn_abort(txn);
 		return rc;
@@ -1115,6 +1157,205 @@ static int bucket_update(struct store *s, MDB_txn *txn, const store_dump *dm,
 	return rc;
 }
 
+/* ---- buckets of one write ---------------------------------------------- */
+
+static uint64_t name_hash(const char *key, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (uint8_t)key[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* The slot of KEY in C: holding its entry's index + 1, or 0 (free). */
+static uint32_t *bucket_slot(const struct bucket_cache *c, const char *key,
+			     uint64_t hash)
+{
+	size_t mask = c->nslots - 1;
+
+	for (size_t i = (size_t)hash & mask;; i = (i + 1) & mask) {
+		uint32_t *sl = &c->slots[i];
+
+		if (*sl == 0 || (c->v[*sl - 1].hash == hash &&
+				 strcmp(c->v[*sl - 1].key, key) == 0))
+			return sl;
+	}
+}
+
+/* Room for one more entry, the index at most half full. */
+static int bucket_reserve(struct bucket_cache *c)
+{
+	if (c->n == c->cap) {
+		size_t n = c->cap ? c->cap * 2 : 64;
+		struct pending_bucket *v = realloc(c->v, n * sizeof(*v));
+		uint32_t *o = v != NULL ? realloc(c->order, n * sizeof(*o))
+					: NULL;
+
+		if (v != NULL)
+			c->v = v;
+		if (o == NULL)
+			return ENOMEM;
+		c->order = o;
+		c->cap = n;
+	}
+	if ((c->n + 1) * 2 <= c->nslots)
+		return 0;
+	size_t ns = c->nslots ? c->nslots * 2 : 128;
+	uint32_t *sl = calloc(ns, sizeof(*sl));
+
+	if (sl == NULL)
+		return ENOMEM;
+	free(c->slots);
+	c->slots = sl;
+	c->nslots = ns;
+	for (size_t i = 0; i < c->n; i++)
+		*bucket_slot(c, c->v[i].key, c->v[i].hash) = (uint32_t)(i + 1);
+	return 0;
+}
+
+/* Forget every pending bucket (written or not); keeps the memory. */
+static void buckets_release(struct bucket_cache *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		dumpfleet__v1__bucket__free_unpacked(c->v[i].old, NULL);
+	if (c->n > 0)
+		memset(c->slots, 0, c->nslots * sizeof(*c->slots));
+	c->n = 0;
+}
+
+/* Read bucket H from the store into a new pending entry *OUT. */
+static int bucket_load(struct store *s, MDB_txn *txn, const store_dump *dm,
+		       uint64_t hash, uint64_t now, struct pending_bucket **out)
+{
+	struct bucket_cache *c = &s->buckets;
+	const char *h = dm->signature_hash;
+	MDB_val k = { strlen(h), (void *)h }, v;
+	int rc = bucket_reserve(c);
+
+	if (rc != 0)
+		return rc;
+	rc = mdb_get(txn, s->dbi[DB_BUCKETS], &k, &v);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	struct pending_bucket *e = &c->v[c->n];
+
+	memset(e, 0, sizeof(*e));
+	e->hash = hash;
+	memcpy(e->key, h, k.mv_size + 1);
+	if (rc == 0) {
+		e->old = dumpfleet__v1__bucket__unpack(NULL, v.mv_size,
+						       v.mv_data);
+		if (e->old == NULL)
+			return MDB_CORRUPTED;
+		e->count = e->old->count;
+		e->first_seen = e->old->first_seen;
+		e->nsamples = e->old->n_samples;
+		e->old_samples = e->nsamples > STORE_MAX_SAMPLES;
+		for (size_t i = 0; !e->old_samples && i < e->nsamples; i++)
+			e->samples[i] = e->old->samples[i];
+	} else {
+		store_bucket init = DUMPFLEET__V1__BUCKET__INIT;
+
+		e->fresh = init;
+		e->fresh.signature = dm->signature;
+		e->fresh.has_bugcheck = dm->has_bugcheck;
+		e->fresh.bugcheck_code = dm->bugcheck_code;
+		e->fresh.has_exception = dm->has_exception;
+		e->fresh.exception_code = dm->exception_code;
+		e->fresh.blame_module = dm->blame_module;
+		e->fresh.low_trust = dm->signature_low_trust;
+		e->first_seen = now;
+	}
+	*bucket_slot(c, e->key, hash) = (uint32_t)++c->n;
+	*out = e;
+	return 0;
+}
+
+/*
+ * Count dump DM in its bucket at time NOW, creating the bucket (*CREATED)
+ * when the store has none; written by buckets_flush at commit. DM's
+ * strings and content hash are borrowed until then.
+ */
+static int bucket_touch(struct store *s, MDB_txn *txn, const store_dump *dm,
+			uint64_t now, bool *created)
+{
+	struct bucket_cache *c = &s->buckets;
+	const char *h = dm->signature_hash;
+	uint64_t hash = name_hash(h, strlen(h));
+	uint32_t *sl = c->nslots ? bucket_slot(c, h, hash) : NULL;
+	struct pending_bucket *e;
+
+	*created = false;
+	if (sl != NULL && *sl != 0) {
+		e = &c->v[*sl - 1];
+	} else {
+		int rc = bucket_load(s, txn, dm, hash, now, &e);
+
+		if (rc != 0)
+			return rc;
+		*created = e->old == NULL;
+	}
+	e->count++;
+	e->last_seen = now;
+	if (e->nsamples < STORE_MAX_SAMPLES) {
+		e->samples[e->nsamples].len = dm->content_hash.len;
+		e->samples[e->nsamples].data = dm->content_hash.data;
+		e->nsamples++;
+	}
+	return 0;
+}
+
+/* Pack and put pending bucket E (its record points at E only meanwhile). */
+static int bucket_put(struct store *s, MDB_txn *txn, struct pending_bucket *e)
+{
+	store_bucket *w = e->old != NULL ? e->old : &e->fresh;
+	ProtobufCBinaryData *keep = w->samples;
+	size_t nkeep = w->n_samples;
+	int rc;
+
+	if (e->old == NULL)
+		w->signature_hash = e->key;
+	w->count = e->count;
+	w->first_seen = e->first_seen;
+	w->last_seen = e->last_seen;
+	if (!e->old_samples) {
+		w->samples = e->samples;
+		w->n_samples = e->nsamples;
+	}
+	rc = put_msg(txn, s->dbi[DB_BUCKETS], e->key, strlen(e->key),
+		     &w->base);
+	/* An unpacked message frees what it owns: give it its own back. */
+	w->samples = keep;
+	w->n_samples = nkeep;
+	return rc;
+}
+
+static int bucket_order(const void *a, const void *b, void *ctx)
+{
+	const struct bucket_cache *c = ctx;
+	const char *x = c->v[*(const uint32_t *)a].key;
+	const char *y = c->v[*(const uint32_t *)b].key;
+
+	return strcmp(x, y); /* printable keys: LMDB's order */
+}
+
+/* Write the pending buckets, in key order. */
+static int buckets_flush(struct store *s, MDB_txn *txn)
+{
+	struct bucket_cache *c = &s->buckets;
+	int rc = 0;
+
+	for (size_t i = 0; i < c->n; i++)
+		c->order[i] = (uint32_t)i;
+	qsort_r(c->order, c->n, sizeof(*c->order), bucket_order, c);
+	for (size_t i = 0; rc == 0 && i < c->n; i++)
+		rc = bucket_put(s, txn, &c->v[c->order[i]]);
+	return rc;
+}
+
 static const char *pattern_of(const store_dump *dm, size_t i)
 {
 	const char *p = dm->findings[i]->pattern;
@@ -1241,7 +1482,7 @@ static int count_distinct(struct tally *t, const store_dump *dm,
 	if (rc == 0 && dm->signature_hash != NULL && *dm->signature_hash) {
 		bool created = false;
 
-		rc = bucket_update(t->s, t->txn, dm, now, &created);
+		rc = bucket_touch(t->s, t->txn, dm, now, &created);
 		if (rc == 0 && created)
 			rc = count_both(t, "t/buckets", NULL, 1);
 		if (rc == 0)

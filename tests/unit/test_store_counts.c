@@ -232,14 +232,14 @@ static const char *const titles[] = {
 	"Virtualized system",
 };
 
-/* Result I: contents repeat every 7, buckets every 5, findings vary. */
+/* Result I: contents repeat every 29, buckets every 3, findings vary. */
 static void fake_init(struct fake *fk, int i)
 {
 	char text[32];
 
-	snprintf(text, sizeof(text), "content-%d", i % 7);
+	snprintf(text, sizeof(text), "content-%d", i % 29);
 	hash_sha256(text, strlen(text), fk->hash);
-	snprintf(fk->sighash, sizeof(fk->sighash), "%016x", 0xb0 + i % 5);
+	snprintf(fk->sighash, sizeof(fk->sighash), "%016x", 0xb0 + i % 3);
 	dumpfleet__v1__dump__init(&fk->dm);
 	for (int k = 0; k < 2; k++) {
 		dumpfleet__v1__finding__init(&fk->finding[k]);
@@ -272,7 +272,8 @@ static void fake_init(struct fake *fk, int i)
 /*
  * The same history in store S: jobs in two batches (one with a name that
  * is hashed), a few failed or quarantined first, then NRES results (some
- * twice, some for the same content or path) in one call or one by one.
+ * twice, some for the same content or path) in two calls (the second
+ * finds the first's buckets stored) or one by one.
  */
 static void history(struct store *s, bool batched, uint64_t at)
 {
@@ -311,11 +312,16 @@ static void history(struct store *s, bool batched, uint64_t at)
 			n++;
 		}
 	}
-	if (batched)
-		assert_int_equal(store_results_put_at(s, res, n, at, &d),
+	if (batched) {
+		assert_int_equal(store_results_put_at(s, res, n / 2, at, &d),
 				 DF_OK);
+		assert_int_equal(store_results_put_at(s, res + n / 2,
+						      n - n / 2, at + 1, &d),
+				 DF_OK);
+	}
 	for (size_t i = 0; !batched && i < n; i++)
-		assert_int_equal(store_results_put_at(s, &res[i], 1, at, &d),
+		assert_int_equal(store_results_put_at(s, &res[i], 1,
+						      at + (i >= n / 2), &d),
 				 DF_OK);
 	free(fk);
 }
@@ -352,12 +358,21 @@ static int add_bucket(void *ctx, const store_bucket *b)
 {
 	char line[256];
 
-	snprintf(line, sizeof(line), "bucket %s count=%llu samples=%zu "
-		 "first=%llu last=%llu\n", b->signature_hash,
-		 (unsigned long long)b->count, b->n_samples,
+	snprintf(line, sizeof(line), "bucket %s count=%llu first=%llu "
+		 "last=%llu bugcheck=%u/%x blame=%s sig=%s samples:",
+		 b->signature_hash, (unsigned long long)b->count,
 		 (unsigned long long)b->first_seen,
-		 (unsigned long long)b->last_seen);
+		 (unsigned long long)b->last_seen, b->has_bugcheck,
+		 b->bugcheck_code, b->blame_module, b->signature);
 	text_add(ctx, line);
+	for (size_t i = 0; i < b->n_samples; i++) {
+		char hex[HASH_HEX_LEN + 2] = " ";
+
+		assert_int_equal(b->samples[i].len, HASH_LEN);
+		hash_hex(b->samples[i].data, HASH_LEN, hex + 1);
+		text_add(ctx, hex);
+	}
+	text_add(ctx, "\n");
 	return 0;
 }
 
