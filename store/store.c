@@ -513,9 +513,8 @@ static int tally_key(struct tally *t, const char *prefix,
 {
 	char key[STORE_MAX_KEY + 1];
 	size_t plen = strlen(prefix);
-	int rc;
-
 	bool fresh;
+	int rc;
 
 	store_counter_key(key, sizeof(key), prefix, component);
 	rc = counter_add(t->s, key, delta, &fresh);
@@ -1233,7 +1232,8 @@ static int bucket_load(struct store *s, MDB_txn *txn, const store_dump *dm,
 	struct bucket_cache *c = &s->buckets;
 	const char *h = dm->signature_hash;
 	MDB_val k = { strlen(h), (void *)h }, v;
-	int rc = bucket_reserve(c);
+	int rc = k.mv_size < sizeof(c->v->key) ? bucket_reserve(c)
+					       : MDB_BAD_VALSIZE;
 
 	if (rc != 0)
 		return rc;
