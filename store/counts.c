@@ -146,12 +146,13 @@ static int reserve(struct counts *c, size_t len)
 int counts_add(struct counts *c, const char *key, size_t len, int64_t delta,
 	       bool *fresh)
 {
-	uint64_t h = key_hash(key, len);
+	uint64_t h;
 	uint32_t *sl;
 	struct entry *e;
 
 	if (len > COUNTS_MAX_KEY)
 		return EINVAL;
+	h = key_hash(key, len);
 	if (fresh != NULL)
 		*fresh = false;
 	sl = c->nslots ? slot_of(c, h, key, len) : NULL;
@@ -210,6 +211,8 @@ int counts_each(struct counts *c,
 			  int64_t sum, uint64_t floor),
 		void *ctx)
 {
+	if (c->nents == 0)
+		return 0;
 	if (c->nents > c->caporder) {
 		uint32_t *o = realloc(c->order, c->nents * sizeof(*o));
 

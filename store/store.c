@@ -1348,6 +1348,8 @@ static int buckets_flush(struct store *s, MDB_txn *txn)
 	struct bucket_cache *c = &s->buckets;
 	int rc = 0;
 
+	if (c->n == 0)
+		return 0;
 	for (size_t i = 0; i < c->n; i++)
 		c->order[i] = (uint32_t)i;
 	qsort_r(c->order, c->n, sizeof(*c->order), bucket_order, c);
