@@ -34,7 +34,7 @@ rate() { # median jobs/s of $runs runs of: dispatch "$@"
 }
 # $runs runs of each binary in turn, one output line per run, in files.
 broker_runs() {
-	local _ b
+	local _
 	: >"$tmp/new"
 	: >"$tmp/base"
 	for _ in $(seq "$runs"); do
