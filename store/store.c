@@ -59,6 +59,7 @@ struct store {
 	struct bucket_cache buckets; /* buckets of the write in progress */
 	uint64_t day_num;      /* the day day_text names (+1; 0 for none) */
 	char day_text[9];      /* YYYYMMDD: every result of a write shares it */
+	char named_batch[80];  /* hashed batch whose text this write has kept */
 };
 
 static int buckets_flush(struct store *s, MDB_txn *txn);
@@ -269,6 +270,7 @@ static int write_begin(struct store *s, MDB_txn **txn)
 	if (rc == 0) {
 		counts_reset(s->counts);
 		buckets_release(&s->buckets);
+		s->named_batch[0] = '\0';
 	}
 	return rc;
 }
@@ -504,7 +506,11 @@ static int tally_init(struct tally *t, struct store *s, MDB_txn *txn,
 	n = key_cat(t->scope[1], sizeof(t->scope[1]), n, t->batch);
 	key_cat(t->scope[1], sizeof(t->scope[1]), n, "/");
 	t->nscope = 2;
-	return t->batch[0] == '#' ? remember_name(t, t->batch, batch) : 0;
+	/* Kept once per write: every result of a batch has the same tag. */
+	if (t->batch[0] != '#' || strcmp(s->named_batch, t->batch) == 0)
+		return 0;
+	memcpy(s->named_batch, t->batch, sizeof(s->named_batch));
+	return remember_name(t, t->batch, batch);
 }
 
 /* Add DELTA to counter PREFIX+COMPONENT, keeping a hashed name's text. */
