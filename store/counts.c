@@ -150,7 +150,7 @@ int counts_add(struct counts *c, const char *key, size_t len, int64_t delta,
 	uint32_t *sl;
 	struct entry *e;
 
-	if (len > COUNTS_MAX_KEY)
+	if (len == 0 || len > COUNTS_MAX_KEY) /* LMDB takes neither */
 		return EINVAL;
 	h = key_hash(key, len);
 	if (fresh != NULL)

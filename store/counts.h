@@ -30,9 +30,9 @@ void counts_destroy(struct counts **cp);
 void counts_reset(struct counts *c);
 
 /*
- * Add DELTA to counter KEY (LEN bytes, at most COUNTS_MAX_KEY). *FRESH
- * (may be NULL) says whether KEY is new in this table. 0, EINVAL for a
- * key too long or ENOMEM (the table is unchanged).
+ * Add DELTA to counter KEY (LEN bytes, 1 to COUNTS_MAX_KEY). *FRESH
+ * (may be NULL) says whether KEY is new in this table. 0, EINVAL for an
+ * empty key or one too long, or ENOMEM (the table is unchanged).
  */
 #define COUNTS_MAX_KEY 511
 int counts_add(struct counts *c, const char *key, size_t len, int64_t delta,

@@ -82,6 +82,7 @@ static void test_counts__sums_in_key_order(void **state)
 	assert_true(fresh);
 	memset(big, 'x', sizeof(big));
 	assert_int_equal(counts_add(c, big, sizeof(big), 1, NULL), EINVAL);
+	assert_int_equal(counts_add(c, big, 0, 1, NULL), EINVAL);
 	assert_int_equal(counts_add(c, big, sizeof(big) - 1, 1, NULL), 0);
 	counts_destroy(&c);
 	assert_null(c);
