@@ -3,13 +3,16 @@
 # then time every report form over it.
 #   1. fill rate: RECORDS results over DAYS days in BUCKETS buckets through
 #      store_results_put_at in broker-sized batches (bench/report_fill.c),
-#      next to raw LMDB puts of the same records in the same run;
+#      next to raw LMDB puts of the same records in the same run, with
+#      the CPU seconds of each; FILL_MODE "days" (default) writes a
+#      batch's results of one day per call, "flush" a whole batch per
+#      call as the broker does (see bench/report_fill.c);
 #   2. `dumpfleet report --format F -o FILE` for every form the binary
 #      knows: median wall time of RUNS runs and the largest peak RSS, and
 #      in one more run the peak of anonymous memory (RssAnon, sampled
 #      every 10 ms): peak RSS also counts the store's pages that LMDB
 #      maps, which the kernel can drop, RssAnon only the heap and stacks.
-# Usage: bench/report.sh BUILD_DIR [RECORDS] [BUCKETS] [DAYS] [RUNS] [BATCH]
+# Usage: bench/report.sh BUILD_DIR [RECORDS] [BUCKETS] [DAYS] [RUNS] [BATCH] [FILL_MODE]
 set -euo pipefail
 build=${1:?build dir}
 records=${2:-1000000}
@@ -17,6 +20,7 @@ buckets=${3:-100000}
 days=${4:-90}
 runs=${5:-5}
 batch=${6:-256}
+fill_mode=${7:-days}
 df=$build/cli/dumpfleet
 fill=$build/bench/report_fill
 tmp=$(mktemp -d /tmp/dfrbench.XXXXXX)
@@ -26,8 +30,8 @@ trap 'rm -rf "$tmp"' EXIT
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-echo "== fill: $records records, $buckets buckets, $days days, batch $batch"
-"$fill" "$tmp/store" "$tmp/raw" "$records" "$buckets" "$days" "$batch"
+echo "== fill: $records records, $buckets buckets, $days days, batch $batch, $fill_mode"
+"$fill" "$tmp/store" "$tmp/raw" "$records" "$buckets" "$days" "$batch" "$fill_mode"
 du -sh "$tmp/store" "$tmp/raw" | sed 's/^/size /'
 
 # Peak RssAnon (KiB) of one run of the command, sampled every 10 ms.

@@ -3,18 +3,23 @@
  * benchmark (bench/report.sh), and time raw LMDB puts of the same records
  * in the same run as the baseline.
  *
- * Usage: report_fill STORE_DIR RAW_DIR RECORDS BUCKETS DAYS [BATCH]
+ * Usage: report_fill STORE_DIR RAW_DIR RECORDS BUCKETS DAYS [BATCH [MODE]]
  *
  * Results go through store_results_put_at in batches of BATCH (default
- * 256, BROKER_MAX_BATCH: what the broker writes per transaction), spread
- * evenly over DAYS days ending yesterday, so every counter, bucket and
- * sample a real fleet writes is written. Bucket sizes follow a power law
+ * 256), spread evenly over DAYS days ending yesterday, so every counter,
+ * bucket and sample a real fleet writes is written. MODE "days" (the
+ * default) writes each batch's results of one day in one call, so that
+ * they count on their day (a batch spans a few days: several synced
+ * commits); "flush" writes each batch in one call on the day of its
+ * first record, as the broker writes what arrived within one flush. Bucket sizes follow a power law
  * (a few large buckets, many of one or two dumps), a few buckets rise in
  * the last week, and dumps carry batches, bugchecks, exceptions, modules,
  * OS versions and findings drawn from small tables. The baseline puts the
  * same packed records, under the same keys and in the same batches, into
  * a bare LMDB environment.
- * Prints "fill_records_per_s=N raw_records_per_s=N" and details.
+ * Prints "fill_records_per_s=N raw_records_per_s=N" and details, with
+ * the CPU seconds each spent (wall time is mostly fsync when a batch
+ * takes several commits).
  */
 #include <lmdb.h>
 #include <math.h>
@@ -59,13 +64,28 @@ static uint64_t rng_next(uint64_t *s)
 	return *s * 2685821657736338717ULL;
 }
 
-static double now_s(void)
+static double clock_s(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+static double now_s(void)
+{
+	return clock_s(CLOCK_MONOTONIC);
+}
+
+static double cpu_s(void)
+{
+	return clock_s(CLOCK_PROCESS_CPUTIME_ID);
+}
+
+/* Seconds of wall and CPU time spent in the timed parts. */
+struct spent {
+	double wall, cpu;
+};
 
 /* Everything one synthetic record points at. */
 struct rec {
@@ -164,7 +184,8 @@ static int by_day(const void *a, const void *b)
 }
 
 static int fill_store(const char *dir, uint64_t n, uint64_t nb,
-		      uint64_t days, size_t batch, double *secs)
+		      uint64_t days, size_t batch, bool flush,
+		      struct spent *secs)
 {
 	struct store *s = NULL;
 	struct diag d;
@@ -173,7 +194,7 @@ static int fill_store(const char *dir, uint64_t n, uint64_t nb,
 	const char **paths = calloc(batch, sizeof(*paths));
 	uint64_t first_day = (uint64_t)time(NULL) / 86400 - days;
 	uint64_t seed = 0x5eed, id = 0;
-	double t = 0;
+	struct spent t = { 0, 0 };
 
 	diag_init(&d);
 	if (recs == NULL || res == NULL || paths == NULL ||
@@ -203,13 +224,14 @@ static int fill_store(const char *dir, uint64_t n, uint64_t nb,
 			res[k].dump = &recs[k].dm;
 		}
 		qsort(res, m, sizeof(*res), by_day);
-		double t0 = now_s();
+		double t0 = now_s(), c0 = cpu_s();
 
 		for (size_t k = 0; k < m;) {
 			size_t e = k;
 			uint64_t day = res[k].dump->analysed_at / 86400;
 
-			while (e < m && res[e].dump->analysed_at / 86400 == day)
+			while (e < m && (flush ||
+					 res[e].dump->analysed_at / 86400 == day))
 				e++;
 			if (store_results_put_at(s, res + k, e - k,
 						 day * 86400 + 43200,
@@ -217,7 +239,8 @@ static int fill_store(const char *dir, uint64_t n, uint64_t nb,
 				break;
 			k = e;
 		}
-		t += now_s() - t0;
+		t.wall += now_s() - t0;
+		t.cpu += cpu_s() - c0;
 	}
 	store_close(&s);
 	free(recs);
@@ -231,7 +254,7 @@ static int fill_store(const char *dir, uint64_t n, uint64_t nb,
 
 /* The baseline: the same packed records under the same keys, bare LMDB. */
 static int fill_raw(const char *dir, uint64_t n, uint64_t nb, uint64_t days,
-		    size_t batch, double *secs)
+		    size_t batch, struct spent *secs)
 {
 	MDB_env *env;
 	MDB_dbi dbi;
@@ -240,7 +263,7 @@ static int fill_raw(const char *dir, uint64_t n, uint64_t nb, uint64_t days,
 	uint8_t *buf = malloc(batch * RAW_MAX);
 	uint8_t *keys = malloc(batch * HASH_LEN);
 	size_t *lens = malloc(batch * sizeof(*lens));
-	double t0;
+	double t0, c0;
 	int rc;
 
 	mkdir(dir, 0750);
@@ -253,7 +276,7 @@ static int fill_raw(const char *dir, uint64_t n, uint64_t nb, uint64_t days,
 		fprintf(stderr, "report_fill: raw lmdb: %s\n", mdb_strerror(rc));
 		return 1;
 	}
-	*secs = 0;
+	*secs = (struct spent){ 0, 0 };
 	for (uint64_t i = 0; rc == 0 && i < n; i += batch) {
 		size_t m = n - i < batch ? (size_t)(n - i) : batch;
 		MDB_txn *txn;
@@ -266,6 +289,7 @@ static int fill_raw(const char *dir, uint64_t n, uint64_t nb, uint64_t days,
 							  buf + k * RAW_MAX);
 		}
 		t0 = now_s();
+		c0 = cpu_s();
 		rc = mdb_txn_begin(env, NULL, 0, &txn);
 		if (rc == 0 && i == 0)
 			rc = mdb_dbi_open(txn, NULL, 0, &dbi);
@@ -276,7 +300,8 @@ static int fill_raw(const char *dir, uint64_t n, uint64_t nb, uint64_t days,
 			rc = mdb_put(txn, dbi, &key, &val, 0);
 		}
 		rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
-		*secs += now_s() - t0;
+		secs->wall += now_s() - t0;
+		secs->cpu += cpu_s() - c0;
 	}
 	mdb_env_close(env);
 	free(buf);
@@ -291,27 +316,30 @@ int main(int argc, char **argv)
 {
 	if (argc < 6) {
 		fprintf(stderr, "usage: report_fill STORE_DIR RAW_DIR RECORDS "
-				"BUCKETS DAYS [BATCH]\n");
+				"BUCKETS DAYS [BATCH [days|flush]]\n");
 		return 2;
 	}
 	uint64_t n = strtoull(argv[3], NULL, 10);
 	uint64_t nb = strtoull(argv[4], NULL, 10);
 	uint64_t days = strtoull(argv[5], NULL, 10);
 	size_t batch = argc > 6 ? (size_t)strtoul(argv[6], NULL, 10) : 256;
-	double raw = 0, fill = 0;
+	const char *mode = argc > 7 ? argv[7] : "days";
+	bool flush = strcmp(mode, "flush") == 0;
+	struct spent raw, fill;
 
 	if (n == 0 || nb == 0 || days == 0 || batch == 0 ||
+	    (!flush && strcmp(mode, "days") != 0) ||
 	    hash_global_init() != DF_OK)
 		return 2;
 	if (fill_raw(argv[2], n, nb, days, batch, &raw) != 0 ||
-	    fill_store(argv[1], n, nb, days, batch, &fill) != 0)
+	    fill_store(argv[1], n, nb, days, batch, flush, &fill) != 0)
 		return 1;
-	printf("records=%llu buckets_drawn_from=%llu days=%llu batch=%zu\n",
-	       (unsigned long long)n, (unsigned long long)nb,
-	       (unsigned long long)days, batch);
-	printf("raw_lmdb_s=%.2f raw_records_per_s=%.0f\n", raw,
-	       (double)n / raw);
-	printf("fill_s=%.2f fill_records_per_s=%.0f\n", fill,
-	       (double)n / fill);
+	printf("records=%llu buckets_drawn_from=%llu days=%llu batch=%zu "
+	       "mode=%s\n", (unsigned long long)n, (unsigned long long)nb,
+	       (unsigned long long)days, batch, mode);
+	printf("raw_lmdb_s=%.2f raw_cpu_s=%.2f raw_records_per_s=%.0f\n",
+	       raw.wall, raw.cpu, (double)n / raw.wall);
+	printf("fill_s=%.2f fill_cpu_s=%.2f fill_records_per_s=%.0f\n",
+	       fill.wall, fill.cpu, (double)n / fill.wall);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "counts.h"
 #include "df.h"
 #include "diag.h"
 #include "hash.h"
@@ -23,12 +24,46 @@ static const char *const dbi_names[DB_COUNT] = {
 	"meta", "jobs", "dumps", "sources", "buckets", "counters",
 };
 
+/*
+ * A bucket that a write of results changed, held until it commits: a
+ * busy bucket takes many results of one batch, and each used to cost an
+ * LMDB read, an unpack, a pack and a write. KEY is the signature hash
+ * (at most 64 bytes, see key_safe).
+ */
+struct pending_bucket {
+	uint64_t hash;
+	char key[65];
+	store_bucket *old;      /* the stored record, unpacked; NULL if new */
+	store_bucket fresh;     /* a new record's fields (borrowed strings) */
+	ProtobufCBinaryData samples[STORE_MAX_SAMPLES];
+	size_t nsamples;
+	bool old_samples;       /* OLD has more samples than we keep: as is */
+	uint64_t count, first_seen, last_seen;
+};
+
+/* The pending buckets, with an open-addressing index (index + 1). */
+struct bucket_cache {
+	struct pending_bucket *v;
+	size_t n, cap;
+	uint32_t *slots;
+	size_t nslots;
+	uint32_t *order;
+};
+
 struct store {
 	MDB_env *env;
 	MDB_dbi dbi[DB_COUNT];
 	bool readonly;
 	size_t mapsize;
+	struct counts *counts; /* counter changes of the write in progress */
+	struct bucket_cache buckets; /* buckets of the write in progress */
+	uint64_t day_num;      /* the day day_text names (+1; 0 for none) */
+	char day_text[9];      /* YYYYMMDD: every result of a write shares it */
+	char named_batch[80];  /* hashed batch whose text this write has kept */
 };
+
+static int buckets_flush(struct store *s, MDB_txn *txn);
+static void buckets_release(struct bucket_cache *c);
 
 static int lmdb_fail(struct diag *d, int rc, const char *what)
 {
@@ -123,13 +158,19 @@ int store_open_ex(struct store **out, const char *dir,
 	if (s == NULL)
 		return diag_fail(d, DF_ENOMEM, "no memory for the store");
 	s->readonly = readonly;
+	if (!readonly && (s->counts = counts_new()) == NULL) {
+		free(s);
+		return diag_fail(d, DF_ENOMEM, "no memory for the store");
+	}
 	if (!readonly && mkdir(dir, 0750) != 0 && errno != EEXIST) {
+		counts_destroy(&s->counts);
 		free(s);
 		return diag_fail(d, DF_EIO, "cannot create store '%s': %s",
 				 dir, strerror(errno));
 	}
 	rc = mdb_env_create(&s->env);
 	if (rc != 0) {
+		counts_destroy(&s->counts);
 		free(s);
 		return lmdb_fail(d, rc, "env_create");
 	}
@@ -143,6 +184,7 @@ int store_open_ex(struct store **out, const char *dir,
 				  0640);
 	if (rc != 0) {
 		mdb_env_close(s->env);
+		counts_destroy(&s->counts);
 		free(s);
 		return diag_fail(d, DF_ESTORE, "cannot open store '%s': %s",
 				 dir, mdb_strerror(rc));
@@ -158,6 +200,7 @@ int store_open_ex(struct store **out, const char *dir,
 	rc = open_dbis(s, d);
 	if (rc != DF_OK) {
 		mdb_env_close(s->env);
+		counts_destroy(&s->counts);
 		free(s);
 		return rc;
 	}
@@ -170,6 +213,11 @@ void store_close(struct store **sp)
 	if (sp == NULL || *sp == NULL)
 		return;
 	mdb_env_close((*sp)->env);
+	counts_destroy(&(*sp)->counts);
+	buckets_release(&(*sp)->buckets);
+	free((*sp)->buckets.v);
+	free((*sp)->buckets.slots);
+	free((*sp)->buckets.order);
 	free(*sp);
 	*sp = NULL;
 }
@@ -211,6 +259,81 @@ static int begin(struct store *s, unsigned flags, MDB_txn **txn)
 	return rc;
 }
 
+/*
+ * Begin a write transaction. LMDB lets one write transaction run at a
+ * time, so the counter changes and buckets gathered in S belong to it.
+ */
+static int write_begin(struct store *s, MDB_txn **txn)
+{
+	int rc = begin(s, 0, txn);
+
+	if (rc == 0) {
+		counts_reset(s->counts);
+		buckets_release(&s->buckets);
+		s->named_batch[0] = '\0';
+	}
+	return rc;
+}
+
+/* Write one gathered counter: read once, written once, if it changes. */
+static int counter_write(void *ctx, const char *key, size_t len,
+			 int64_t sum, uint64_t floor)
+{
+	MDB_cursor *cur = ctx;
+	MDB_val k = { len, (void *)key }, v;
+	uint64_t old = 0, nv;
+	uint8_t buf[8];
+	int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+	bool exact = rc == 0 && v.mv_size == 8;
+
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	if (exact)
+		old = load_u64le(v.mv_data);
+	nv = counts_apply(sum, floor, old);
+	if (exact && nv == old)
+		return 0;
+	store_u64le(buf, nv);
+	v.mv_size = 8;
+	v.mv_data = buf;
+	return mdb_cursor_put(cur, &k, &v, exact ? MDB_CURRENT : 0);
+}
+
+/* Write the gathered counters in key order (LMDB pages stay hot). */
+static int counters_flush(struct store *s, MDB_txn *txn)
+{
+	MDB_cursor *cur;
+	int rc;
+
+	if (counts_size(s->counts) == 0)
+		return 0;
+	rc = mdb_cursor_open(txn, s->dbi[DB_COUNTERS], &cur);
+	if (rc != 0)
+		return rc;
+	rc = counts_each(s->counts, counter_write, cur);
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+/*
+ * Commit TXN with its counters and buckets, or abort it when they cannot
+ * be written.
+ */
+static int write_commit(struct store *s, MDB_txn *txn)
+{
+	int rc = counters_flush(s, txn);
+
+	if (rc == 0)
+		rc = buckets_flush(s, txn);
+	counts_reset(s->counts);
+	buckets_release(&s->buckets);
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	return mdb_txn_commit(txn);
+}
+
 /* ---- generic helpers ------------------------------------------------- */
 
 static int put_msg(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
@@ -226,28 +349,15 @@ static int put_msg(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
 	return rc;
 }
 
-/* Add DELTA (which may be negative) to counter KEY; never below zero. */
-static int counter_add(struct store *s, MDB_txn *txn, const char *key,
-		       int64_t delta)
+/*
+ * Add DELTA (which may be negative) to counter KEY; never below zero.
+ * The change is written when the transaction commits (write_commit);
+ * *FRESH (may be NULL) says whether KEY is new in this transaction.
+ */
+static int counter_add(struct store *s, const char *key, int64_t delta,
+		       bool *fresh)
 {
-	MDB_val k = { strlen(key), (void *)key };
-	MDB_val v;
-	uint64_t cur = 0;
-	uint8_t buf[8];
-	int rc = mdb_get(txn, s->dbi[DB_COUNTERS], &k, &v);
-
-	if (rc == 0 && v.mv_size == 8)
-		cur = load_u64le(v.mv_data);
-	else if (rc != 0 && rc != MDB_NOTFOUND)
-		return rc;
-	if (delta < 0 && cur < (uint64_t)-delta)
-		cur = 0;
-	else
-		cur += (uint64_t)delta;
-	store_u64le(buf, cur);
-	v.mv_size = 8;
-	v.mv_data = buf;
-	return mdb_put(txn, s->dbi[DB_COUNTERS], &k, &v, 0);
+	return counts_add(s->counts, key, strlen(key), delta, fresh);
 }
 
 static bool key_safe(const char *c)
@@ -260,32 +370,66 @@ static bool key_safe(const char *c)
 	return true;
 }
 
+/*
+ * Append S to the AT bytes of OUT (OUTLEN > 0 bytes), cut as snprintf
+ * cuts; returns the new length. Counter keys are built for every change
+ * of every result, so this is the cheap way of "%s%s".
+ */
+static size_t key_cat(char *out, size_t outlen, size_t at, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (at >= outlen - 1)
+		return at;
+	if (n > outlen - 1 - at)
+		n = outlen - 1 - at;
+	memcpy(out + at, s, n);
+	out[at + n] = '\0';
+	return at + n;
+}
+
 void store_counter_key(char *out, size_t outlen, const char *prefix,
 		       const char *component)
 {
+	if (outlen == 0)
+		return;
 	if (outlen > STORE_MAX_KEY + 1)
 		outlen = STORE_MAX_KEY + 1;
+	out[0] = '\0';
+	size_t n = key_cat(out, outlen, 0, prefix);
+
 	/* A component of its own starting with '#' would pass for a hash. */
 	if (component == NULL || (key_safe(component) && component[0] != '#')) {
-		snprintf(out, outlen, "%s%s", prefix,
-			 component != NULL ? component : "");
+		key_cat(out, outlen, n, component != NULL ? component : "");
 		return;
 	}
 	uint8_t h[HASH_LEN];
-	char hex[HASH_HEX_LEN + 1];
+	char hex[HASH_HEX_LEN + 2];
 
 	hash_sha256(component, strlen(component), h);
-	hash_hex(h, 8, hex);
-	snprintf(out, outlen, "%s#%s", prefix, hex);
+	hex[0] = '#';
+	hash_hex(h, 8, hex + 1);
+	key_cat(out, outlen, n, hex);
 }
 
-static void day_of(uint64_t t, char out[9])
+/*
+ * The UTC day of T as YYYYMMDD. The results of one write share their day,
+ * so the last one is kept in S (only writers, one at a time, come here).
+ */
+static void day_of(struct store *s, uint64_t t, char out[9])
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
+	uint64_t num = t / 86400 + 1;
 
-	gmtime_r(&tt, &tm);
-	strftime(out, 9, "%Y%m%d", &tm);
+	if (s->day_num != num) {
+		time_t tt = (time_t)t;
+		struct tm tm;
+
+		memset(&tm, 0, sizeof(tm));
+		gmtime_r(&tt, &tm);
+		strftime(s->day_text, sizeof(s->day_text), "%Y%m%d", &tm);
+		s->day_num = num;
+	}
+	memcpy(out, s->day_text, sizeof(s->day_text));
 }
 
 /* ---- counting ---------------------------------------------------------- */
@@ -352,14 +496,21 @@ static int tally_init(struct tally *t, struct store *s, MDB_txn *txn,
 	memset(t, 0, sizeof(*t));
 	t->s = s;
 	t->txn = txn;
-	day_of(at, t->day);
+	day_of(s, at, t->day);
 	t->nscope = 1;
 	if (batch == NULL || batch[0] == '\0')
 		return 0;
 	batch_component(batch, t->batch);
-	snprintf(t->scope[1], sizeof(t->scope[1]), "g/%s/", t->batch);
+	size_t n = key_cat(t->scope[1], sizeof(t->scope[1]), 0, "g/");
+
+	n = key_cat(t->scope[1], sizeof(t->scope[1]), n, t->batch);
+	key_cat(t->scope[1], sizeof(t->scope[1]), n, "/");
 	t->nscope = 2;
-	return t->batch[0] == '#' ? remember_name(t, t->batch, batch) : 0;
+	/* Kept once per write: every result of a batch has the same tag. */
+	if (t->batch[0] != '#' || strcmp(s->named_batch, t->batch) == 0)
+		return 0;
+	memcpy(s->named_batch, t->batch, sizeof(s->named_batch));
+	return remember_name(t, t->batch, batch);
 }
 
 /* Add DELTA to counter PREFIX+COMPONENT, keeping a hashed name's text. */
@@ -368,11 +519,13 @@ static int tally_key(struct tally *t, const char *prefix,
 {
 	char key[STORE_MAX_KEY + 1];
 	size_t plen = strlen(prefix);
+	bool fresh;
 	int rc;
 
 	store_counter_key(key, sizeof(key), prefix, component);
-	rc = counter_add(t->s, t->txn, key, delta);
-	if (rc == 0 && component != NULL && key[plen] == '#')
+	rc = counter_add(t->s, key, delta, &fresh);
+	/* The name is kept once; a key seen before in this write has it. */
+	if (rc == 0 && fresh && component != NULL && key[plen] == '#')
 		rc = remember_name(t, key + plen, component);
 	return rc;
 }
@@ -388,10 +541,14 @@ static int count_both(struct tally *t, const char *prefix,
 	int rc = 0;
 
 	for (int i = 0; rc == 0 && i < t->nscope; i++) {
-		snprintf(p, sizeof(p), "%s%s", t->scope[i], prefix);
+		size_t n = key_cat(p, sizeof(p), 0, t->scope[i]);
+
+		key_cat(p, sizeof(p), n, prefix);
 		rc = tally_key(t, p, component, delta);
-		snprintf(p, sizeof(p), "%sd/%s/%s", t->scope[i], t->day,
-			 prefix);
+		n = key_cat(p, sizeof(p), n, "d/");
+		n = key_cat(p, sizeof(p), n, t->day);
+		n = key_cat(p, sizeof(p), n, "/");
+		key_cat(p, sizeof(p), n, prefix);
 		if (rc == 0)
 			rc = tally_key(t, p, component, delta);
 	}
@@ -407,12 +564,21 @@ static int count_batch(struct tally *t, const char *what, bool daily,
 
 	if (t->batch[0] == '\0')
 		return 0;
-	snprintf(key, sizeof(key), "x/%s/%s", t->batch, what);
-	rc = counter_add(t->s, t->txn, key, delta);
+	/* "x/<batch>/<what>", then "d/<day>/" and the same. */
+	size_t n = key_cat(key, sizeof(key), 0, "x/");
+
+	n = key_cat(key, sizeof(key), n, t->batch);
+	n = key_cat(key, sizeof(key), n, "/");
+	key_cat(key, sizeof(key), n, what);
+	rc = counter_add(t->s, key, delta, NULL);
 	if (rc == 0 && daily) {
-		snprintf(key, sizeof(key), "d/%s/x/%s/%s", t->day, t->batch,
-			 what);
-		rc = counter_add(t->s, t->txn, key, delta);
+		n = key_cat(key, sizeof(key), 0, "d/");
+		n = key_cat(key, sizeof(key), n, t->day);
+		n = key_cat(key, sizeof(key), n, "/x/");
+		n = key_cat(key, sizeof(key), n, t->batch);
+		n = key_cat(key, sizeof(key), n, "/");
+		key_cat(key, sizeof(key), n, what);
+		rc = counter_add(t->s, key, delta, NULL);
 	}
 	return rc;
 }
@@ -475,14 +641,14 @@ int store_jobs_add(struct store *s, const char *batch,
 {
 	for (;;) {
 		MDB_txn *txn;
-		int rc = begin(s, 0, &txn);
+		int rc = write_begin(s, &txn);
 
 		if (rc != 0)
 			return lmdb_fail(d, rc, "txn_begin");
 		rc = jobs_add_txn(s, txn, batch, paths, archives, members, n,
 				  first_id);
 		if (rc == 0)
-			rc = mdb_txn_commit(txn);
+			rc = write_commit(s, txn);
 		else
 			mdb_txn_abort(txn);
 		if (rc == MDB_MAP_FULL) {
@@ -724,11 +890,11 @@ static int count_failed(struct store *s, MDB_txn *txn, const store_job *job,
 	int rc = tally_init(&t, s, txn, (uint64_t)time(NULL), job->batch);
 
 	if (rc == 0)
-		rc = counter_add(s, txn, "t/failed", 1);
+		rc = counter_add(s, "t/failed", 1, NULL);
 	if (rc == 0)
 		rc = count_batch(&t, "failed", false, 1);
 	if (rc == 0 && quarantine)
-		rc = counter_add(s, txn, "t/quarantined", 1);
+		rc = counter_add(s, "t/quarantined", 1, NULL);
 	if (rc == 0 && quarantine)
 		rc = count_batch(&t, "quarantined", false, 1);
 	return rc;
@@ -767,13 +933,13 @@ int store_job_fail(struct store *s, uint64_t id, const char *reason,
 {
 	for (;;) {
 		MDB_txn *txn;
-		int rc = begin(s, 0, &txn);
+		int rc = write_begin(s, &txn);
 
 		if (rc != 0)
 			return lmdb_fail(d, rc, "txn_begin");
 		rc = job_fail_txn(s, txn, id, reason, quarantine);
 		if (rc == 0)
-			rc = mdb_txn_commit(txn);
+			rc = write_commit(s, txn);
 		else
 			mdb_txn_abort(txn);
 		if (rc == MDB_MAP_FULL && grow_map(s, d) == DF_OK)
@@ -872,7 +1038,7 @@ static int retry_one(struct store *s, MDB_txn *txn, uint64_t id,
 	rc = job_set_state(s, txn, job, DUMPFLEET__V1__JOB_STATE__JOB_QUEUED,
 			   NULL);
 	if (rc == 0)
-		rc = counter_add(s, txn, "t/failed", -1);
+		rc = counter_add(s, "t/failed", -1, NULL);
 	if (rc != 0) {
 		store_job_free(job);
 		return rc;
@@ -913,7 +1079,7 @@ int store_jobs_retry(struct store *s, const uint64_t *ids, size_t n,
 {
 	for (;;) {
 		MDB_txn *txn;
-		int rc = begin(s, 0, &txn);
+		int rc = write_begin(s, &txn);
 
 		*skipped = 0;
 		store_job_list_release(out);
@@ -921,7 +1087,7 @@ int store_jobs_retry(struct store *s, const uint64_t *ids, size_t n,
 			return lmdb_fail(d, rc, "txn_begin");
 		rc = retry_txn(s, txn, ids, n, max, out, skipped);
 		if (rc == 0)
-			rc = mdb_txn_commit(txn);
+			rc = write_commit(s, txn);
 		else
 			mdb_txn_abort(txn);
 		if (rc == MDB_MAP_FULL && grow_map(s, d) == DF_OK)
@@ -996,6 +1162,208 @@ static int bucket_update(struct store *s, MDB_txn *txn, const store_dump *dm,
 	return rc;
 }
 
+/* ---- buckets of one write ---------------------------------------------- */
+
+static uint64_t name_hash(const char *key, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (uint8_t)key[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* The slot of KEY in C: holding its entry's index + 1, or 0 (free). */
+static uint32_t *bucket_slot(const struct bucket_cache *c, const char *key,
+			     uint64_t hash)
+{
+	size_t mask = c->nslots - 1;
+
+	for (size_t i = (size_t)hash & mask;; i = (i + 1) & mask) {
+		uint32_t *sl = &c->slots[i];
+
+		if (*sl == 0 || (c->v[*sl - 1].hash == hash &&
+				 strcmp(c->v[*sl - 1].key, key) == 0))
+			return sl;
+	}
+}
+
+/* Room for one more entry, the index at most half full. */
+static int bucket_reserve(struct bucket_cache *c)
+{
+	if (c->n == c->cap) {
+		size_t n = c->cap ? c->cap * 2 : 64;
+		struct pending_bucket *v = realloc(c->v, n * sizeof(*v));
+		uint32_t *o = v != NULL ? realloc(c->order, n * sizeof(*o))
+					: NULL;
+
+		if (v != NULL)
+			c->v = v;
+		if (o == NULL)
+			return ENOMEM;
+		c->order = o;
+		c->cap = n;
+	}
+	if ((c->n + 1) * 2 <= c->nslots)
+		return 0;
+	size_t ns = c->nslots ? c->nslots * 2 : 128;
+	uint32_t *sl = calloc(ns, sizeof(*sl));
+
+	if (sl == NULL)
+		return ENOMEM;
+	free(c->slots);
+	c->slots = sl;
+	c->nslots = ns;
+	for (size_t i = 0; i < c->n; i++)
+		*bucket_slot(c, c->v[i].key, c->v[i].hash) = (uint32_t)(i + 1);
+	return 0;
+}
+
+/* Forget every pending bucket (written or not); keeps the memory. */
+static void buckets_release(struct bucket_cache *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		dumpfleet__v1__bucket__free_unpacked(c->v[i].old, NULL);
+	if (c->n > 0)
+		memset(c->slots, 0, c->nslots * sizeof(*c->slots));
+	c->n = 0;
+}
+
+/* Read bucket H from the store into a new pending entry *OUT. */
+static int bucket_load(struct store *s, MDB_txn *txn, const store_dump *dm,
+		       uint64_t hash, uint64_t now, struct pending_bucket **out)
+{
+	struct bucket_cache *c = &s->buckets;
+	const char *h = dm->signature_hash;
+	MDB_val k = { strlen(h), (void *)h }, v;
+	int rc = k.mv_size < sizeof(c->v->key) ? bucket_reserve(c)
+					       : MDB_BAD_VALSIZE;
+
+	if (rc != 0)
+		return rc;
+	rc = mdb_get(txn, s->dbi[DB_BUCKETS], &k, &v);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	struct pending_bucket *e = &c->v[c->n];
+
+	memset(e, 0, sizeof(*e));
+	e->hash = hash;
+	memcpy(e->key, h, k.mv_size + 1);
+	if (rc == 0) {
+		e->old = dumpfleet__v1__bucket__unpack(NULL, v.mv_size,
+						       v.mv_data);
+		if (e->old == NULL)
+			return MDB_CORRUPTED;
+		e->count = e->old->count;
+		e->first_seen = e->old->first_seen;
+		e->nsamples = e->old->n_samples;
+		e->old_samples = e->nsamples > STORE_MAX_SAMPLES;
+		for (size_t i = 0; !e->old_samples && i < e->nsamples; i++)
+			e->samples[i] = e->old->samples[i];
+	} else {
+		store_bucket init = DUMPFLEET__V1__BUCKET__INIT;
+
+		e->fresh = init;
+		e->fresh.signature = dm->signature;
+		e->fresh.has_bugcheck = dm->has_bugcheck;
+		e->fresh.bugcheck_code = dm->bugcheck_code;
+		e->fresh.has_exception = dm->has_exception;
+		e->fresh.exception_code = dm->exception_code;
+		e->fresh.blame_module = dm->blame_module;
+		e->fresh.low_trust = dm->signature_low_trust;
+		e->first_seen = now;
+	}
+	*bucket_slot(c, e->key, hash) = (uint32_t)++c->n;
+	*out = e;
+	return 0;
+}
+
+/*
+ * Count dump DM in its bucket at time NOW, creating the bucket (*CREATED)
+ * when the store has none; written by buckets_flush at commit. DM's
+ * strings and content hash are borrowed until then.
+ */
+static int bucket_touch(struct store *s, MDB_txn *txn, const store_dump *dm,
+			uint64_t now, bool *created)
+{
+	struct bucket_cache *c = &s->buckets;
+	const char *h = dm->signature_hash;
+	uint64_t hash = name_hash(h, strlen(h));
+	uint32_t *sl = c->nslots ? bucket_slot(c, h, hash) : NULL;
+	struct pending_bucket *e;
+
+	*created = false;
+	if (sl != NULL && *sl != 0) {
+		e = &c->v[*sl - 1];
+	} else {
+		int rc = bucket_load(s, txn, dm, hash, now, &e);
+
+		if (rc != 0)
+			return rc;
+		*created = e->old == NULL;
+	}
+	e->count++;
+	e->last_seen = now;
+	if (e->nsamples < STORE_MAX_SAMPLES) {
+		e->samples[e->nsamples].len = dm->content_hash.len;
+		e->samples[e->nsamples].data = dm->content_hash.data;
+		e->nsamples++;
+	}
+	return 0;
+}
+
+/* Pack and put pending bucket E (its record points at E only meanwhile). */
+static int bucket_put(struct store *s, MDB_txn *txn, struct pending_bucket *e)
+{
+	store_bucket *w = e->old != NULL ? e->old : &e->fresh;
+	ProtobufCBinaryData *keep = w->samples;
+	size_t nkeep = w->n_samples;
+	int rc;
+
+	if (e->old == NULL)
+		w->signature_hash = e->key;
+	w->count = e->count;
+	w->first_seen = e->first_seen;
+	w->last_seen = e->last_seen;
+	if (!e->old_samples) {
+		w->samples = e->samples;
+		w->n_samples = e->nsamples;
+	}
+	rc = put_msg(txn, s->dbi[DB_BUCKETS], e->key, strlen(e->key),
+		     &w->base);
+	/* An unpacked message frees what it owns: give it its own back. */
+	w->samples = keep;
+	w->n_samples = nkeep;
+	return rc;
+}
+
+static int bucket_order(const void *a, const void *b, void *ctx)
+{
+	const struct bucket_cache *c = ctx;
+	const char *x = c->v[*(const uint32_t *)a].key;
+	const char *y = c->v[*(const uint32_t *)b].key;
+
+	return strcmp(x, y); /* printable keys: LMDB's order */
+}
+
+/* Write the pending buckets, in key order. */
+static int buckets_flush(struct store *s, MDB_txn *txn)
+{
+	struct bucket_cache *c = &s->buckets;
+	int rc = 0;
+
+	if (c->n == 0)
+		return 0;
+	for (size_t i = 0; i < c->n; i++)
+		c->order[i] = (uint32_t)i;
+	qsort_r(c->order, c->n, sizeof(*c->order), bucket_order, c);
+	for (size_t i = 0; rc == 0 && i < c->n; i++)
+		rc = bucket_put(s, txn, &c->v[c->order[i]]);
+	return rc;
+}
+
 static const char *pattern_of(const store_dump *dm, size_t i)
 {
 	const char *p = dm->findings[i]->pattern;
@@ -1032,7 +1400,7 @@ static int bucket_counters(struct tally *t, const store_dump *dm,
 		if (pattern_repeated(dm, i))
 			continue;
 		store_counter_key(key, sizeof(key), prefix, pattern_of(dm, i));
-		rc = counter_add(t->s, t->txn, key, delta);
+		rc = counter_add(t->s, key, delta, NULL);
 	}
 	if (rc == 0 && dm->os_ver != NULL && dm->os_ver[0] != '\0') {
 		prefix[1] = 'o'; /* "bp/H/" -> "bo/H/" */
@@ -1122,7 +1490,7 @@ static int count_distinct(struct tally *t, const store_dump *dm,
 	if (rc == 0 && dm->signature_hash != NULL && *dm->signature_hash) {
 		bool created = false;
 
-		rc = bucket_update(t->s, t->txn, dm, now, &created);
+		rc = bucket_touch(t->s, t->txn, dm, now, &created);
 		if (rc == 0 && created)
 			rc = count_both(t, "t/buckets", NULL, 1);
 		if (rc == 0)
@@ -1135,12 +1503,12 @@ static int count_distinct(struct tally *t, const store_dump *dm,
 static int count_unfailed(struct tally *t, const store_job *job)
 {
 	bool q = job->state == DUMPFLEET__V1__JOB_STATE__JOB_QUARANTINED;
-	int rc = counter_add(t->s, t->txn, "t/failed", -1);
+	int rc = counter_add(t->s, "t/failed", -1, NULL);
 
 	if (rc == 0)
 		rc = count_batch(t, "failed", false, -1);
 	if (rc == 0 && q)
-		rc = counter_add(t->s, t->txn, "t/quarantined", -1);
+		rc = counter_add(t->s, "t/quarantined", -1, NULL);
 	if (rc == 0 && q)
 		rc = count_batch(t, "quarantined", false, -1);
 	return rc;
@@ -1262,7 +1630,7 @@ int store_results_put_at(struct store *s, struct store_result *results,
 {
 	for (;;) {
 		MDB_txn *txn;
-		int rc = begin(s, 0, &txn);
+		int rc = write_begin(s, &txn);
 
 		if (rc != 0)
 			return lmdb_fail(d, rc, "txn_begin");
@@ -1288,7 +1656,7 @@ int store_results_put_at(struct store *s, struct store_result *results,
 				rc = 0;
 		}
 		if (rc == 0)
-			rc = mdb_txn_commit(txn);
+			rc = write_commit(s, txn);
 		else
 			mdb_txn_abort(txn);
 		if (rc == MDB_MAP_FULL) {
@@ -1563,7 +1931,7 @@ static int resign_one(struct store *s, MDB_txn *txn, const MDB_val *key,
 		if (rc == 0)
 			rc = bucket_counters(&t, dm, old_hash, -1);
 		if (rc == 0 && gone)
-			rc = counter_add(s, txn, "t/buckets", -1);
+			rc = counter_add(s, "t/buckets", -1, NULL);
 	}
 	dm->signature_hash = hash;
 	dm->signature = text;
@@ -1573,7 +1941,7 @@ static int resign_one(struct store *s, MDB_txn *txn, const MDB_val *key,
 						       : dm->analysed_at,
 				   &created);
 		if (rc == 0 && created)
-			rc = counter_add(s, txn, "t/buckets", 1);
+			rc = counter_add(s, "t/buckets", 1, NULL);
 		if (rc == 0)
 			rc = bucket_counters(&t, dm, hash, 1);
 	}
@@ -1640,7 +2008,7 @@ int store_resign(struct store *s, store_resign_fn fn, void *ctx,
 							: i + STORE_RESIGN_BATCH;
 		struct store_resign_stats part = *st;
 		MDB_txn *txn;
-		int lrc = begin(s, 0, &txn);
+		int lrc = write_begin(s, &txn);
 
 		for (size_t j = i; lrc == 0 && j < end; j++) {
 			MDB_val k = { HASH_LEN, keys + j * HASH_LEN };
@@ -1648,7 +2016,7 @@ int store_resign(struct store *s, store_resign_fn fn, void *ctx,
 			lrc = resign_one(s, txn, &k, fn, ctx, &part);
 		}
 		if (lrc == 0)
-			lrc = mdb_txn_commit(txn);
+			lrc = write_commit(s, txn);
 		else
 			mdb_txn_abort(txn);
 		if (lrc == MDB_MAP_FULL && grow_map(s, d) == DF_OK)
