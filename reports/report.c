@@ -411,25 +411,10 @@ static json_t *period_json(const struct build *b)
 	return o;
 }
 
-static uint64_t counter(struct build *b, const char *key)
-{
-	uint64_t v = 0;
-
-	if (b->rc == DF_OK)
-		b->rc = store_counter_get(b->s, key, &v, b->d);
-	return v;
-}
-
-/* Failures have no day: all-time figures, the batch's when filtered. */
+/* Jobs failed (or quarantined) on a day of the period, in its scope. */
 static uint64_t failures(struct build *b, const char *what)
 {
-	char key[192];
-
-	if (b->batch_key[0] != '\0')
-		snprintf(key, sizeof(key), "x/%s/%s", b->batch_key, what);
-	else
-		snprintf(key, sizeof(key), "t/%s", what);
-	return counter(b, key);
+	return cur_of(b, C_T, what);
 }
 
 static json_t *totals_json(struct build *b, uint64_t nbuckets)
@@ -528,12 +513,8 @@ static json_t *batches_json(struct build *b)
 			v[j].distinct += r->cur;
 		else if (strcmp(slash + 1, "errors") == 0)
 			v[j].errors += r->cur;
-	}
-	for (size_t j = 0; j < n; j++) {
-		char key[192];
-
-		snprintf(key, sizeof(key), "x/%s/failed", v[j].key);
-		v[j].failed = counter(b, key);
+		else if (strcmp(slash + 1, "failed") == 0)
+			v[j].failed += r->cur;
 	}
 	qsort(v, n, sizeof(*v), cmp_batch);
 	struct batch_row other = { "", 0, 0, 0, 0 };

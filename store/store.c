@@ -882,21 +882,26 @@ static bool job_finished(const store_job *job)
 	       job->state == DUMPFLEET__V1__JOB_STATE__JOB_QUARANTINED;
 }
 
-/* A job failed: "t/failed" and, when quarantined, "t/quarantined". */
-static int count_failed(struct store *s, MDB_txn *txn, const store_job *job,
-			bool quarantine)
+/*
+ * Count (DELTA 1) or take back (-1) JOB's failure on the day it failed:
+ * "t/failed" and, when QUARANTINED, "t/quarantined", each with its daily
+ * and batch twins, so reports give the failures of their period.
+ */
+static int count_failure(struct store *s, MDB_txn *txn, const store_job *job,
+			 bool quarantined, int64_t delta)
 {
 	struct tally t;
-	int rc = tally_init(&t, s, txn, (uint64_t)time(NULL), job->batch);
+	uint64_t at = job->failed_at != 0 ? job->failed_at : (uint64_t)time(NULL);
+	int rc = tally_init(&t, s, txn, at, job->batch);
 
 	if (rc == 0)
-		rc = counter_add(s, "t/failed", 1, NULL);
+		rc = count_both(&t, "t/failed", NULL, delta);
 	if (rc == 0)
-		rc = count_batch(&t, "failed", false, 1);
-	if (rc == 0 && quarantine)
-		rc = counter_add(s, "t/quarantined", 1, NULL);
-	if (rc == 0 && quarantine)
-		rc = count_batch(&t, "quarantined", false, 1);
+		rc = count_batch(&t, "failed", true, delta);
+	if (rc == 0 && quarantined)
+		rc = count_both(&t, "t/quarantined", NULL, delta);
+	if (rc == 0 && quarantined)
+		rc = count_batch(&t, "quarantined", true, delta);
 	return rc;
 }
 
@@ -916,13 +921,14 @@ static int job_fail_txn(struct store *s, MDB_txn *txn, uint64_t id,
 		rc = MDB_KEYEXIST;
 	} else {
 		job->attempts++;
+		job->failed_at = (uint64_t)time(NULL);
 		rc = job_set_state(
 			s, txn, job,
 			quarantine ? DUMPFLEET__V1__JOB_STATE__JOB_QUARANTINED
 				   : DUMPFLEET__V1__JOB_STATE__JOB_FAILED,
 			reason);
 		if (rc == 0)
-			rc = count_failed(s, txn, job, quarantine);
+			rc = count_failure(s, txn, job, quarantine, 1);
 	}
 	store_job_free(job);
 	return rc;
@@ -1033,12 +1039,14 @@ static int retry_one(struct store *s, MDB_txn *txn, uint64_t id,
 		store_job_free(job);
 		return 0;
 	}
+	/* Queued again: no longer failed nor quarantined, on any day. */
+	rc = count_failure(s, txn, job, true, -1);
 	job->attempts = 0;
 	job->lease_deadline_ms = 0;
-	rc = job_set_state(s, txn, job, DUMPFLEET__V1__JOB_STATE__JOB_QUEUED,
-			   NULL);
+	job->failed_at = 0;
 	if (rc == 0)
-		rc = counter_add(s, "t/failed", -1, NULL);
+		rc = job_set_state(s, txn, job,
+				   DUMPFLEET__V1__JOB_STATE__JOB_QUEUED, NULL);
 	if (rc != 0) {
 		store_job_free(job);
 		return rc;
@@ -1499,21 +1507,6 @@ static int count_distinct(struct tally *t, const store_dump *dm,
 	return rc;
 }
 
-/* Un-count a failed or quarantined job that has now given a result. */
-static int count_unfailed(struct tally *t, const store_job *job)
-{
-	bool q = job->state == DUMPFLEET__V1__JOB_STATE__JOB_QUARANTINED;
-	int rc = counter_add(t->s, "t/failed", -1, NULL);
-
-	if (rc == 0)
-		rc = count_batch(t, "failed", false, -1);
-	if (rc == 0 && q)
-		rc = counter_add(t->s, "t/quarantined", -1, NULL);
-	if (rc == 0 && q)
-		rc = count_batch(t, "quarantined", false, -1);
-	return rc;
-}
-
 /* What the job knows and the worker may not: batch, archive, member. */
 static void fill_from_job(store_dump *rec, const store_job *job)
 {
@@ -1589,7 +1582,10 @@ static int put_one(struct store *s, MDB_txn *txn, struct store_result *r,
 	}
 	/* It is done now, so it no longer counts as failed as well. */
 	if (rc == 0 && was_failed)
-		rc = count_unfailed(&jt, job);
+		rc = count_failure(
+			s, txn, job,
+			job->state == DUMPFLEET__V1__JOB_STATE__JOB_QUARANTINED,
+			-1);
 	if (rc == 0)
 		rc = job_set_state(s, txn, job,
 				   DUMPFLEET__V1__JOB_STATE__JOB_DONE, NULL);

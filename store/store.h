@@ -181,8 +181,8 @@ void store_job_list_release(struct store_job_list *l);
 /*
  * Put quarantined jobs back in the queue, in one write transaction: the N
  * jobs in IDS, or, with IDS NULL, every quarantined job in id order, at
- * most MAX. Their attempts start again from 0 and "t/failed" no longer
- * counts them. OUT (empty on entry) gets the jobs re-queued; *SKIPPED the
+ * most MAX. Their attempts start again from 0 and "t/failed" and
+ * "t/quarantined" (with their daily and batch twins) no longer count them. OUT (empty on entry) gets the jobs re-queued; *SKIPPED the
  * number of IDS that are unknown or not quarantined.
  */
 int store_jobs_retry(struct store *s, const uint64_t *ids, size_t n,

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "df.h"
@@ -677,11 +678,86 @@ static void test_store__report_counters_count_once(void **state)
 	assert_string_equal(text, "acme / case 2");
 }
 
+/* Today's day component of counter keys ("YYYYMMDD"). */
+static void today(char out[9])
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(out, 9, "%Y%m%d", &tm);
+}
+
+/* Counter HEAD + DAY + TAIL, e.g. "d/" 20261126 "/t/failed". */
+static uint64_t counter_on(struct store *s, const char *head, const char *day,
+			   const char *tail)
+{
+	char key[128];
+
+	snprintf(key, sizeof(key), "%s%s%s", head, day, tail);
+	return counter(s, key);
+}
+
+/*
+ * A failure counts on the day it happened, in every scope, and is taken
+ * back from that day when the job is retried or gives a result: a job
+ * quarantined, retried and quarantined again is one quarantined job.
+ */
+static void test_store__failures_count_on_their_day(void **state)
+{
+	struct fixture *f = *state;
+	const char *paths[] = { "/c9/a.dmp" };
+	uint64_t id = 0;
+	size_t skipped = 0;
+	struct store_job_list l = { 0 };
+	char day[9], after[9];
+	struct fake a;
+	struct diag d;
+
+	diag_init(&d);
+	today(day);
+	assert_int_equal(store_jobs_add(f->s, "case9", paths, NULL, NULL, 1,
+					&id, &d),
+			 DF_OK);
+	assert_int_equal(store_job_fail(f->s, id, "boom", true, &d), DF_OK);
+	assert_int_equal(counter_on(f->s, "d/", day, "/t/failed"), 1);
+	assert_int_equal(counter_on(f->s, "d/", day, "/t/quarantined"), 1);
+	assert_int_equal(counter_on(f->s, "g/case9/d/", day, "/t/failed"), 1);
+	assert_int_equal(counter_on(f->s, "d/", day, "/x/case9/quarantined"), 1);
+
+	assert_int_equal(store_jobs_retry(f->s, &id, 1, 10, &l, &skipped, &d),
+			 DF_OK);
+	assert_int_equal(l.n, 1);
+	store_job_list_release(&l);
+	assert_int_equal(counter(f->s, "t/failed"), 0);
+	assert_int_equal(counter(f->s, "t/quarantined"), 0);
+	assert_int_equal(counter(f->s, "x/case9/quarantined"), 0);
+	assert_int_equal(counter_on(f->s, "d/", day, "/t/quarantined"), 0);
+
+	assert_int_equal(store_job_fail(f->s, id, "boom again", true, &d),
+			 DF_OK);
+	assert_int_equal(counter(f->s, "t/quarantined"), 1);
+	assert_int_equal(counter(f->s, "t/failed"), 1);
+
+	/* A late result: done, no longer failed on its day either. */
+	fake_init(&a, 9, "9999999999999999", 0xD1);
+	put(f->s, id, &a.dm);
+	assert_int_equal(counter(f->s, "t/failed"), 0);
+	assert_int_equal(counter(f->s, "t/quarantined"), 0);
+	assert_int_equal(counter_on(f->s, "d/", day, "/t/failed"), 0);
+	assert_int_equal(counter_on(f->s, "g/case9/d/", day, "/t/failed"), 0);
+	today(after);
+	if (strcmp(day, after) != 0)
+		skip(); /* midnight passed: the day keys above may differ */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_store__result_counts_once,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_store__failures_count_on_their_day, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_store__buckets_group_signatures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store__jobs_survive_reopen,
