@@ -37,12 +37,19 @@ static int pathlist_grow(struct pathlist *l)
 	if (nv == NULL)
 		return DF_ENOMEM;
 	l->member = nv;
+	struct pathlist_content *nc =
+		realloc(l->content, ncap * sizeof(*nc));
+
+	if (nc == NULL)
+		return DF_ENOMEM;
+	l->content = nc;
 	l->cap = ncap;
 	return DF_OK;
 }
 
 static int pathlist_add_from(struct pathlist *l, const char *p,
-			     const char *archive, const char *member)
+			     const char *archive, const char *member,
+			     const uint8_t *hash, uint64_t size)
 {
 	if (l->n >= CLIENT_MAX_FILES)
 		return DF_ELIMIT;
@@ -58,13 +65,17 @@ static int pathlist_add_from(struct pathlist *l, const char *p,
 		free(l->member[l->n]);
 		return DF_ENOMEM;
 	}
+	l->content[l->n].known = hash != NULL;
+	if (hash != NULL)
+		memcpy(l->content[l->n].hash, hash, HASH_LEN);
+	l->content[l->n].size = hash != NULL ? size : 0;
 	l->n++;
 	return DF_OK;
 }
 
 static int pathlist_add(struct pathlist *l, const char *p)
 {
-	return pathlist_add_from(l, p, NULL, NULL);
+	return pathlist_add_from(l, p, NULL, NULL, NULL, 0);
 }
 
 void pathlist_release(struct pathlist *l)
@@ -77,6 +88,7 @@ void pathlist_release(struct pathlist *l)
 	free(l->v);
 	free(l->archive);
 	free(l->member);
+	free(l->content);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -123,6 +135,21 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/*
+ * Add the plain file P with its content hash. A file that cannot be read
+ * now is still submitted, without a hash: the worker reports it as it
+ * always did.
+ */
+static int pathlist_add_hashed(struct pathlist *l, const char *p)
+{
+	uint8_t hash[HASH_LEN];
+	uint64_t size = 0;
+
+	if (hash_file(p, hash, &size) != DF_OK)
+		return pathlist_add(l, p);
+	return pathlist_add_from(l, p, NULL, NULL, hash, size);
+}
+
 struct collect_sink {
 	struct pathlist *l;
 	const struct client_collect_opts *o;
@@ -132,7 +159,10 @@ static int on_item(void *ctx, const struct ingest_item *it)
 {
 	struct collect_sink *cs = ctx;
 
-	return pathlist_add_from(cs->l, it->path, it->archive, it->member);
+	if (it->hash != NULL || !cs->o->hash_plain)
+		return pathlist_add_from(cs->l, it->path, it->archive,
+					 it->member, it->hash, it->size);
+	return pathlist_add_hashed(cs->l, it->path);
 }
 
 static void on_problem(void *ctx, const struct ingest_problem *p)
@@ -194,7 +224,9 @@ int client_collect(struct pathlist *l, char *const *roots, size_t n,
 		rc = expand_files(l, &files, o, d);
 	} else {
 		for (size_t i = 0; rc == DF_OK && i < files.n; i++)
-			rc = pathlist_add(l, files.v[i]);
+			rc = o != NULL && o->hash_plain
+				     ? pathlist_add_hashed(l, files.v[i])
+				     : pathlist_add(l, files.v[i]);
 	}
 	pathlist_release(&files);
 	return rc;
@@ -376,11 +408,19 @@ struct chunk {
 	Dumpfleet__V1__SubmitItem *itemp[CLIENT_CHUNK];
 };
 
+/*
+ * A plain file whose content is known travels as an item with an empty
+ * archive, so that it carries its hash; paths[] stays for the others.
+ */
 static void chunk_fill(struct chunk *c, Dumpfleet__V1__SubmitRequest *req,
 		       const struct pathlist *l, size_t from, size_t n)
 {
 	for (size_t i = from; i < from + n; i++) {
-		if (l->archive == NULL || l->archive[i] == NULL) {
+		bool plain = l->archive == NULL || l->archive[i] == NULL;
+		struct pathlist_content *ct =
+			l->content != NULL ? &l->content[i] : NULL;
+
+		if (plain && (ct == NULL || !ct->known)) {
 			c->paths[req->n_paths++] = l->v[i];
 			continue;
 		}
@@ -388,8 +428,14 @@ static void chunk_fill(struct chunk *c, Dumpfleet__V1__SubmitRequest *req,
 
 		dumpfleet__v1__submit_item__init(it);
 		it->path = l->v[i];
-		it->archive = l->archive[i];
-		it->member = l->member[i] != NULL ? l->member[i] : (char *)"";
+		it->archive = plain ? (char *)"" : l->archive[i];
+		it->member = !plain && l->member[i] != NULL ? l->member[i]
+							    : (char *)"";
+		if (ct != NULL && ct->known) {
+			it->content_hash.data = ct->hash;
+			it->content_hash.len = HASH_LEN;
+			it->size = ct->size;
+		}
 		c->itemp[req->n_items++] = it;
 	}
 	req->paths = c->paths;

@@ -458,7 +458,8 @@ static int analyze_files(char **files, int n, bool json, struct symstore *syms)
 		return DF_EXIT_SYSTEM;
 	}
 	for (int i = 0; rc == DF_OK && i < n; i++) {
-		struct ingest_item plain = { files[i], NULL, NULL, false };
+		struct ingest_item plain = { files[i], NULL, NULL, false, NULL,
+					     0 };
 		struct stat st;
 
 		/* Not a regular file (a fifo, a folder): analysed as before. */
@@ -838,13 +839,17 @@ struct run_cfg {
 	struct worker_opts wo;   /* the sandbox options */
 };
 
-/* Collect PATHS into PL, unpacking archives; problems go into PS. */
+/*
+ * Collect PATHS into PL, unpacking archives; problems go into PS. With
+ * HASH_PLAIN plain files are hashed here, so that jobs name their content.
+ */
 static int collect_inputs(struct pathlist *pl, char *const *paths,
 			  size_t npaths, const char *spool,
 			  const struct ingest_limits *limits,
-			  struct problems *ps, struct diag *d)
+			  struct problems *ps, bool hash_plain, struct diag *d)
 {
-	struct client_collect_opts co = { spool, limits, problems_note, ps };
+	struct client_collect_opts co = { spool, limits, problems_note, ps,
+					  hash_plain };
 
 	return client_collect(pl, paths, npaths, &co, d);
 }
@@ -891,9 +896,13 @@ static int run_pipeline(const struct run_cfg *cfg, char *const *paths,
 		zmq_ctx_term(ctx);
 		return DF_EXIT_SYSTEM;
 	}
+	/*
+	 * Not hashed here: the slots share this filesystem and hash their
+	 * files in parallel, where one client thread would do it in turn.
+	 */
 	if (collect_inputs(&pl, paths, npaths,
 			   cfg->spool != NULL ? cfg->spool : spool,
-			   &cfg->limits, &ps, &d) != DF_OK) {
+			   &cfg->limits, &ps, false, &d) != DF_OK) {
 		fprintf(stderr, "dumpfleet run: %s\n", d.msg);
 		store_close(&s);
 		pathlist_release(&pl);
@@ -1325,7 +1334,7 @@ static int cmd_submit(int argc, char **argv)
 	diag_init(&d);
 	struct problems ps = { "submit", NULL, NULL, NULL, 0, 0 };
 	int rc = collect_inputs(&pl, argv + optind, (size_t)(argc - optind),
-				spool, &limits, &ps, &d);
+				spool, &limits, &ps, true, &d);
 
 	/* Printed as they came; nothing to record them in here. */
 	problems_release(&ps);

@@ -113,9 +113,19 @@ static int run_hashed(struct analysis **out, const uint8_t *data, size_t len,
 int analysis_run_with(struct analysis **out, const uint8_t *data, size_t len,
 		      const struct sigrules *rules, struct symstore *syms)
 {
-	uint8_t hash[HASH_LEN];
+	return analysis_run_known(out, data, len, rules, syms, NULL);
+}
 
-	hash_sha256(data, len, hash);
+int analysis_run_known(struct analysis **out, const uint8_t *data,
+		       size_t len, const struct sigrules *rules,
+		       struct symstore *syms, const uint8_t hash[HASH_LEN])
+{
+	uint8_t own[HASH_LEN];
+
+	if (hash == NULL) {
+		hash_sha256(data, len, own);
+		hash = own;
+	}
 	return run_hashed(out, data, len, rules, syms, hash);
 }
 
@@ -144,6 +154,14 @@ int analysis_run_file_with(struct analysis **out, const char *path,
 			   const struct sigrules *rules,
 			   struct symstore *syms)
 {
+	return analysis_run_file_known(out, path, rules, syms, NULL);
+}
+
+int analysis_run_file_known(struct analysis **out, const char *path,
+			    const struct sigrules *rules,
+			    struct symstore *syms,
+			    const uint8_t hash[HASH_LEN])
+{
 	struct mapfile m;
 	struct diag d;
 
@@ -163,10 +181,13 @@ int analysis_run_file_with(struct analysis **out, const char *path,
 	 * the readers fault in only the few they use. Resident memory then
 	 * does not grow with the file (the hashing time still does).
 	 */
-	uint8_t hash[HASH_LEN];
+	uint8_t own[HASH_LEN];
 
-	hash_sha256_chunked(m.data, m.len, ANALYSIS_HASH_CHUNK, drop_hashed,
-			    &m, hash);
+	if (hash == NULL) {
+		hash_sha256_chunked(m.data, m.len, ANALYSIS_HASH_CHUNK,
+				    drop_hashed, &m, own);
+		hash = own;
+	}
 	int rc = run_hashed(out, m.data, m.len, rules, syms, hash);
 
 	mapfile_close(&m);

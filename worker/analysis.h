@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hash.h"
 #include "model.h"
 
 struct sigrules;
@@ -42,6 +43,20 @@ int analysis_run_with(struct analysis **out, const uint8_t *data, size_t len,
 int analysis_run_file_with(struct analysis **out, const char *path,
 			   const struct sigrules *rules,
 			   struct symstore *syms);
+
+/*
+ * As analysis_run_with() and analysis_run_file_with() for content whose
+ * SHA-256 is known already (the job named it): HASH is taken as it is,
+ * so the time does not grow with the size of a file the readers only
+ * sample. HASH NULL computes it.
+ */
+int analysis_run_known(struct analysis **out, const uint8_t *data,
+		       size_t len, const struct sigrules *rules,
+		       struct symstore *syms, const uint8_t hash[HASH_LEN]);
+int analysis_run_file_known(struct analysis **out, const char *path,
+			    const struct sigrules *rules,
+			    struct symstore *syms,
+			    const uint8_t hash[HASH_LEN]);
 
 /*
  * Build the embedded tables (bugchecks, their arguments, OS modules) now

@@ -318,8 +318,8 @@ static int child_analyse(const struct sandbox *sb,
 		if (a == NULL)
 			return CHILD_NOMEM;
 		model_add_error(a, d.code, false, 0, "%s", d.msg);
-	} else if (analysis_run_with(&a, m.data, m.len, o->rules, o->syms) !=
-		   DF_OK) {
+	} else if (analysis_run_known(&a, m.data, m.len, o->rules, o->syms,
+				      origin->content_hash) != DF_OK) {
 		return CHILD_NOMEM;
 	}
 	Dumpfleet__V1__Dump dump;
@@ -683,7 +683,7 @@ int sandbox_run(struct sandbox *sb, const char *path,
 {
 	struct diag d;
 
-	struct record_origin origin = { path, NULL, NULL, NULL };
+	struct record_origin origin = { path, NULL, NULL, NULL, NULL };
 
 	diag_init(&d);
 	*out = NULL;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -13,6 +14,7 @@
 #include "df.h"
 #include "diag.h"
 #include "fault.h"
+#include "hash.h"
 #include "log.h"
 #include "record.h"
 #include "sandbox.h"
@@ -117,6 +119,22 @@ static int send_result(void *sock, uint64_t job_id, Dumpfleet__V1__Dump *dump,
 	return wire_send(sock, NULL, &env, NULL);
 }
 
+/*
+ * The content hash JobAssign J names, when the file at PATH can be that
+ * content: a regular file of the size the job gives. Otherwise NULL, and
+ * the analysis hashes what it finds (jobs of older clients have none).
+ */
+static const uint8_t *job_hash(const Dumpfleet__V1__JobAssign *j,
+			       const char *path)
+{
+	struct stat st;
+
+	if (j->content_hash.len != HASH_LEN || stat(path, &st) != 0 ||
+	    !S_ISREG(st.st_mode) || (uint64_t)st.st_size != j->size)
+		return NULL;
+	return j->content_hash.data;
+}
+
 static void log_done(const struct slot *s, uint64_t job_id, int rc)
 {
 	log_msg(LL_DEBUG, "event=job_done worker=%s job=%llu ms=%llu rc=%d",
@@ -133,11 +151,13 @@ static int run_job_here(struct slot *s, void *sock,
 
 	fault_prepare(s->fault, j->path);
 	fault_strike(s->fault, j->path);
-	int rc = analysis_run_file_with(&a, j->path, s->rules, s->syms);
+	const uint8_t *hash = job_hash(j, j->path);
+	int rc = analysis_run_file_known(&a, j->path, s->rules, s->syms, hash);
 
 	if (rc != DF_OK)
 		return rc;
-	struct record_origin origin = { j->path, NULL, j->archive, j->member };
+	struct record_origin origin = { j->path, NULL, j->archive, j->member,
+					hash };
 
 	rc = record_from_analysis(&dump, a, &origin);
 	if (rc == DF_OK)
@@ -220,7 +240,8 @@ static int start_job(struct slot *s, void *sock)
 		held_pop(s);
 		return rc == DF_OK ? send_ready(s, sock, 1) : rc;
 	}
-	struct record_origin origin = { j->path, NULL, j->archive, j->member };
+	struct record_origin origin = { j->path, NULL, j->archive, j->member,
+					job_hash(j, j->path) };
 
 	diag_init(&d);
 	if (sandbox_start(s->sb, &origin, &d) == DF_OK)

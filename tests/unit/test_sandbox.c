@@ -5,6 +5,7 @@
  * failure with its reason, within the limits set, and the sandbox serves
  * the next dump afterwards.
  */
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -81,7 +82,8 @@ static void test_sandbox__result_equals_in_process(void **state)
 	assert_int_equal(run_with(&o, NULL, &dm, reason, sizeof(reason)),
 			 DF_OK);
 	assert_non_null(dm);
-	struct record_origin origin = { sample_path(), NULL, NULL, NULL };
+	struct record_origin origin = { sample_path(), NULL, NULL, NULL,
+					NULL };
 
 	assert_int_equal(analysis_run_file(&a, sample_path(), NULL), DF_OK);
 	assert_int_equal(record_from_analysis(&here, a, &origin), DF_OK);
@@ -264,7 +266,7 @@ static void test_sandbox__file_truncated_while_mapped(void **state)
 	o.fault = "slow:cut.dmp";
 	assert_int_equal(sandbox_new(&sb, &o), DF_OK);
 	diag_init(&d);
-	struct record_origin origin = { path, NULL, NULL, NULL };
+	struct record_origin origin = { path, NULL, NULL, NULL, NULL };
 
 	assert_int_equal(sandbox_start(sb, &origin, &d), DF_OK);
 	usleep(300000);
@@ -347,10 +349,58 @@ static void test_sandbox__finish_without_a_child_is_refused(void **state)
 	sandbox_destroy(&sb);
 }
 
+/*
+ * A known content hash travels through the origin to the child, which
+ * takes it instead of hashing the file; in process as well.
+ */
+static void test_sandbox__known_hash_is_taken_not_computed(void **state)
+{
+	(void)state;
+	struct sandbox_opts o;
+	struct sandbox *sb = NULL;
+	Dumpfleet__V1__Dump *dm = NULL;
+	struct analysis *a = NULL;
+	uint8_t fake[HASH_LEN];
+	struct diag d;
+	char reason[SANDBOX_MAX_REASON];
+
+	memset(fake, 0x5A, sizeof(fake));
+	sandbox_opts_init(&o);
+	assert_int_equal(sandbox_new(&sb, &o), DF_OK);
+	struct record_origin origin = { sample_path(), NULL, NULL, NULL,
+					fake };
+
+	diag_init(&d);
+	assert_int_equal(sandbox_start(sb, &origin, &d), DF_OK);
+	while (!sandbox_pump(sb)) {
+		struct pollfd p = { sandbox_fd(sb), POLLIN, 0 };
+
+		poll(&p, 1, (int)sandbox_wait_ms(sb));
+	}
+	assert_int_equal(sandbox_finish(sb, &dm, reason, sizeof(reason)),
+			 DF_OK);
+	assert_int_equal(dm->content_hash.len, HASH_LEN);
+	assert_memory_equal(dm->content_hash.data, fake, HASH_LEN);
+	assert_true(dm->signature_hash[0] != '\0');
+	sandbox_dump_free(dm);
+	sandbox_destroy(&sb);
+	assert_int_equal(analysis_run_file_known(&a, sample_path(), NULL, NULL,
+						 fake),
+			 DF_OK);
+	assert_memory_equal(a->content_hash, fake, HASH_LEN);
+	analysis_destroy(&a);
+	assert_int_equal(analysis_run_file_known(&a, sample_path(), NULL, NULL,
+						 NULL),
+			 DF_OK);
+	assert_memory_not_equal(a->content_hash, fake, HASH_LEN);
+	analysis_destroy(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sandbox__result_equals_in_process),
+		cmocka_unit_test(test_sandbox__known_hash_is_taken_not_computed),
 		cmocka_unit_test(test_sandbox__missing_file_is_a_result),
 		cmocka_unit_test(
 			test_sandbox__crash_is_a_failure_and_the_next_dump_works),
