@@ -8,6 +8,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "content.h"
 #include "curve.h"
 #include "df.h"
 #include "diag.h"
@@ -99,6 +100,7 @@ struct broker {
 	struct metrics_hist commit;
 	uint64_t last_publish;
 	uint64_t next_seq;    /* for the next lease */
+	struct content *content; /* the content service, or NULL */
 };
 
 static uint64_t now_us(void)
@@ -436,6 +438,11 @@ static void dispatch(struct broker *b)
 
 			if (lease_add(b, j, w) != DF_OK)
 				return;
+			if (b->content != NULL &&
+			    content_allow(b->content, j.id, j.path,
+					  j.has_hash ? j.size : 0) != DF_OK)
+				log_msg(LL_ERROR, "event=content_allow_failed "
+					"job=%llu", (unsigned long long)j.id);
 			b->qhead++;
 			as.job_id = j.id;
 			as.path = j.path;
@@ -976,6 +983,14 @@ static void publish(struct broker *b, uint64_t now)
 	rate_window(&b->done_rate, now, b->done, &delta, &ms);
 	s.done_per_second = ms > 0 ? (double)delta * 1000.0 / (double)ms : 0;
 	s.commit = b->commit;
+	if (b->content != NULL) {
+		struct content_stats cs;
+
+		content_get_stats(b->content, &cs);
+		s.content_requests = cs.requests;
+		s.content_bytes = cs.bytes;
+		s.content_errors = cs.errors;
+	}
 	metrics_publish(b->o->metrics, &s);
 }
 
@@ -1185,6 +1200,23 @@ static int bind_socket(struct broker *b)
 	return DF_OK;
 }
 
+static int start_content(struct broker *b)
+{
+	struct content_opts co = { b->o->zmq_ctx, b->o->content_endpoint,
+				   b->o->curve };
+	char ep[256];
+	struct diag d;
+
+	diag_init(&d);
+	if (content_start(&b->content, &co, ep, sizeof(ep), &d) != DF_OK) {
+		log_msg(LL_ERROR, "event=content_failed err=\"%s\"", d.msg);
+		return DF_EIO;
+	}
+	if (b->o->on_content_bound != NULL)
+		b->o->on_content_bound(b->o->on_bound_ctx, ep);
+	return DF_OK;
+}
+
 static void broker_free(struct broker *b)
 {
 	for (size_t i = b->qhead; i < b->qlen; i++)
@@ -1300,10 +1332,14 @@ int broker_run(const struct broker_opts *o)
 	}
 	if (rc == DF_OK)
 		rc = bind_socket(&b);
+	/* After ZAP: a CURVE socket with no handler would admit anyone. */
+	if (rc == DF_OK && o->content_endpoint != NULL)
+		rc = start_content(&b);
 	if (rc == DF_OK)
 		rc = serve(&b);
 	if (b.npending > 0)
 		flush_results(&b);
+	content_stop(&b.content);
 	broker_free(&b);
 	zap_stop(&zap);
 	log_msg(LL_INFO, "event=stopped done=%llu failed=%llu rc=%d",

@@ -292,11 +292,10 @@ static int send_dump(const Dumpfleet__V1__Dump *dump, uint32_t flags,
 }
 
 /* Open, limit, filter, analyse, send: the child's whole life. */
-static int child_analyse(const struct sandbox *sb,
+static int child_analyse(const struct sandbox *sb, const char *path,
 			 const struct record_origin *origin)
 {
 	const struct sandbox_opts *o = &sb->o;
-	const char *path = origin->source;
 	struct mapfile m;
 	struct diag d;
 	struct analysis *a = NULL;
@@ -309,10 +308,10 @@ static int child_analyse(const struct sandbox *sb,
 
 	if (!limit_memory(o))
 		return CHILD_SETUP;
-	fault_prepare(o->fault, path);
+	fault_prepare(o->fault, origin->source);
 	if (!o->no_seccomp && !filter_install(o))
 		flags |= FLAG_NO_FILTER;
-	fault_strike(o->fault, path);
+	fault_strike(o->fault, origin->source);
 	if (mrc != DF_OK) {
 		a = analysis_new();
 		if (a == NULL)
@@ -350,7 +349,7 @@ static _Noreturn void child_exit(int status)
 		syscall(SYS_exit_group, status);
 }
 
-static void child_main(const struct sandbox *sb,
+static void child_main(const struct sandbox *sb, const char *path,
 		       const struct record_origin *origin, int wfd,
 		       pid_t parent)
 {
@@ -372,13 +371,19 @@ static void child_main(const struct sandbox *sb,
 	/* Sockets, the store, other slots' pipes: none of the parser's. */
 	if (close_range(RESULT_FD + 1, ~0U, 0) != 0)
 		child_exit(CHILD_SETUP);
-	child_exit(child_analyse(sb, origin));
+	child_exit(child_analyse(sb, path, origin));
 }
 
 /* ---- the parent ---------------------------------------------------------- */
 
 int sandbox_start(struct sandbox *sb, const struct record_origin *origin,
 		  struct diag *d)
+{
+	return sandbox_start_file(sb, origin->source, origin, d);
+}
+
+int sandbox_start_file(struct sandbox *sb, const char *path,
+		       const struct record_origin *origin, struct diag *d)
 {
 	int p[2];
 
@@ -396,7 +401,7 @@ int sandbox_start(struct sandbox *sb, const struct record_origin *origin,
 	symstore_fork_done(sb->o.syms);
 	if (pid == 0) {
 		close(p[0]);
-		child_main(sb, origin, p[1], parent);
+		child_main(sb, path, origin, p[1], parent);
 	}
 	int e = errno;
 

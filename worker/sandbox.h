@@ -90,6 +90,13 @@ void sandbox_destroy(struct sandbox **sp);
 int sandbox_start(struct sandbox *sb, const struct record_origin *origin,
 		  struct diag *d);
 
+/*
+ * As sandbox_start, analysing the file at PATH (a local copy, e.g. one
+ * fetched from the broker) while the record names ORIGIN->source.
+ */
+int sandbox_start_file(struct sandbox *sb, const char *path,
+		       const struct record_origin *origin, struct diag *d);
+
 /* Kill a running child now; sandbox_finish() then reports the end. */
 void sandbox_cancel(struct sandbox *sb);
 

@@ -1,6 +1,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "df.h"
 #include "diag.h"
 #include "fault.h"
+#include "fetch.h"
 #include "hash.h"
 #include "log.h"
 #include "record.h"
@@ -25,6 +27,11 @@
 #define WORKER_PREFETCH 1
 #define WORKER_MAX_HELD 64  /* the broker's cap on one connection's credit */
 #define WORKER_DRAIN_LINGER_MS 2000 /* for the last result and Disconnect */
+
+struct session {
+	uint64_t last_heard;
+	uint64_t last_sent;
+};
 
 struct slot {
 	const struct worker_opts *opts;
@@ -39,6 +46,13 @@ struct slot {
 	size_t nheld;
 	uint64_t job_t0;          /* when held[0] started */
 	bool noted_filter;        /* logged that seccomp is unavailable */
+	/* Without a shared filesystem (opts->fetch_endpoint). */
+	struct fetch *fetch;      /* made at the first fetch */
+	char cache[PATH_MAX];     /* held[0]'s cache file, when cached */
+	bool cached;
+	void *sock;               /* the session's socket, for the tick */
+	struct session *ss;
+	bool tick_bye;            /* the broker said goodbye during a fetch */
 	pthread_t thread;
 	bool started;
 };
@@ -142,17 +156,20 @@ static void log_done(const struct slot *s, uint64_t job_id, int rc)
 		(unsigned long long)(wire_now_ms() - s->job_t0), rc);
 }
 
-/* Analyse one job in this thread (no_sandbox) and send its result. */
+/*
+ * Analyse one job in this thread (no_sandbox) and send its result: the
+ * file at PATH (J's own or a fetched copy) whose hash is HASH (or NULL).
+ */
 static int run_job_here(struct slot *s, void *sock,
-			const Dumpfleet__V1__JobAssign *j)
+			const Dumpfleet__V1__JobAssign *j, const char *path,
+			const uint8_t *hash)
 {
 	struct analysis *a = NULL;
 	Dumpfleet__V1__Dump dump;
 
 	fault_prepare(s->fault, j->path);
 	fault_strike(s->fault, j->path);
-	const uint8_t *hash = job_hash(j, j->path);
-	int rc = analysis_run_file_known(&a, j->path, s->rules, s->syms, hash);
+	int rc = analysis_run_file_known(&a, path, s->rules, s->syms, hash);
 
 	if (rc != DF_OK)
 		return rc;
@@ -202,8 +219,17 @@ static int finish_job(struct slot *s, void *sock)
 	return rc;
 }
 
+/* The running job's cache file is not needed once it is answered. */
+static void cache_drop(struct slot *s)
+{
+	if (s->cached)
+		unlink(s->cache);
+	s->cached = false;
+}
+
 static void held_pop(struct slot *s)
 {
+	cache_drop(s);
 	wire_env_free(s->held[0]);
 	memmove(s->held, s->held + 1, (s->nheld - 1) * sizeof(*s->held));
 	s->nheld--;
@@ -222,41 +248,6 @@ static void held_clear(struct slot *s)
 	}
 	while (s->nheld > 0)
 		held_pop(s);
-}
-
-/*
- * Start the next held job. In a sandbox it runs while the slot polls;
- * without one it runs here, and is answered, before this returns.
- */
-static int start_job(struct slot *s, void *sock)
-{
-	const Dumpfleet__V1__JobAssign *j = s->held[0]->assign;
-	struct diag d;
-
-	s->job_t0 = wire_now_ms();
-	if (s->sb == NULL) {
-		int rc = run_job_here(s, sock, j);
-
-		held_pop(s);
-		return rc == DF_OK ? send_ready(s, sock, 1) : rc;
-	}
-	struct record_origin origin = { j->path, NULL, j->archive, j->member,
-					job_hash(j, j->path) };
-
-	diag_init(&d);
-	if (sandbox_start(s->sb, &origin, &d) == DF_OK)
-		return DF_OK;
-	/* No child (fork failed): let another worker try the job. */
-	Dumpfleet__V1__Dump f = DUMPFLEET__V1__DUMP__INIT;
-
-	log_msg(LL_ERROR, "event=sandbox_failed worker=%s err=\"%s\"", s->name,
-		d.msg);
-	f.source = j->path;
-	f.failure = d.msg;
-	int rc = send_result(sock, j->job_id, &f, true);
-
-	held_pop(s);
-	return rc == DF_OK ? send_ready(s, sock, 1) : rc;
 }
 
 /* A message from the broker. Returns 1 when the session must end. */
@@ -280,10 +271,180 @@ static int on_message(struct slot *s, wire_env *env)
 	return bye;
 }
 
-struct session {
-	uint64_t last_heard;
-	uint64_t last_sent;
-};
+/* Held[0] could not be analysed here, through no fault of its data. */
+static int give_up_job(struct slot *s, void *sock, const char *reason)
+{
+	const Dumpfleet__V1__JobAssign *j = s->held[0]->assign;
+	Dumpfleet__V1__Dump f = DUMPFLEET__V1__DUMP__INIT;
+
+	f.source = j->path;
+	f.failure = (char *)reason;
+	int rc = send_result(sock, j->job_id, &f, true);
+
+	log_done(s, j->job_id, rc);
+	held_pop(s);
+	return rc == DF_OK ? send_ready(s, sock, 1) : rc;
+}
+
+/*
+ * While a fetch waits: read the broker (jobs, heartbeats, a goodbye) and
+ * heartbeat, as session_poll() does. Nonzero abandons the fetch.
+ */
+static int fetch_tick(void *ctx)
+{
+	struct slot *s = ctx;
+	const struct worker_opts *o = s->opts;
+	zmq_pollitem_t it = { s->sock, 0, ZMQ_POLLIN, 0 };
+	uint64_t now = wire_now_ms();
+
+	while (!s->tick_bye && zmq_poll(&it, 1, 0) > 0) {
+		wire_env *env = NULL;
+		struct diag d;
+
+		diag_init(&d);
+		if (wire_recv(s->sock, NULL, &env, &d) == DF_EIO)
+			return 1;
+		s->ss->last_heard = now;
+		if (env != NULL && on_message(s, env))
+			s->tick_bye = true;
+	}
+	if (now - s->ss->last_sent >= o->heartbeat_ms) {
+		send_heartbeat(s->sock);
+		s->ss->last_sent = now;
+	}
+	return s->tick_bye ||
+	       now - s->ss->last_heard > (uint64_t)o->heartbeat_ms * o->liveness;
+}
+
+/*
+ * Whether held[0]'s file must come from the broker: always with
+ * fetch_always, else when the path here is not the job's file.
+ */
+static bool needs_fetch(const struct slot *s,
+			const Dumpfleet__V1__JobAssign *j)
+{
+	struct stat st;
+
+	if (s->opts->fetch_endpoint == NULL)
+		return false;
+	if (s->opts->fetch_always)
+		return true;
+	if (stat(j->path, &st) != 0 || !S_ISREG(st.st_mode))
+		return true;
+	return j->content_hash.len == HASH_LEN &&
+	       (uint64_t)st.st_size != j->size;
+}
+
+/* The cache file of job ID: named from the job and this slot only. */
+static int cache_name(struct slot *s, uint64_t id, struct diag *d)
+{
+	const char *dir = s->opts->fetch_dir;
+	const char *tmp = getenv("TMPDIR");
+
+	if (dir == NULL)
+		dir = tmp != NULL && tmp[0] == '/' ? tmp : "/tmp";
+	int n = snprintf(s->cache, sizeof(s->cache),
+			 "%s/dumpfleet-fetch-%ld.%u-job-%llu", dir,
+			 (long)getpid(), s->index, (unsigned long long)id);
+
+	if (n < 0 || (size_t)n >= sizeof(s->cache))
+		return diag_fail(d, DF_ELIMIT, "--fetch-dir is too long");
+	return DF_OK;
+}
+
+/* Fetch held[0]'s file into its cache file; the hash is checked. */
+static int fetch_job(struct slot *s, void *sock, struct session *ss,
+		     struct diag *d)
+{
+	const Dumpfleet__V1__JobAssign *j = s->held[0]->assign;
+	const struct worker_opts *o = s->opts;
+
+	if (s->fetch == NULL) {
+		struct fetch_opts fo;
+
+		fetch_opts_init(&fo);
+		fo.zmq_ctx = o->zmq_ctx;
+		fo.endpoint = o->fetch_endpoint;
+		fo.curve = o->curve;
+		if (o->fetch_timeout_ms != 0)
+			fo.timeout_ms = o->fetch_timeout_ms;
+		if (fetch_new(&s->fetch, &fo, d) != DF_OK)
+			return DF_EIO;
+	}
+	if (cache_name(s, j->job_id, d) != DF_OK)
+		return DF_EIO;
+	struct fetch_stats before, after;
+	const uint8_t *hash =
+		j->content_hash.len == HASH_LEN ? j->content_hash.data : NULL;
+
+	s->sock = sock;
+	s->ss = ss;
+	s->tick_bye = false;
+	fetch_set_tick(s->fetch, fetch_tick, s);
+	fetch_get_stats(s->fetch, &before);
+	s->cached = true;
+	int rc = fetch_file(s->fetch, j->job_id, hash != NULL ? j->size : 0,
+			    hash, s->cache, d);
+
+	fetch_get_stats(s->fetch, &after);
+	s->cached = rc == DF_OK;
+	log_msg(rc == DF_OK ? LL_INFO : LL_WARN,
+		"event=fetched worker=%s job=%llu mode=whole bytes=%llu "
+		"requests=%llu ms=%llu ok=%d", s->name,
+		(unsigned long long)j->job_id,
+		(unsigned long long)(after.bytes - before.bytes),
+		(unsigned long long)(after.requests - before.requests),
+		(unsigned long long)(wire_now_ms() - s->job_t0), rc == DF_OK);
+	return rc;
+}
+
+/*
+ * Start the next held job. In a sandbox it runs while the slot polls;
+ * without one it runs here, and is answered, before this returns.
+ */
+static int start_job(struct slot *s, void *sock, struct session *ss)
+{
+	const Dumpfleet__V1__JobAssign *j = s->held[0]->assign;
+	const char *path = j->path;
+	const uint8_t *hash = NULL;
+	struct diag d;
+
+	diag_init(&d);
+	s->job_t0 = wire_now_ms();
+	if (needs_fetch(s, j)) {
+		if (fetch_job(s, sock, ss, &d) != DF_OK) {
+			char why[SANDBOX_MAX_REASON];
+
+			int n = snprintf(why, sizeof(why),
+					 "content fetch failed: %s", d.msg);
+
+			/* A long reason is cut, never overrun. */
+			if (n < 0)
+				why[0] = '\0';
+			return give_up_job(s, sock, why);
+		}
+		path = s->cache;
+		if (j->content_hash.len == HASH_LEN)
+			hash = j->content_hash.data;
+	} else {
+		hash = job_hash(j, path);
+	}
+	if (s->sb == NULL) {
+		int rc = run_job_here(s, sock, j, path, hash);
+
+		held_pop(s);
+		return rc == DF_OK ? send_ready(s, sock, 1) : rc;
+	}
+	struct record_origin origin = { j->path, NULL, j->archive, j->member,
+					hash };
+
+	if (sandbox_start_file(s->sb, path, &origin, &d) == DF_OK)
+		return DF_OK;
+	/* No child (fork failed): let another worker try the job. */
+	log_msg(LL_ERROR, "event=sandbox_failed worker=%s err=\"%s\"", s->name,
+		d.msg);
+	return give_up_job(s, sock, d.msg);
+}
 
 /* Wait for the socket or the child; returns 1 to reconnect, -1 to end. */
 static int session_poll(struct slot *s, void *sock, struct session *ss)
@@ -362,8 +523,10 @@ static int slot_session(struct slot *s, void *sock)
 		bool busy = s->sb != NULL && sandbox_busy(s->sb);
 
 		if (!stopping && !busy && s->nheld > 0) {
-			if (start_job(s, sock) != DF_OK)
+			if (start_job(s, sock, &ss) != DF_OK)
 				return zmq_errno() == ETERM ? 0 : 1;
+			if (s->tick_bye)
+				return 1;
 			ss.last_sent = wire_now_ms();
 			continue;
 		}
@@ -402,12 +565,14 @@ static void *slot_main(void *arg)
 		/* A new connection gets its jobs anew. */
 		held_clear(s);
 		zmq_close(sock);
+		s->sock = NULL;
 		if (!again)
 			break;
 		usleep(backoff * 1000);
 		if (backoff < 4000)
 			backoff *= 2;
 	}
+	fetch_destroy(&s->fetch);
 	return NULL;
 }
 
