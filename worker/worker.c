@@ -388,10 +388,15 @@ static int fetch_job(struct slot *s, void *sock, struct session *ss,
 
 	fetch_get_stats(s->fetch, &after);
 	s->cached = rc == DF_OK;
+	struct stat st;
+	uint64_t size = rc == DF_OK && stat(s->cache, &st) == 0
+				? (uint64_t)st.st_size
+				: j->size;
+
 	log_msg(rc == DF_OK ? LL_INFO : LL_WARN,
-		"event=fetched worker=%s job=%llu mode=whole bytes=%llu "
-		"requests=%llu ms=%llu ok=%d", s->name,
-		(unsigned long long)j->job_id,
+		"event=fetched worker=%s job=%llu mode=whole size=%llu "
+		"bytes=%llu requests=%llu ms=%llu ok=%d", s->name,
+		(unsigned long long)j->job_id, (unsigned long long)size,
 		(unsigned long long)(after.bytes - before.bytes),
 		(unsigned long long)(after.requests - before.requests),
 		(unsigned long long)(wire_now_ms() - s->job_t0), rc == DF_OK);
