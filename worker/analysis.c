@@ -11,6 +11,7 @@
 #include "kdump.h"
 #include "mapfile.h"
 #include "minidump.h"
+#include "reader.h"
 #include "registry.h"
 #include "signature.h"
 #include "symbols.h"
@@ -30,9 +31,17 @@ enum model_format analysis_detect_format(const uint8_t *data, size_t len)
 }
 
 static void read_by_format(struct analysis *a, const uint8_t *data, size_t len,
-			   struct symstore *syms)
+			   struct symstore *syms, const struct reader_src *src)
 {
+	/* The probes read from the start: at most the first few KiB. */
 	a->format = analysis_detect_format(data, len);
+	/* Only the kernel dump reader reads through a source. */
+	if (src != NULL && a->format != FORMAT_KERNEL_DUMP &&
+	    src->ensure(src->ctx, 0, len) != DF_OK) {
+		model_add_error(a, DF_EIO, false, 0,
+				"the file's bytes could not be read");
+		return;
+	}
 	switch (a->format) {
 	case FORMAT_MINIDUMP:
 		minidump_read_with(a, data, len, syms);
@@ -41,7 +50,7 @@ static void read_by_format(struct analysis *a, const uint8_t *data, size_t len,
 		dbglog_read(a, data, len);
 		break;
 	case FORMAT_KERNEL_DUMP:
-		kdump_read(a, data, len);
+		kdump_read_src(a, data, len, src);
 		break;
 	case FORMAT_UNKNOWN:
 		model_add_error(a, DF_EFORMAT, true, 0,
@@ -78,7 +87,8 @@ int analysis_run(struct analysis **out, const uint8_t *data, size_t len,
 /* The analysis of DATA whose content hash is HASH. */
 static int run_hashed(struct analysis **out, const uint8_t *data, size_t len,
 		      const struct sigrules *rules, struct symstore *syms,
-		      const uint8_t hash[HASH_LEN])
+		      const uint8_t hash[HASH_LEN],
+		      const struct reader_src *src)
 {
 	struct analysis *a = analysis_new();
 
@@ -87,7 +97,7 @@ static int run_hashed(struct analysis **out, const uint8_t *data, size_t len,
 		return DF_ENOMEM;
 	a->size = len;
 	memcpy(a->content_hash, hash, HASH_LEN);
-	read_by_format(a, data, len, syms);
+	read_by_format(a, data, len, syms, src);
 	symbolize(a, syms);
 	name_codes(a);
 	blame_pick(a);
@@ -126,7 +136,15 @@ int analysis_run_known(struct analysis **out, const uint8_t *data,
 		hash_sha256(data, len, own);
 		hash = own;
 	}
-	return run_hashed(out, data, len, rules, syms, hash);
+	return run_hashed(out, data, len, rules, syms, hash, NULL);
+}
+
+int analysis_run_src(struct analysis **out, const uint8_t *data, size_t len,
+		     const struct sigrules *rules, struct symstore *syms,
+		     const uint8_t hash[HASH_LEN],
+		     const struct reader_src *src)
+{
+	return run_hashed(out, data, len, rules, syms, hash, src);
 }
 
 /* After hashing a chunk of the mapped file: its pages are not needed. */
@@ -188,7 +206,7 @@ int analysis_run_file_known(struct analysis **out, const char *path,
 				    drop_hashed, &m, own);
 		hash = own;
 	}
-	int rc = run_hashed(out, m.data, m.len, rules, syms, hash);
+	int rc = run_hashed(out, m.data, m.len, rules, syms, hash, NULL);
 
 	mapfile_close(&m);
 	return rc;

@@ -59,6 +59,20 @@ int analysis_run_file_known(struct analysis **out, const char *path,
 			    const uint8_t hash[HASH_LEN]);
 
 /*
+ * As analysis_run_known for LEN bytes at DATA of which only the first
+ * few are resident: SRC (reader.h) makes the others resident as the
+ * reader needs them (a kernel dump read range by range); a format whose
+ * reader does not read through a source has all its bytes made resident
+ * first. HASH is required: hashing would read everything. The first 8
+ * bytes must be resident. A failure of SRC is SRC's to report.
+ */
+struct reader_src;
+int analysis_run_src(struct analysis **out, const uint8_t *data, size_t len,
+		     const struct sigrules *rules, struct symstore *syms,
+		     const uint8_t hash[HASH_LEN],
+		     const struct reader_src *src);
+
+/*
  * Build the embedded tables (bugchecks, their arguments, OS modules) now
  * instead of on first use. A process that forks a child per dump calls it
  * before forking: every child then inherits them built, rather than

@@ -467,3 +467,132 @@ int fetch_file(struct fetch *f, uint64_t job, uint64_t size,
 		unlink(path);
 	return rc;
 }
+
+/* ---- range mode ------------------------------------------------------------ */
+
+struct fetch_cache {
+	struct fetch *f;
+	uint64_t job;
+	uint64_t size;
+	int fd;
+	uint8_t *present;      /* one bit per chunk */
+	uint64_t nchunks;
+	uint64_t bytes;        /* fetched */
+	struct diag err;       /* the first failure (sticky) */
+	bool failed;
+};
+
+int fetch_cache_open(struct fetch_cache **out, struct fetch *f, uint64_t job,
+		     uint64_t size, const char *path, struct diag *d)
+{
+	struct fetch_cache *c = calloc(1, sizeof(*c));
+
+	*out = NULL;
+	if (c == NULL)
+		return diag_fail(d, DF_ENOMEM, "out of memory");
+	c->f = f;
+	c->job = job;
+	c->size = size;
+	c->nchunks = size / f->o.chunk + (size % f->o.chunk != 0);
+	c->present = calloc(c->nchunks / 8 + 1, 1);
+	diag_init(&c->err);
+	unlink(path);
+	c->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		     0600);
+	if (c->present == NULL || c->fd < 0 ||
+	    ftruncate(c->fd, (off_t)size) != 0) {
+		int rc = diag_fail(d, DF_EIO, "cannot make the cache file: %s",
+				   c->present == NULL ? "out of memory"
+						      : strerror(errno));
+
+		fetch_cache_close(&c);
+		unlink(path);
+		return rc;
+	}
+	*out = c;
+	return DF_OK;
+}
+
+static bool chunk_present(const struct fetch_cache *c, uint64_t i)
+{
+	return (c->present[i / 8] >> (i % 8)) & 1u;
+}
+
+/* Fetch chunks [FROM, TO) (all missing) in one windowed range. */
+static int fetch_chunks(struct fetch_cache *c, uint64_t from, uint64_t to)
+{
+	uint64_t chunk = c->f->o.chunk, size = c->size;
+	struct fetch_stats before, after;
+
+	fetch_get_stats(c->f, &before);
+	int rc = fetch_range(c->f, c->job, from * chunk, (to - from) * chunk,
+			     c->fd, &size, &c->err);
+
+	fetch_get_stats(c->f, &after);
+	c->bytes += after.bytes - before.bytes;
+	if (rc == DF_OK && size != c->size)
+		rc = diag_fail(&c->err, DF_EIO, "the file changed size");
+	if (rc != DF_OK)
+		return rc;
+	for (uint64_t i = from; i < to; i++)
+		c->present[i / 8] |= (uint8_t)(1u << (i % 8));
+	return DF_OK;
+}
+
+int fetch_cache_ensure(struct fetch_cache *c, uint64_t off, uint64_t n)
+{
+	uint64_t chunk = c->f->o.chunk;
+
+	if (c->failed)
+		return DF_EIO;
+	if (n == 0 || off >= c->size)
+		return DF_OK;
+	if (n > c->size - off)
+		n = c->size - off;
+	uint64_t first = off / chunk, last = (off + n - 1) / chunk;
+
+	for (uint64_t i = first; i <= last;) {
+		if (chunk_present(c, i)) {
+			i++;
+			continue;
+		}
+		uint64_t j = i;
+
+		while (j <= last && !chunk_present(c, j))
+			j++;
+		if (fetch_chunks(c, i, j) != DF_OK) {
+			c->failed = true;
+			return DF_EIO;
+		}
+		i = j;
+	}
+	return DF_OK;
+}
+
+const char *fetch_cache_error(const struct fetch_cache *c)
+{
+	return c->failed ? c->err.msg : "";
+}
+
+uint32_t fetch_cache_chunk(const struct fetch_cache *c)
+{
+	return c->f->o.chunk;
+}
+
+uint64_t fetch_cache_bytes(const struct fetch_cache *c)
+{
+	return c->bytes;
+}
+
+void fetch_cache_close(struct fetch_cache **cp)
+{
+	struct fetch_cache *c = *cp;
+
+	if (c == NULL)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->present);
+	free(c);
+	*cp = NULL;
+}

@@ -89,4 +89,26 @@ int fetch_file(struct fetch *f, uint64_t job, uint64_t size,
 
 void fetch_get_stats(const struct fetch *f, struct fetch_stats *out);
 
+/*
+ * Range mode: a sparse cache file of job JOB's SIZE bytes at PATH that is
+ * filled as its bytes are needed. fetch_cache_ensure() fetches the chunks
+ * of [OFF, OFF+N) not yet present (a bitmap of present chunks; ranges are
+ * rounded out to whole chunks) and returns DF_OK once they are in the
+ * file. A failure is sticky: every later call fails too, and
+ * fetch_cache_error() says why. The file is not removed on close.
+ */
+struct fetch_cache;
+
+int fetch_cache_open(struct fetch_cache **out, struct fetch *f, uint64_t job,
+		     uint64_t size, const char *path, struct diag *d);
+int fetch_cache_ensure(struct fetch_cache *c, uint64_t off, uint64_t n);
+/* The first failure's reason, or "" while there was none. */
+const char *fetch_cache_error(const struct fetch_cache *c);
+/* Chunk size the cache rounds to. */
+uint32_t fetch_cache_chunk(const struct fetch_cache *c);
+/* Bytes fetched into the cache so far. */
+uint64_t fetch_cache_bytes(const struct fetch_cache *c);
+/* NULL-safe; sets *CP to NULL. */
+void fetch_cache_close(struct fetch_cache **cp);
+
 #endif /* WORKER_FETCH_H */

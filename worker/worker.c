@@ -1,6 +1,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -17,7 +18,11 @@
 #include "fault.h"
 #include "fetch.h"
 #include "hash.h"
+#include "kdump.h"
 #include "log.h"
+#include "mapfile.h"
+#include "model.h"
+#include "reader.h"
 #include "record.h"
 #include "sandbox.h"
 #include "signature.h"
@@ -27,6 +32,11 @@
 #define WORKER_PREFETCH 1
 #define WORKER_MAX_HELD 64  /* the broker's cap on one connection's credit */
 #define WORKER_DRAIN_LINGER_MS 2000 /* for the last result and Disconnect */
+/*
+ * Kernel dumps at least this big are fetched range by range, as their
+ * reader reads them; smaller files whole (a few round trips at most).
+ */
+#define WORKER_RANGE_MIN ((uint64_t)64 << 20)
 
 struct session {
 	uint64_t last_heard;
@@ -50,6 +60,8 @@ struct slot {
 	struct fetch *fetch;      /* made at the first fetch */
 	char cache[PATH_MAX];     /* held[0]'s cache file, when cached */
 	bool cached;
+	struct fetch_cache *range; /* held[0] fetched range by range */
+	uint64_t range_size;
 	void *sock;               /* the session's socket, for the tick */
 	struct session *ss;
 	bool tick_bye;            /* the broker said goodbye during a fetch */
@@ -157,6 +169,72 @@ static void log_done(const struct slot *s, uint64_t job_id, int rc)
 }
 
 /*
+ * Range mode: log what was fetched and, when a fetch failed during the
+ * analysis, the reason (REASON, LEN bytes); true then.
+ */
+static bool range_failed(struct slot *s, char *reason, size_t len)
+{
+	if (s->range == NULL)
+		return false;
+	const char *err = fetch_cache_error(s->range);
+	const Dumpfleet__V1__JobAssign *j = s->held[0]->assign;
+
+	log_msg(err[0] ? LL_WARN : LL_INFO,
+		"event=fetched worker=%s job=%llu mode=range size=%llu "
+		"bytes=%llu ms=%llu ok=%d", s->name,
+		(unsigned long long)j->job_id,
+		(unsigned long long)s->range_size,
+		(unsigned long long)fetch_cache_bytes(s->range),
+		(unsigned long long)(wire_now_ms() - s->job_t0), !err[0]);
+	if (!err[0])
+		return false;
+	int n = snprintf(reason, len, "content fetch failed: %s", err);
+
+	/* A long reason is cut, never overrun. */
+	if (n < 0 && len > 0)
+		reason[0] = '\0';
+	return true;
+}
+
+static int range_ensure(void *ctx, uint64_t off, uint64_t n);
+
+/* Without a sandbox: map the sparse cache file and read through it. */
+static int run_ranges_here(struct slot *s, struct analysis **a,
+			   const char *path, const uint8_t *hash)
+{
+	struct reader_src src = { range_ensure, s };
+	struct mapfile m;
+	struct diag d;
+
+	diag_init(&d);
+	if (mapfile_open(&m, path, &d) != DF_OK) {
+		*a = analysis_new();
+		if (*a == NULL)
+			return DF_ENOMEM;
+		model_add_error(*a, d.code, false, 0, "%s", d.msg);
+		return DF_OK;
+	}
+	int rc = analysis_run_src(a, m.data, m.len, s->rules, s->syms, hash,
+				  &src);
+
+	mapfile_close(&m);
+	return rc;
+}
+
+/* A failed result marked retry for J (the caller pops it). */
+static int give_up_now(struct slot *s, void *sock,
+		       const Dumpfleet__V1__JobAssign *j, const char *reason)
+{
+	Dumpfleet__V1__Dump f = DUMPFLEET__V1__DUMP__INIT;
+
+	log_msg(LL_WARN, "event=job_failed worker=%s job=%llu reason=\"%s\"",
+		s->name, (unsigned long long)j->job_id, reason);
+	f.source = j->path;
+	f.failure = (char *)reason;
+	return send_result(sock, j->job_id, &f, true);
+}
+
+/*
  * Analyse one job in this thread (no_sandbox) and send its result: the
  * file at PATH (J's own or a fetched copy) whose hash is HASH (or NULL).
  */
@@ -169,8 +247,16 @@ static int run_job_here(struct slot *s, void *sock,
 
 	fault_prepare(s->fault, j->path);
 	fault_strike(s->fault, j->path);
-	int rc = analysis_run_file_known(&a, path, s->rules, s->syms, hash);
+	int rc = s->range != NULL
+			 ? run_ranges_here(s, &a, path, hash)
+			 : analysis_run_file_known(&a, path, s->rules, s->syms,
+						   hash);
+	char why[SANDBOX_MAX_REASON];
 
+	if (rc == DF_OK && range_failed(s, why, sizeof(why))) {
+		analysis_destroy(&a);
+		return give_up_now(s, sock, j, why);
+	}
 	if (rc != DF_OK)
 		return rc;
 	struct record_origin origin = { j->path, NULL, j->archive, j->member,
@@ -202,6 +288,11 @@ static int finish_job(struct slot *s, void *sock)
 			"note=\"the kernel refused the filter: dumps are "
 			"parsed under resource limits only\"", s->name);
 	}
+	/* The reader missed bytes it asked for: not the dump's doing. */
+	if (rc == DF_OK && range_failed(s, reason, sizeof(reason))) {
+		sandbox_dump_free(dump);
+		rc = DF_EIO;
+	}
 	if (rc == DF_OK) {
 		rc = send_result(sock, j->job_id, dump, false);
 		sandbox_dump_free(dump);
@@ -222,6 +313,7 @@ static int finish_job(struct slot *s, void *sock)
 /* The running job's cache file is not needed once it is answered. */
 static void cache_drop(struct slot *s)
 {
+	fetch_cache_close(&s->range);
 	if (s->cached)
 		unlink(s->cache);
 	s->cached = false;
@@ -353,6 +445,51 @@ static int cache_name(struct slot *s, uint64_t id, struct diag *d)
 }
 
 /* Fetch held[0]'s file into its cache file; the hash is checked. */
+/* A page of the dump, for the kernel dump reader: from the broker. */
+static int range_ensure(void *ctx, uint64_t off, uint64_t n)
+{
+	struct slot *s = ctx;
+
+	return fetch_cache_ensure(s->range, off, n);
+}
+
+/*
+ * Range mode for held[0] when it is a big kernel dump with a known hash:
+ * its first chunk is fetched into a sparse cache file, the rest as the
+ * reader asks. DF_OK (s->range set), DF_ENOTFOUND when the job is not one
+ * for range mode (nothing kept), DF_EIO when the fetch failed.
+ */
+static int try_ranges(struct slot *s, struct diag *d)
+{
+	const Dumpfleet__V1__JobAssign *j = s->held[0]->assign;
+	uint8_t sig[8];
+
+	if (j->content_hash.len != HASH_LEN || j->size < WORKER_RANGE_MIN)
+		return DF_ENOTFOUND;
+	if (fetch_cache_open(&s->range, s->fetch, j->job_id, j->size,
+			     s->cache, d) != DF_OK)
+		return DF_EIO;
+	s->cached = true;
+	s->range_size = j->size;
+	int fd = -1;
+	bool kernel = fetch_cache_ensure(s->range, 0,
+					 fetch_cache_chunk(s->range)) == DF_OK &&
+		      (fd = open(s->cache, O_RDONLY | O_CLOEXEC)) >= 0 &&
+		      pread(fd, sig, sizeof(sig), 0) == (ssize_t)sizeof(sig) &&
+		      kdump_probe(sig, sizeof(sig));
+
+	if (fd >= 0)
+		close(fd);
+	if (kernel)
+		return DF_OK;
+	int rc = fetch_cache_error(s->range)[0]
+			 ? diag_fail(d, DF_EIO, "%s", fetch_cache_error(s->range))
+			 : DF_ENOTFOUND;
+
+	cache_drop(s);
+	return rc;
+}
+
 static int fetch_job(struct slot *s, void *sock, struct session *ss,
 		     struct diag *d)
 {
@@ -381,9 +518,13 @@ static int fetch_job(struct slot *s, void *sock, struct session *ss,
 	s->ss = ss;
 	s->tick_bye = false;
 	fetch_set_tick(s->fetch, fetch_tick, s);
+	int rc = try_ranges(s, d);
+
+	if (rc != DF_ENOTFOUND)
+		return rc;
 	fetch_get_stats(s->fetch, &before);
 	s->cached = true;
-	int rc = fetch_file(s->fetch, j->job_id, hash != NULL ? j->size : 0,
+	rc = fetch_file(s->fetch, j->job_id, hash != NULL ? j->size : 0,
 			    hash, s->cache, d);
 
 	fetch_get_stats(s->fetch, &after);
@@ -443,7 +584,12 @@ static int start_job(struct slot *s, void *sock, struct session *ss)
 	struct record_origin origin = { j->path, NULL, j->archive, j->member,
 					hash };
 
-	if (sandbox_start_file(s->sb, path, &origin, &d) == DF_OK)
+	struct sandbox_fill fill = { range_ensure, s,
+				     s->range ? fetch_cache_chunk(s->range) : 0,
+				     s->range_size };
+
+	if (sandbox_start_ranges(s->sb, path, &origin,
+				 s->range != NULL ? &fill : NULL, &d) == DF_OK)
 		return DF_OK;
 	/* No child (fork failed): let another worker try the job. */
 	log_msg(LL_ERROR, "event=sandbox_failed worker=%s err=\"%s\"", s->name,
@@ -456,17 +602,27 @@ static int session_poll(struct slot *s, void *sock, struct session *ss)
 {
 	const struct worker_opts *o = s->opts;
 	bool busy = s->sb != NULL && sandbox_busy(s->sb);
-	zmq_pollitem_t items[2] = { { sock, 0, ZMQ_POLLIN, 0 },
+	int fill = busy ? sandbox_fill_fd(s->sb) : -1;
+	/* The child's pipe may be gone (-1, skipped) while its asks are not. */
+	zmq_pollitem_t items[3] = { { sock, 0, ZMQ_POLLIN, 0 },
 				    { NULL, busy ? sandbox_fd(s->sb) : -1,
-				      ZMQ_POLLIN, 0 } };
+				      ZMQ_POLLIN, 0 },
+				    { NULL, fill, ZMQ_POLLIN, 0 } };
 	long wait = (long)o->heartbeat_ms / 2 + 1;
 
 	if (busy && sandbox_wait_ms(s->sb) < wait)
 		wait = sandbox_wait_ms(s->sb);
-	int n = zmq_poll(items, items[1].fd >= 0 ? 2 : 1, wait);
+	int n = zmq_poll(items, fill >= 0 ? 3 : items[1].fd >= 0 ? 2 : 1,
+			 wait);
 
 	if (n < 0 && zmq_errno() == ETERM)
 		return -1;
+	if (n > 0 && fill >= 0 && (items[2].revents & ZMQ_POLLIN)) {
+		s->ss = ss;
+		sandbox_serve_fill(s->sb);
+		if (s->tick_bye)
+			return 1;
+	}
 	if (n > 0 && (items[0].revents & ZMQ_POLLIN)) {
 		wire_env *env = NULL;
 		struct diag d;
