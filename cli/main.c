@@ -1082,8 +1082,9 @@ static const char broker_help[] =
 	"      --drain-ms N       on SIGTERM, wait this long for leased jobs\n"
 	"                         (default 30000; the rest are queued again)\n"
 	"      --content-bind ENDPOINT  serve job files to workers that do\n"
-	"                         not share the filesystem (worker --fetch);\n"
-	"                         same keys; prints 'content on ENDPOINT'\n"
+	"                         not share the filesystem (their fetch\n"
+	"                         option); same keys; prints\n"
+	"                         'content on ENDPOINT'\n"
 	"  -h, --help             show this help\n";
 
 static void print_content_bound(void *ctx, const char *endpoint)
@@ -1221,11 +1222,11 @@ static const char worker_help[] =
 	"      --heartbeat-ms N    heartbeat interval (default 1000)\n"
 	"      --symbols DIR       Breakpad symbol store naming frames\n"
 	"                          (DIR/NAME.pdb/ID/NAME.sym); repeatable\n"
-	"      --fetch ENDPOINT    the broker's content service (broker\n"
-	"                          --content-bind): read job files from it\n"
+	"      --fetch ENDPOINT    the broker's content service (its\n"
+	"                          content-bind): read job files from it\n"
 	"                          when they are not on this filesystem\n"
-	"      --fetch-mode MODE   auto (default): fetch a file only when its\n"
-	"                          path here is not the job's file; always\n"
+	"      --fetch-mode auto|always  auto (default): fetch a file only\n"
+	"                          when its path here is not the job's file\n"
 	"      --fetch-dir DIR     fetched files, removed once analysed\n"
 	"                          (default: $TMPDIR or /tmp)\n"
 	SECURE_PEER_HELP
