@@ -7,12 +7,13 @@
 # dump range by range, under 1% of it; a worker with a key
 # the broker does not list gets neither jobs nor content; a worker in
 # auto mode that sees the files fetches nothing. Without the sandbox a
-# kernel dump is fetched range by range too.
+# kernel dump is fetched range by range too. A file gone from the broker
+# is a retried failure, then quarantined.
 source "$(dirname "$0")/lib.inc"
 source "$(dirname "$0")/fleet.inc"
 : "${MKKFULL:?path of the mkkfull generator}"
 
-mkdir -p "$tmp/in" "$tmp/mid" "$tmp/cache" "$tmp/cache2"
+mkdir -p "$tmp/in" "$tmp/mid" "$tmp/gone" "$tmp/cache" "$tmp/cache2"
 cp -r "$DF_SOURCE/samples/." "$tmp/in/"
 "$MKKFULL" --type bitmap --arch x64 --phys 1G "$tmp/in/big.dmp" ||
 	fail "mkkfull"
@@ -56,7 +57,7 @@ cep=$(sed -n 's/^content on //p' "$out")
 
 st() {
 	"$DUMPFLEET" status --broker "$ep" --timeout-ms 5000 --curve \
-		--key "$keys/client.key" --broker-key "$bk"
+		--key "$keys/client.key" --broker-key "$bk" "$@"
 }
 value() { st | awk -v k="$1" '$1 == k { print $2 }'; }
 
@@ -118,6 +119,14 @@ grep -q "event=fetched .* mode=range size=$big_size " "$tmp/worker.err" ||
 "$MKKFULL" --type bitmap --arch x64 --phys 80M "$tmp/mid/mid.dmp" ||
 	fail "mkkfull 80M"
 mid_size=$(stat -c %s "$tmp/mid/mid.dmp")
+# A file gone from the broker before any worker asked: each attempt is a
+# retried failure, not a damaged dump, until it is quarantined.
+cp "$DF_SOURCE/samples/minidumps/x86-null-write.dmp" "$tmp/gone/"
+printf 'gone' >>"$tmp/gone/x86-null-write.dmp"
+"$DUMPFLEET" submit --broker "$ep" --timeout-ms 20000 --curve \
+	--key "$keys/client.key" --broker-key "$bk" "$tmp/gone" \
+	>/dev/null || fail "gone submit exited $?"
+rm -f "$tmp/gone/x86-null-write.dmp"
 DUMPFLEET_LOG=info "$DUMPFLEET" worker --connect "$ep" --fetch "$cep" \
 	--fetch-mode always --fetch-dir "$tmp/cache" --slots 1 --no-sandbox \
 	--heartbeat-ms 100 "${curve[@]}" 2>"$tmp/nosandbox.err" &
@@ -131,6 +140,13 @@ for _ in $(seq 1 200); do
 	sleep 0.1
 done
 [ "$(value "done")" = $((n + 1)) ] || fail "mid dump not done: $(st)"
+for _ in $(seq 1 100); do
+	[ "$(value failed)" = 1 ] && break
+	sleep 0.1
+done
+[ "$(value failed)" = 1 ] || fail "the gone file's job did not fail: $(st)"
+st --json | grep -q 'content fetch failed: cannot open the job' ||
+	fail "no fetch failure in the quarantine: $(st --json)"
 kill -TERM "$nosb"
 wait "$nosb" || fail "no-sandbox worker exited $?"
 mid=$(grep -m1 "event=fetched .* mode=range size=$mid_size .* ok=1" \
