@@ -44,7 +44,7 @@ DUMPFLEET_LOG=info "$DUMPFLEET" broker --bind 'tcp://127.0.0.1:*' \
 	--content-bind 'tcp://127.0.0.1:*' --store "$tmp/store" \
 	--heartbeat-ms 100 --curve --key "$keys/broker.key" \
 	--allow-workers "$keys/worker.pub" --allow-clients "$keys/client.pub" \
-	>"$out" 2>"$tmp/broker.err" &
+	--metrics 127.0.0.1:0 >"$out" 2>"$tmp/broker.err" &
 broker=$!
 pids+=("$broker")
 ep=$(wait_listening "$out") || fail "broker did not bind"
@@ -95,6 +95,21 @@ wait "$worker" || fail "worker exited $?"
 stable_report "$tmp/store" >"$tmp/fetched.json"
 diff "$tmp/clean.json" "$tmp/fetched.json" >"$tmp/report.diff" ||
 	fail "report differs from the shared-filesystem run: $(head -20 "$tmp/report.diff")"
+# The broker counts what it served (published a few times a second).
+port=$(sed -n 's/^metrics on port //p' "$out")
+for _ in $(seq 1 50); do
+	exec 3<>"/dev/tcp/127.0.0.1/$port" || fail "no metrics on $port"
+	printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3
+	tr -d '\r' <&3 >"$tmp/metrics.txt"
+	exec 3<&-
+	served=$(sed -n 's/^dumpfleet_content_bytes_total //p' "$tmp/metrics.txt")
+	[ "${served:-0}" -gt 0 ] && break
+	sleep 0.1
+done
+[ "${served:-0}" -gt 0 ] || fail "no content bytes in the metrics"
+grep -q '^dumpfleet_content_requests_total [1-9]' "$tmp/metrics.txt" ||
+	fail "no content requests in the metrics"
+
 # Distinct jobs: a retried one (a sanitizer build's child may hang in
 # fork, fleet.inc) is fetched again.
 fetched_jobs=$(grep 'event=fetched .* ok=1' "$tmp/worker.err" |
