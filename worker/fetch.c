@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -78,10 +79,17 @@ static void sock_close(struct fetch *f)
  */
 static void watch_handshakes(struct fetch *f)
 {
-	char ep[64];
+	char ep[96];
 	int linger = 0;
+	struct timespec ts;
 
-	snprintf(ep, sizeof(ep), "inproc://dumpfleet-fetch-%p", (void *)f);
+	/*
+	 * A name of its own: a client freed and another made at the same
+	 * address would find the old monitor's name still bound a moment.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(ep, sizeof(ep), "inproc://dumpfleet-fetch-%p-%llx-%lx",
+		 (void *)f, (unsigned long long)ts.tv_sec, (long)ts.tv_nsec);
 	if (zmq_socket_monitor(f->sock, ep,
 			       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
 				       ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0)
