@@ -339,6 +339,26 @@ static int handshake_failed(const struct conn *c, struct diag *d)
 			 "CURVE keys missing or not the broker's");
 }
 
+/*
+ * Send ENV on C. A send that cannot go out (the broker refused the
+ * handshake before the message was queued, so no connection takes it) is
+ * reported by the handshake's failure when the monitor saw one.
+ */
+static int conn_send(const struct conn *c, wire_env *env, struct diag *d)
+{
+	struct diag sent;
+
+	diag_init(&sent);
+	if (wire_send(c->s, NULL, env, &sent) == DF_OK)
+		return DF_OK;
+	zmq_pollitem_t it = { c->mon, 0, ZMQ_POLLIN, 0 };
+
+	if (c->mon != NULL && zmq_poll(&it, 1, 0) > 0 &&
+	    handshake_failed(c, d) != DF_OK)
+		return DF_EIO;
+	return diag_fail(d, sent.code, "%s", sent.msg);
+}
+
 static bool stopped(const atomic_bool *stop)
 {
 	return stop != NULL && atomic_load(stop);
@@ -458,7 +478,7 @@ static int submit_chunk(const struct conn *cn, const char *batch, const struct p
 	req.request_id = reqid;
 	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_SUBMIT;
 	env.submit = &req;
-	int rc = wire_send(cn->s, NULL, &env, d);
+	int rc = conn_send(cn, &env, d);
 
 	free(c);
 	if (rc == DF_OK)
@@ -504,7 +524,7 @@ static int status_ask(const struct conn *c, bool detail, uint32_t timeout_ms,
 	req.detail = detail;
 	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_STATUS;
 	env.status = &req;
-	int rc = wire_send(c->s, NULL, &env, d);
+	int rc = conn_send(c, &env, d);
 
 	if (rc == DF_OK)
 		rc = await(c, DUMPFLEET__V1__ENVELOPE__BODY_STATUS_REPLY,
@@ -578,7 +598,7 @@ int client_retry(const struct client_link *link, bool all,
 	req.n_job_ids = n;
 	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_RETRY;
 	env.retry = &req;
-	int rc = wire_send(s, NULL, &env, d);
+	int rc = conn_send(&cn, &env, d);
 
 	if (rc == DF_OK)
 		rc = await(&cn, DUMPFLEET__V1__ENVELOPE__BODY_RETRY_REPLY,
