@@ -442,7 +442,8 @@ static int run_measure(char **files, int n)
 {
 	for (int i = 0; i < n; i++) {
 		struct analysis *a = NULL;
-		struct record_origin origin = { files[i], "bench", NULL, NULL };
+		struct record_origin origin = { files[i], "bench", NULL, NULL,
+						NULL };
 		Dumpfleet__V1__Dump dm;
 		size_t as, res;
 

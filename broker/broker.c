@@ -8,9 +8,11 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "content.h"
 #include "curve.h"
 #include "df.h"
 #include "diag.h"
+#include "hash.h"
 #include "log.h"
 #include "metrics.h"
 #include "rate.h"
@@ -45,6 +47,9 @@ struct qjob {
 	char *archive;       /* NULL for a plain file */
 	char *member;
 	uint32_t attempts;
+	bool has_hash;       /* the submitter named the content */
+	uint8_t hash[HASH_LEN];
+	uint64_t size;
 };
 
 struct lease {
@@ -95,6 +100,7 @@ struct broker {
 	struct metrics_hist commit;
 	uint64_t last_publish;
 	uint64_t next_seq;    /* for the next lease */
+	struct content *content; /* the content service, or NULL */
 };
 
 static uint64_t now_us(void)
@@ -125,10 +131,34 @@ static char *dup_set(const char *s)
 	return s != NULL && s[0] != '\0' ? strdup(s) : NULL;
 }
 
-/* Queue a copy of job ID (PATH, and ARCHIVE/MEMBER when set). */
+/* The content a job record names, or NULL (jobs of older clients). */
+static const struct store_content *job_content(const store_job *job,
+					       struct store_content *c)
+{
+	if (job->content_hash.len != HASH_LEN)
+		return NULL;
+	c->hash = job->content_hash.data;
+	c->size = job->size;
+	return c;
+}
+
+/* The content of queued job J, or NULL. */
+static const struct store_content *qjob_content(const struct qjob *j,
+						struct store_content *c)
+{
+	if (!j->has_hash)
+		return NULL;
+	c->hash = j->hash;
+	c->size = j->size;
+	return c;
+}
+
+/*
+ * Queue a copy of job ID (PATH, and ARCHIVE/MEMBER and CONTENT when set).
+ */
 static int queue_push(struct broker *b, uint64_t id, const char *path,
 		      const char *archive, const char *member,
-		      uint32_t attempts)
+		      const struct store_content *content, uint32_t attempts)
 {
 	if (b->qhead > 0 && b->qlen == b->qcap) {
 		memmove(b->queue, b->queue + b->qhead,
@@ -146,7 +176,13 @@ static int queue_push(struct broker *b, uint64_t id, const char *path,
 		b->qcap = ncap;
 	}
 	struct qjob j = { id, strdup(path), dup_set(archive), dup_set(member),
-			  attempts };
+			  attempts, false, { 0 }, 0 };
+
+	if (content != NULL && content->hash != NULL) {
+		j.has_hash = true;
+		memcpy(j.hash, content->hash, HASH_LEN);
+		j.size = content->size;
+	}
 
 	if (j.path == NULL || (archive != NULL && *archive && !j.archive) ||
 	    (member != NULL && *member && !j.member)) {
@@ -165,9 +201,10 @@ static size_t queue_len(const struct broker *b)
 static int reload_job(void *ctx, const store_job *job)
 {
 	struct broker *b = ctx;
+	struct store_content c;
 
 	return queue_push(b, job->job_id, job->path, job->archive, job->member,
-			  job->attempts) != DF_OK;
+			  job_content(job, &c), job->attempts) != DF_OK;
 }
 
 static size_t queue_window(const struct broker *b)
@@ -257,6 +294,8 @@ static size_t worker_add(struct broker *b, const struct wire_peer *p)
  */
 static void job_retry(struct broker *b, struct qjob j, const char *why)
 {
+	struct store_content c;
+
 	j.attempts++;
 	if (j.attempts >= b->o->max_attempts) {
 		char reason[STORE_MAX_REASON];
@@ -271,7 +310,7 @@ static void job_retry(struct broker *b, struct qjob j, const char *why)
 		log_msg(LL_WARN, "event=quarantined job=%llu reason=\"%s\"",
 			(unsigned long long)j.id, reason);
 	} else if (queue_push(b, j.id, j.path, j.archive, j.member,
-			      j.attempts) != DF_OK) {
+			      qjob_content(&j, &c), j.attempts) != DF_OK) {
 		log_msg(LL_ERROR, "event=requeue_failed job=%llu",
 			(unsigned long long)j.id);
 	}
@@ -308,8 +347,10 @@ static void requeue_worker_jobs(struct broker *b, size_t w, bool lost)
 			job_retry(b, j, "worker lost while analysing");
 			continue;
 		}
+		struct store_content c;
+
 		if (queue_push(b, j.id, j.path, j.archive, j.member,
-			       j.attempts) != DF_OK)
+			       qjob_content(&j, &c), j.attempts) != DF_OK)
 			log_msg(LL_ERROR, "event=requeue_failed job=%llu",
 				(unsigned long long)j.id);
 		qjob_free(&j);
@@ -397,12 +438,22 @@ static void dispatch(struct broker *b)
 
 			if (lease_add(b, j, w) != DF_OK)
 				return;
+			if (b->content != NULL &&
+			    content_allow(b->content, j.id, j.path,
+					  j.has_hash ? j.size : 0) != DF_OK)
+				log_msg(LL_ERROR, "event=content_allow_failed "
+					"job=%llu", (unsigned long long)j.id);
 			b->qhead++;
 			as.job_id = j.id;
 			as.path = j.path;
 			as.archive = j.archive != NULL ? j.archive : (char *)"";
 			as.member = j.member != NULL ? j.member : (char *)"";
 			as.lease_ms = b->o->lease_ms;
+			if (j.has_hash) {
+				as.content_hash.data = j.hash;
+				as.content_hash.len = HASH_LEN;
+				as.size = j.size;
+			}
 			env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_ASSIGN;
 			env.assign = &as;
 			send_to(b, &k->peer, &env);
@@ -552,37 +603,50 @@ struct submitted {
 	const char *paths[BROKER_MAX_SUBMIT_PATHS];
 	const char *archives[BROKER_MAX_SUBMIT_PATHS];
 	const char *members[BROKER_MAX_SUBMIT_PATHS];
+	struct store_content content[BROKER_MAX_SUBMIT_PATHS];
 	size_t n;
 	uint32_t rejected;
 };
 
+/* A content hash is absent or a SHA-256; anything else is refused. */
+static bool content_ok(const ProtobufCBinaryData *hash)
+{
+	return hash->len == 0 || hash->len == HASH_LEN;
+}
+
 static void submitted_add(struct submitted *sb, const char *path,
-			  const char *archive, const char *member)
+			  const char *archive, const char *member,
+			  const ProtobufCBinaryData *hash, uint64_t size)
 {
 	if (sb->n >= BROKER_MAX_SUBMIT_PATHS || !path_ok(path) ||
 	    strlen(archive) > BROKER_MAX_PATH ||
-	    strlen(member) > BROKER_MAX_PATH) {
+	    strlen(member) > BROKER_MAX_PATH || !content_ok(hash)) {
 		sb->rejected++;
 		return;
 	}
 	sb->paths[sb->n] = path;
 	sb->archives[sb->n] = archive;
 	sb->members[sb->n] = member;
+	sb->content[sb->n].hash = hash->len == HASH_LEN ? hash->data : NULL;
+	sb->content[sb->n].size = hash->len == HASH_LEN ? size : 0;
 	sb->n++;
 }
 
 static void submitted_collect(struct submitted *sb,
 			      const Dumpfleet__V1__SubmitRequest *req)
 {
+	static const ProtobufCBinaryData none = { 0, NULL };
+
 	for (size_t i = 0; i < req->n_paths; i++)
-		submitted_add(sb, req->paths[i], "", "");
+		submitted_add(sb, req->paths[i], "", "", &none, 0);
 	for (size_t i = 0; i < req->n_items; i++) {
 		const Dumpfleet__V1__SubmitItem *it = req->items[i];
 
 		if (it == NULL)
 			sb->rejected++;
 		else
-			submitted_add(sb, it->path, it->archive, it->member);
+			submitted_add(sb, it->path, it->archive, it->member,
+				      &it->content_hash, it->size);
 	}
 }
 
@@ -602,7 +666,7 @@ static void queue_submitted(struct broker *b, const struct submitted *sb,
 	}
 	for (size_t i = 0; i < n; i++)
 		if (queue_push(b, first + i, sb->paths[i], sb->archives[i],
-			       sb->members[i], 0) != DF_OK)
+			       sb->members[i], &sb->content[i], 0) != DF_OK)
 			log_msg(LL_ERROR, "event=queue_failed job=%llu",
 				(unsigned long long)(first + i));
 	b->scan_from = first + n - 1;
@@ -634,9 +698,10 @@ static void on_submit(struct broker *b, const struct wire_peer *p,
 	size_t n = sb != NULL && err == NULL ? sb->n : 0;
 	uint64_t first = 0, t0 = now_us();
 
-	if (n > 0 && store_jobs_add(b->o->store, req->batch, sb->paths,
-				    sb->archives, sb->members, n, &first,
-				    &d) != DF_OK) {
+	if (n > 0 && store_jobs_add_content(b->o->store, req->batch, sb->paths,
+					    sb->archives, sb->members,
+					    sb->content, n, &first,
+					    &d) != DF_OK) {
 		err = d.msg;
 		rep.rejected += (uint32_t)n;
 		n = 0;
@@ -842,6 +907,7 @@ static void on_retry(struct broker *b, const struct wire_peer *p,
 	Dumpfleet__V1__RetryReply rep = DUMPFLEET__V1__RETRY_REPLY__INIT;
 	struct store_job_list l = { NULL, 0 };
 	size_t skipped = 0;
+	struct store_content c;
 	char *err = NULL;
 	struct diag d;
 
@@ -861,7 +927,7 @@ static void on_retry(struct broker *b, const struct wire_peer *p,
 			b->backlog++;
 		} else if (queue_push(b, l.v[i]->job_id, l.v[i]->path,
 				      l.v[i]->archive, l.v[i]->member,
-				      0) != DF_OK) {
+				      job_content(l.v[i], &c), 0) != DF_OK) {
 			log_msg(LL_ERROR, "event=queue_failed job=%llu",
 				(unsigned long long)l.v[i]->job_id);
 		}
@@ -917,6 +983,14 @@ static void publish(struct broker *b, uint64_t now)
 	rate_window(&b->done_rate, now, b->done, &delta, &ms);
 	s.done_per_second = ms > 0 ? (double)delta * 1000.0 / (double)ms : 0;
 	s.commit = b->commit;
+	if (b->content != NULL) {
+		struct content_stats cs;
+
+		content_get_stats(b->content, &cs);
+		s.content_requests = cs.requests;
+		s.content_bytes = cs.bytes;
+		s.content_errors = cs.errors;
+	}
 	metrics_publish(b->o->metrics, &s);
 }
 
@@ -1126,6 +1200,23 @@ static int bind_socket(struct broker *b)
 	return DF_OK;
 }
 
+static int start_content(struct broker *b)
+{
+	struct content_opts co = { b->o->zmq_ctx, b->o->content_endpoint,
+				   b->o->curve };
+	char ep[256];
+	struct diag d;
+
+	diag_init(&d);
+	if (content_start(&b->content, &co, ep, sizeof(ep), &d) != DF_OK) {
+		log_msg(LL_ERROR, "event=content_failed err=\"%s\"", d.msg);
+		return DF_EIO;
+	}
+	if (b->o->on_content_bound != NULL)
+		b->o->on_content_bound(b->o->on_bound_ctx, ep);
+	return DF_OK;
+}
+
 static void broker_free(struct broker *b)
 {
 	for (size_t i = b->qhead; i < b->qlen; i++)
@@ -1241,10 +1332,14 @@ int broker_run(const struct broker_opts *o)
 	}
 	if (rc == DF_OK)
 		rc = bind_socket(&b);
+	/* After ZAP: a CURVE socket with no handler would admit anyone. */
+	if (rc == DF_OK && o->content_endpoint != NULL)
+		rc = start_content(&b);
 	if (rc == DF_OK)
 		rc = serve(&b);
 	if (b.npending > 0)
 		flush_results(&b);
+	content_stop(&b.content);
 	broker_free(&b);
 	zap_stop(&zap);
 	log_msg(LL_INFO, "event=stopped done=%llu failed=%llu rc=%d",

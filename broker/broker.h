@@ -56,6 +56,13 @@ struct broker_opts {
 	/* Called once bound with the actual endpoint (port resolved). */
 	void (*on_bound)(void *ctx, const char *endpoint);
 	void *on_bound_ctx;
+	/*
+	 * Serve job files to workers over ZeroMQ (content.h) at this
+	 * endpoint, with the same CURVE keys; NULL: off. Called once bound,
+	 * with ON_BOUND_CTX.
+	 */
+	const char *content_endpoint;
+	void (*on_content_bound)(void *ctx, const char *endpoint);
 };
 
 /*
@@ -67,7 +74,8 @@ void broker_opts_init(struct broker_opts *o);
 
 /*
  * Bind and serve until *o->stop is true. Returns DF_OK, or DF_EIO when the
- * endpoint cannot be bound (or the ZAP handler not started), or DF_ESTORE
+ * endpoint cannot be bound (or the ZAP handler or the content service
+ * not started), or DF_ESTORE
  * when the store fails.
  */
 int broker_run(const struct broker_opts *o);

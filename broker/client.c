@@ -37,12 +37,19 @@ static int pathlist_grow(struct pathlist *l)
 	if (nv == NULL)
 		return DF_ENOMEM;
 	l->member = nv;
+	struct pathlist_content *nc =
+		realloc(l->content, ncap * sizeof(*nc));
+
+	if (nc == NULL)
+		return DF_ENOMEM;
+	l->content = nc;
 	l->cap = ncap;
 	return DF_OK;
 }
 
 static int pathlist_add_from(struct pathlist *l, const char *p,
-			     const char *archive, const char *member)
+			     const char *archive, const char *member,
+			     const uint8_t *hash, uint64_t size)
 {
 	if (l->n >= CLIENT_MAX_FILES)
 		return DF_ELIMIT;
@@ -58,13 +65,17 @@ static int pathlist_add_from(struct pathlist *l, const char *p,
 		free(l->member[l->n]);
 		return DF_ENOMEM;
 	}
+	l->content[l->n].known = hash != NULL;
+	if (hash != NULL)
+		memcpy(l->content[l->n].hash, hash, HASH_LEN);
+	l->content[l->n].size = hash != NULL ? size : 0;
 	l->n++;
 	return DF_OK;
 }
 
 static int pathlist_add(struct pathlist *l, const char *p)
 {
-	return pathlist_add_from(l, p, NULL, NULL);
+	return pathlist_add_from(l, p, NULL, NULL, NULL, 0);
 }
 
 void pathlist_release(struct pathlist *l)
@@ -77,6 +88,7 @@ void pathlist_release(struct pathlist *l)
 	free(l->v);
 	free(l->archive);
 	free(l->member);
+	free(l->content);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -123,6 +135,21 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/*
+ * Add the plain file P with its content hash. A file that cannot be read
+ * now is still submitted, without a hash: the worker reports it as it
+ * always did.
+ */
+static int pathlist_add_hashed(struct pathlist *l, const char *p)
+{
+	uint8_t hash[HASH_LEN];
+	uint64_t size = 0;
+
+	if (hash_file(p, hash, &size) != DF_OK)
+		return pathlist_add(l, p);
+	return pathlist_add_from(l, p, NULL, NULL, hash, size);
+}
+
 struct collect_sink {
 	struct pathlist *l;
 	const struct client_collect_opts *o;
@@ -132,7 +159,10 @@ static int on_item(void *ctx, const struct ingest_item *it)
 {
 	struct collect_sink *cs = ctx;
 
-	return pathlist_add_from(cs->l, it->path, it->archive, it->member);
+	if (it->hash != NULL || !cs->o->hash_plain)
+		return pathlist_add_from(cs->l, it->path, it->archive,
+					 it->member, it->hash, it->size);
+	return pathlist_add_hashed(cs->l, it->path);
 }
 
 static void on_problem(void *ctx, const struct ingest_problem *p)
@@ -194,7 +224,9 @@ int client_collect(struct pathlist *l, char *const *roots, size_t n,
 		rc = expand_files(l, &files, o, d);
 	} else {
 		for (size_t i = 0; rc == DF_OK && i < files.n; i++)
-			rc = pathlist_add(l, files.v[i]);
+			rc = o != NULL && o->hash_plain
+				     ? pathlist_add_hashed(l, files.v[i])
+				     : pathlist_add(l, files.v[i]);
 	}
 	pathlist_release(&files);
 	return rc;
@@ -307,6 +339,26 @@ static int handshake_failed(const struct conn *c, struct diag *d)
 			 "CURVE keys missing or not the broker's");
 }
 
+/*
+ * Send ENV on C. A send that cannot go out (the broker refused the
+ * handshake before the message was queued, so no connection takes it) is
+ * reported by the handshake's failure when the monitor saw one.
+ */
+static int conn_send(const struct conn *c, wire_env *env, struct diag *d)
+{
+	struct diag sent;
+
+	diag_init(&sent);
+	if (wire_send(c->s, NULL, env, &sent) == DF_OK)
+		return DF_OK;
+	zmq_pollitem_t it = { c->mon, 0, ZMQ_POLLIN, 0 };
+
+	if (c->mon != NULL && zmq_poll(&it, 1, 0) > 0 &&
+	    handshake_failed(c, d) != DF_OK)
+		return DF_EIO;
+	return diag_fail(d, sent.code, "%s", sent.msg);
+}
+
 static bool stopped(const atomic_bool *stop)
 {
 	return stop != NULL && atomic_load(stop);
@@ -376,11 +428,19 @@ struct chunk {
 	Dumpfleet__V1__SubmitItem *itemp[CLIENT_CHUNK];
 };
 
+/*
+ * A plain file whose content is known travels as an item with an empty
+ * archive, so that it carries its hash; paths[] stays for the others.
+ */
 static void chunk_fill(struct chunk *c, Dumpfleet__V1__SubmitRequest *req,
 		       const struct pathlist *l, size_t from, size_t n)
 {
 	for (size_t i = from; i < from + n; i++) {
-		if (l->archive == NULL || l->archive[i] == NULL) {
+		bool plain = l->archive == NULL || l->archive[i] == NULL;
+		struct pathlist_content *ct =
+			l->content != NULL ? &l->content[i] : NULL;
+
+		if (plain && (ct == NULL || !ct->known)) {
 			c->paths[req->n_paths++] = l->v[i];
 			continue;
 		}
@@ -388,8 +448,14 @@ static void chunk_fill(struct chunk *c, Dumpfleet__V1__SubmitRequest *req,
 
 		dumpfleet__v1__submit_item__init(it);
 		it->path = l->v[i];
-		it->archive = l->archive[i];
-		it->member = l->member[i] != NULL ? l->member[i] : (char *)"";
+		it->archive = plain ? (char *)"" : l->archive[i];
+		it->member = !plain && l->member[i] != NULL ? l->member[i]
+							    : (char *)"";
+		if (ct != NULL && ct->known) {
+			it->content_hash.data = ct->hash;
+			it->content_hash.len = HASH_LEN;
+			it->size = ct->size;
+		}
 		c->itemp[req->n_items++] = it;
 	}
 	req->paths = c->paths;
@@ -412,7 +478,7 @@ static int submit_chunk(const struct conn *cn, const char *batch, const struct p
 	req.request_id = reqid;
 	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_SUBMIT;
 	env.submit = &req;
-	int rc = wire_send(cn->s, NULL, &env, d);
+	int rc = conn_send(cn, &env, d);
 
 	free(c);
 	if (rc == DF_OK)
@@ -458,7 +524,7 @@ static int status_ask(const struct conn *c, bool detail, uint32_t timeout_ms,
 	req.detail = detail;
 	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_STATUS;
 	env.status = &req;
-	int rc = wire_send(c->s, NULL, &env, d);
+	int rc = conn_send(c, &env, d);
 
 	if (rc == DF_OK)
 		rc = await(c, DUMPFLEET__V1__ENVELOPE__BODY_STATUS_REPLY,
@@ -532,7 +598,7 @@ int client_retry(const struct client_link *link, bool all,
 	req.n_job_ids = n;
 	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_RETRY;
 	env.retry = &req;
-	int rc = wire_send(s, NULL, &env, d);
+	int rc = conn_send(&cn, &env, d);
 
 	if (rc == DF_OK)
 		rc = await(&cn, DUMPFLEET__V1__ENVELOPE__BODY_RETRY_REPLY,

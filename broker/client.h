@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hash.h"
 #include "wire.h"
 
 struct curve_client;
@@ -31,14 +32,23 @@ struct client_link {
 #define CLIENT_CHUNK 1000
 #define CLIENT_MAX_FILES 10000000
 
+/* What a file to submit holds, when known (sent as content_hash, size). */
+struct pathlist_content {
+	bool known;
+	uint8_t hash[HASH_LEN];
+	uint64_t size;
+};
+
 /*
  * Files to submit. ARCHIVE[i] and MEMBER[i] are NULL for a plain file,
  * else V[i] is a spool object unpacked from that archive member.
+ * CONTENT[i] is its SHA-256 and size when known.
  */
 struct pathlist {
 	char **v;
 	char **archive;
 	char **member;
+	struct pathlist_content *content;
 	size_t n, cap;
 	uint64_t problems;  /* ingest problems reported while collecting */
 };
@@ -56,13 +66,20 @@ struct client_collect_opts {
 	/* Told of every ingest problem (may be NULL). */
 	void (*problem)(void *ctx, const struct ingest_problem *p);
 	void *ctx;
+	/*
+	 * Hash every plain file (spool objects are hashed as they are
+	 * written), so that the job names its content: workers then neither
+	 * hash it again nor need the shared filesystem to read it.
+	 */
+	bool hash_plain;
 };
 
 /*
  * Append every regular file under each of the N ROOTS (files or folders)
  * to L, absolute and in sorted order; with O->spool_dir, archives among
  * them are replaced by their members (ingest.h), and the spool folder
- * itself is never walked. DF_OK (problems in archives are counted in
+ * itself is never walked; with O->hash_plain, plain files are hashed
+ * (read once, streamed). DF_OK (problems in archives are counted in
  * L->problems and reported to O->problem), or DF_EIO naming the first
  * root that cannot be read, or the spool's failure.
  */

@@ -348,9 +348,15 @@ static void problem(struct ingest *g, const char *member, int code,
 }
 
 static int emit(struct ingest *g, const char *path, const char *archive,
-		const char *member, bool existed)
+		const char *member, const struct spool_object *obj)
 {
-	struct ingest_item it = { path, archive, member, existed };
+	struct ingest_item it = { path, archive, member, false, NULL, 0 };
+
+	if (obj != NULL) {
+		it.existed = obj->existed;
+		it.hash = obj->hash;
+		it.size = obj->size;
+	}
 
 	return g->sink.item != NULL ? g->sink.item(g->sink.ctx, &it) : DF_OK;
 }
@@ -500,7 +506,7 @@ static int take_member(struct ingest *g, struct archive *a,
 		g->st.deduped++;
 	else
 		g->st.stored++;
-	return emit(g, obj.path, g->archive, member, obj.existed);
+	return emit(g, obj.path, g->archive, member, &obj);
 }
 
 /*
@@ -586,7 +592,7 @@ static int ingest_src(struct ingest *g, const char *name, const struct src *s,
 	enum kind k = classify(s);
 
 	if (k == KIND_PLAIN)
-		return emit(g, name, NULL, NULL, false);
+		return emit(g, name, NULL, NULL, NULL);
 	struct stat st;
 	uint64_t packed = s->n;
 

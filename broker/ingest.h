@@ -53,6 +53,9 @@ struct ingest_item {
 	const char *archive; /* the input archive it came from */
 	const char *member;  /* its cleaned member path (nested: joined) */
 	bool existed;        /* the spool had this content already */
+	const uint8_t *hash; /* SHA-256 of a spool object; NULL for a plain
+				file (not read here) */
+	uint64_t size;       /* bytes of a spool object (with HASH) */
 };
 
 /* Something not analysed, and why. MEMBER is NULL for the whole archive. */

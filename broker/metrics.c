@@ -82,6 +82,15 @@ static const struct row {
 	{ "dumpfleet_jobs_done_per_second", "gauge",
 	  "Jobs done per second over the last minute.", "",
 	  offsetof(struct metrics_snapshot, done_per_second), K_DBL },
+	{ "dumpfleet_content_requests_total", "counter",
+	  "Content requests the content service answered.", "",
+	  offsetof(struct metrics_snapshot, content_requests), K_U64 },
+	{ "dumpfleet_content_bytes_total", "counter",
+	  "File bytes the content service sent to workers.", "",
+	  offsetof(struct metrics_snapshot, content_bytes), K_U64 },
+	{ "dumpfleet_content_errors_total", "counter",
+	  "Content requests answered with an error.", "",
+	  offsetof(struct metrics_snapshot, content_errors), K_U64 },
 };
 
 static int render_row(const struct metrics_snapshot *s, const struct row *r,

@@ -36,6 +36,8 @@ struct metrics_snapshot {
 	uint32_t workers;         /* worker processes they belong to */
 	double done_per_second;   /* over the last minute */
 	struct metrics_hist commit; /* store write transactions */
+	/* The content service (0 when it is off). */
+	uint64_t content_requests, content_bytes, content_errors;
 };
 
 /* Count one observation of SECONDS. */

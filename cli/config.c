@@ -66,6 +66,7 @@ static const struct cfg_option broker_opts[] = {
 	{ "curve", OPT_FLAG },
 	{ "insecure", OPT_FLAG },
 	{ "metrics", OPT_VALUE },
+	{ "content-bind", OPT_VALUE },
 	{ "log-level", OPT_VALUE },
 	{ "verbose", OPT_FLAG },
 };
@@ -83,6 +84,9 @@ static const struct cfg_option worker_opts[] = {
 	{ "insecure", OPT_FLAG },
 	{ "log-level", OPT_VALUE },
 	{ "verbose", OPT_FLAG },
+	{ "fetch", OPT_VALUE },
+	{ "fetch-mode", OPT_VALUE },
+	{ "fetch-dir", OPT_VALUE },
 };
 static const struct cfg_option submit_opts[] = {
 	{ "broker", OPT_VALUE },

@@ -472,7 +472,8 @@ static int analyze_files(char **files, int n, struct analyze_ctx *ac)
 		return DF_EXIT_SYSTEM;
 	}
 	for (int i = 0; rc == DF_OK && i < n; i++) {
-		struct ingest_item plain = { files[i], NULL, NULL, false };
+		struct ingest_item plain = { files[i], NULL, NULL, false, NULL,
+					     0 };
 		struct stat st;
 
 		/* Not a regular file (a fifo, a folder): analysed as before. */
@@ -855,13 +856,17 @@ struct run_cfg {
 	struct worker_opts wo;   /* the sandbox options */
 };
 
-/* Collect PATHS into PL, unpacking archives; problems go into PS. */
+/*
+ * Collect PATHS into PL, unpacking archives; problems go into PS. With
+ * HASH_PLAIN plain files are hashed here, so that jobs name their content.
+ */
 static int collect_inputs(struct pathlist *pl, char *const *paths,
 			  size_t npaths, const char *spool,
 			  const struct ingest_limits *limits,
-			  struct problems *ps, struct diag *d)
+			  struct problems *ps, bool hash_plain, struct diag *d)
 {
-	struct client_collect_opts co = { spool, limits, problems_note, ps };
+	struct client_collect_opts co = { spool, limits, problems_note, ps,
+					  hash_plain };
 
 	return client_collect(pl, paths, npaths, &co, d);
 }
@@ -908,9 +913,13 @@ static int run_pipeline(const struct run_cfg *cfg, char *const *paths,
 		zmq_ctx_term(ctx);
 		return DF_EXIT_SYSTEM;
 	}
+	/*
+	 * Not hashed here: the slots share this filesystem and hash their
+	 * files in parallel, where one client thread would do it in turn.
+	 */
 	if (collect_inputs(&pl, paths, npaths,
 			   cfg->spool != NULL ? cfg->spool : spool,
-			   &cfg->limits, &ps, &d) != DF_OK) {
+			   &cfg->limits, &ps, false, &d) != DF_OK) {
 		fprintf(stderr, "dumpfleet run: %s\n", d.msg);
 		store_close(&s);
 		pathlist_release(&pl);
@@ -1049,6 +1058,24 @@ static int cmd_run(int argc, char **argv)
 
 /* ---- broker -------------------------------------------------------------- */
 
+/*
+ * An endpoint besides the main one (the content service, its client)
+ * follows the same rule: exposed means CURVE, unless --insecure.
+ */
+static int check_second_endpoint(const char *cmd, const struct secure_opts *so,
+				 bool curve, const char *endpoint)
+{
+	if (endpoint == NULL || curve || !curve_endpoint_exposed(endpoint))
+		return DF_EXIT_OK;
+	if (so->insecure) {
+		log_msg(LL_WARN, "event=insecure endpoint=%s", endpoint);
+		return DF_EXIT_OK;
+	}
+	fprintf(stderr, "dumpfleet %s: CURVE keys or --insecure are needed "
+		"for %s\nTry 'dumpfleet %s --help'.\n", cmd, endpoint, cmd);
+	return DF_EXIT_USAGE;
+}
+
 static const char broker_help[] =
 	"Usage: dumpfleet broker --bind ENDPOINT [--store DIR]\n"
 	"                        [--heartbeat-ms N] [--lease-ms N]\n"
@@ -1071,7 +1098,18 @@ static const char broker_help[] =
 	"                         (crashes, limits, lost workers; default 3)\n"
 	"      --drain-ms N       on SIGTERM, wait this long for leased jobs\n"
 	"                         (default 30000; the rest are queued again)\n"
+	"      --content-bind ENDPOINT  serve job files to workers that do\n"
+	"                         not share the filesystem (their fetch\n"
+	"                         option); same keys; prints\n"
+	"                         'content on ENDPOINT'\n"
 	"  -h, --help             show this help\n";
+
+static void print_content_bound(void *ctx, const char *endpoint)
+{
+	(void)ctx;
+	printf("content on %s\n", endpoint);
+	fflush(stdout);
+}
 
 static void print_bound(void *ctx, const char *endpoint)
 {
@@ -1092,6 +1130,7 @@ static int cmd_broker(int argc, char **argv)
 		LOG_OPTIONS,
 		{ "max-attempts", required_argument, NULL, 'A' },
 		{ "drain-ms", required_argument, NULL, 'D' },
+		{ "content-bind", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1125,6 +1164,8 @@ static int cmd_broker(int argc, char **argv)
 			bo.max_attempts = (uint32_t)v;
 		else if (c == 'D' && parse_uint(optarg, 86400000, &v))
 			bo.drain_ms = v;
+		else if (c == 'C')
+			bo.content_endpoint = optarg;
 		else if (c == 'h')
 			return fputs(broker_help, stdout), DF_EXIT_OK;
 		else
@@ -1137,9 +1178,15 @@ static int cmd_broker(int argc, char **argv)
 	int status = secure_broker_setup(&so, bo.endpoint, &kp, &bo.curve,
 					 &allow);
 
-	if (status != DF_EXIT_OK)
+	if (status == DF_EXIT_OK)
+		status = check_second_endpoint("broker", &so, bo.curve != NULL,
+					       bo.content_endpoint);
+	if (status != DF_EXIT_OK) {
+		curve_keyring_destroy(&allow);
 		return status;
+	}
 	bo.allow = allow;
+	bo.on_content_bound = print_content_bound;
 	struct store *s = NULL;
 	struct diag d;
 
@@ -1184,12 +1231,21 @@ static const char worker_help[] =
 	"Usage: dumpfleet worker --connect ENDPOINT [--slots N]\n"
 	"                        [--symbols DIR]... [--timeout S]\n"
 	"                        [--memory MB] [--no-sandbox]\n"
+	"                        [--fetch ENDPOINT [--fetch-mode auto|always]\n"
+	"                         [--fetch-dir DIR]]\n"
 	"Analyse jobs from a broker until stopped (SIGTERM).\n\n"
 	"  -c, --connect ENDPOINT  the broker, e.g. tcp://broker:5555\n"
 	"  -n, --slots N           parallel analyses (default: cores)\n"
 	"      --heartbeat-ms N    heartbeat interval (default 1000)\n"
 	"      --symbols DIR       Breakpad symbol store naming frames\n"
 	"                          (DIR/NAME.pdb/ID/NAME.sym); repeatable\n"
+	"      --fetch ENDPOINT    the broker's content service (its\n"
+	"                          content-bind): read job files from it\n"
+	"                          when they are not on this filesystem\n"
+	"      --fetch-mode auto|always  auto (default): fetch a file only\n"
+	"                          when its path here is not the job's file\n"
+	"      --fetch-dir DIR     fetched files, removed once analysed\n"
+	"                          (default: $TMPDIR or /tmp)\n"
 	SECURE_PEER_HELP
 	LOG_HELP
 	SANDBOX_HELP
@@ -1205,6 +1261,9 @@ static int cmd_worker(int argc, char **argv)
 		SECURE_PEER_OPTIONS,
 		LOG_OPTIONS,
 		SANDBOX_OPTIONS,
+		{ "fetch", required_argument, NULL, 'F' },
+		{ "fetch-mode", required_argument, NULL, 'M' },
+		{ "fetch-dir", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1237,6 +1296,13 @@ static int cmd_worker(int argc, char **argv)
 			return DF_EXIT_USAGE;
 		else if (c == 'S')
 			continue;
+		else if (c == 'F')
+			wo.fetch_endpoint = optarg;
+		else if (c == 'M' && (strcmp(optarg, "auto") == 0 ||
+				      strcmp(optarg, "always") == 0))
+			wo.fetch_always = strcmp(optarg, "always") == 0;
+		else if (c == 'T' && optarg[0] == '/')
+			wo.fetch_dir = optarg;
 		else if (c == 'h')
 			return fputs(worker_help, stdout), DF_EXIT_OK;
 		else
@@ -1247,6 +1313,9 @@ static int cmd_worker(int argc, char **argv)
 	int status = secure_peer_setup(&so, "worker", wo.endpoint, &keys,
 				       &wo.curve);
 
+	if (status == DF_EXIT_OK)
+		status = check_second_endpoint("worker", &so, wo.curve != NULL,
+					       wo.fetch_endpoint);
 	if (status != DF_EXIT_OK)
 		return status;
 	gethostname(host, sizeof(host) - 1);
@@ -1342,7 +1411,7 @@ static int cmd_submit(int argc, char **argv)
 	diag_init(&d);
 	struct problems ps = { "submit", NULL, NULL, NULL, 0, 0 };
 	int rc = collect_inputs(&pl, argv + optind, (size_t)(argc - optind),
-				spool, &limits, &ps, &d);
+				spool, &limits, &ps, true, &d);
 
 	/* Printed as they came; nothing to record them in here. */
 	problems_release(&ps);

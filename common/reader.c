@@ -10,6 +10,22 @@ void reader_init(struct reader *r, const uint8_t *data, size_t len)
 	r->len = data != NULL ? len : 0;
 	r->pos = 0;
 	r->base = 0;
+	r->src = NULL;
+}
+
+void reader_set_src(struct reader *r, const struct reader_src *src)
+{
+	r->src = src;
+}
+
+/* Bytes [OFF, OFF+N) of the view made resident; DF_EIO when they cannot. */
+static int resident(const struct reader *r, uint64_t off, uint64_t n)
+{
+	if (r->src == NULL || n == 0)
+		return DF_OK;
+	return r->src->ensure(r->src->ctx, r->base + off, n) == DF_OK
+		       ? DF_OK
+		       : DF_EIO;
 }
 
 int reader_sub(const struct reader *r, uint64_t off, uint64_t n,
@@ -21,7 +37,15 @@ int reader_sub(const struct reader *r, uint64_t off, uint64_t n,
 	out->len = (size_t)n;
 	out->pos = 0;
 	out->base = r->base + off;
+	out->src = r->src;
 	return DF_OK;
+}
+
+const uint8_t *reader_at(const struct reader *r, uint64_t off, size_t n)
+{
+	if (off > r->len || n > r->len - off || resident(r, off, n) != DF_OK)
+		return NULL;
+	return r->data + off;
 }
 
 int reader_seek(struct reader *r, uint64_t off)
@@ -68,6 +92,8 @@ static int read_le(struct reader *r, size_t n, uint64_t *out)
 {
 	if (n > r->len - r->pos)
 		return DF_ETRUNC;
+	if (resident(r, r->pos, n) != DF_OK)
+		return DF_EIO;
 	*out = load_le(r->data + r->pos, n);
 	r->pos += n;
 	return DF_OK;
@@ -112,6 +138,8 @@ int reader_bytes(struct reader *r, void *out, size_t n)
 {
 	if (n > r->len - r->pos)
 		return DF_ETRUNC;
+	if (resident(r, r->pos, n) != DF_OK)
+		return DF_EIO;
 	if (n > 0)
 		memcpy(out, r->data + r->pos, n);
 	r->pos += n;
@@ -122,6 +150,8 @@ int reader_ptr(struct reader *r, size_t n, const uint8_t **out)
 {
 	if (n > r->len - r->pos)
 		return DF_ETRUNC;
+	if (resident(r, r->pos, n) != DF_OK)
+		return DF_EIO;
 	*out = r->data + r->pos;
 	r->pos += n;
 	return DF_OK;
@@ -131,6 +161,8 @@ int reader_peek_u32le(const struct reader *r, uint64_t off, uint32_t *out)
 {
 	if (off > r->len || 4 > r->len - off)
 		return DF_ETRUNC;
+	if (resident(r, off, 4) != DF_OK)
+		return DF_EIO;
 	*out = (uint32_t)load_le(r->data + off, 4);
 	return DF_OK;
 }
@@ -139,6 +171,8 @@ int reader_peek_u64le(const struct reader *r, uint64_t off, uint64_t *out)
 {
 	if (off > r->len || 8 > r->len - off)
 		return DF_ETRUNC;
+	if (resident(r, off, 8) != DF_OK)
+		return DF_EIO;
 	*out = load_le(r->data + off, 8);
 	return DF_OK;
 }

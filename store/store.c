@@ -612,7 +612,9 @@ static char *str_at(const char *const *arr, size_t i)
 
 static int jobs_add_txn(struct store *s, MDB_txn *txn, const char *batch,
 			const char *const *paths, const char *const *archives,
-			const char *const *members, size_t n, uint64_t *first)
+			const char *const *members,
+			const struct store_content *content, size_t n,
+			uint64_t *first)
 {
 	int rc = next_job_id(s, txn, n, first);
 	uint64_t now = (uint64_t)time(NULL);
@@ -628,6 +630,11 @@ static int jobs_add_txn(struct store *s, MDB_txn *txn, const char *batch,
 		job.batch = (char *)(batch != NULL ? batch : "");
 		job.state = DUMPFLEET__V1__JOB_STATE__JOB_QUEUED;
 		job.submitted_at = now;
+		if (content != NULL && content[i].hash != NULL) {
+			job.content_hash.data = (uint8_t *)content[i].hash;
+			job.content_hash.len = HASH_LEN;
+			job.size = content[i].size;
+		}
 		u64_be(key, job.job_id);
 		rc = put_msg(txn, s->dbi[DB_JOBS], key, 8, &job.base);
 	}
@@ -639,14 +646,25 @@ int store_jobs_add(struct store *s, const char *batch,
 		   const char *const *members, size_t n, uint64_t *first_id,
 		   struct diag *d)
 {
+	return store_jobs_add_content(s, batch, paths, archives, members,
+				      NULL, n, first_id, d);
+}
+
+int store_jobs_add_content(struct store *s, const char *batch,
+			   const char *const *paths,
+			   const char *const *archives,
+			   const char *const *members,
+			   const struct store_content *content, size_t n,
+			   uint64_t *first_id, struct diag *d)
+{
 	for (;;) {
 		MDB_txn *txn;
 		int rc = write_begin(s, &txn);
 
 		if (rc != 0)
 			return lmdb_fail(d, rc, "txn_begin");
-		rc = jobs_add_txn(s, txn, batch, paths, archives, members, n,
-				  first_id);
+		rc = jobs_add_txn(s, txn, batch, paths, archives, members,
+				  content, n, first_id);
 		if (rc == 0)
 			rc = write_commit(s, txn);
 		else

@@ -99,6 +99,23 @@ int store_jobs_add(struct store *s, const char *batch,
 		   const char *const *members, size_t n, uint64_t *first_id,
 		   struct diag *d);
 
+/* What a submitted file is: its SHA-256 (NULL when not known) and size. */
+struct store_content {
+	const uint8_t *hash;  /* HASH_LEN bytes, or NULL */
+	uint64_t size;
+};
+
+/*
+ * As store_jobs_add, each job also keeping CONTENT[i] (CONTENT may be
+ * NULL): the job record then names the bytes a worker must analyse.
+ */
+int store_jobs_add_content(struct store *s, const char *batch,
+			   const char *const *paths,
+			   const char *const *archives,
+			   const char *const *members,
+			   const struct store_content *content, size_t n,
+			   uint64_t *first_id, struct diag *d);
+
 /*
  * Call FN for every job not yet done or quarantined, in id order (used by
  * the broker at start to rebuild its queue). FN returns 0 to go on.

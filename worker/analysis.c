@@ -11,6 +11,7 @@
 #include "kdump.h"
 #include "mapfile.h"
 #include "minidump.h"
+#include "reader.h"
 #include "registry.h"
 #include "signature.h"
 #include "symbols.h"
@@ -30,9 +31,17 @@ enum model_format analysis_detect_format(const uint8_t *data, size_t len)
 }
 
 static void read_by_format(struct analysis *a, const uint8_t *data, size_t len,
-			   struct symstore *syms)
+			   struct symstore *syms, const struct reader_src *src)
 {
+	/* The probes read from the start: at most the first few KiB. */
 	a->format = analysis_detect_format(data, len);
+	/* Only the kernel dump reader reads through a source. */
+	if (src != NULL && a->format != FORMAT_KERNEL_DUMP &&
+	    src->ensure(src->ctx, 0, len) != DF_OK) {
+		model_add_error(a, DF_EIO, false, 0,
+				"the file's bytes could not be read");
+		return;
+	}
 	switch (a->format) {
 	case FORMAT_MINIDUMP:
 		minidump_read_with(a, data, len, syms);
@@ -41,7 +50,7 @@ static void read_by_format(struct analysis *a, const uint8_t *data, size_t len,
 		dbglog_read(a, data, len);
 		break;
 	case FORMAT_KERNEL_DUMP:
-		kdump_read(a, data, len);
+		kdump_read_src(a, data, len, src);
 		break;
 	case FORMAT_UNKNOWN:
 		model_add_error(a, DF_EFORMAT, true, 0,
@@ -78,7 +87,8 @@ int analysis_run(struct analysis **out, const uint8_t *data, size_t len,
 /* The analysis of DATA whose content hash is HASH (NULL: not computed). */
 static int run_hashed(struct analysis **out, const uint8_t *data, size_t len,
 		      const struct sigrules *rules, struct symstore *syms,
-		      const uint8_t hash[HASH_LEN])
+		      const uint8_t hash[HASH_LEN],
+		      const struct reader_src *src)
 {
 	struct analysis *a = analysis_new();
 
@@ -89,7 +99,7 @@ static int run_hashed(struct analysis **out, const uint8_t *data, size_t len,
 	if (hash != NULL)
 		memcpy(a->content_hash, hash, HASH_LEN);
 	a->content_hash_skipped = hash == NULL;
-	read_by_format(a, data, len, syms);
+	read_by_format(a, data, len, syms, src);
 	symbolize(a, syms);
 	name_codes(a);
 	blame_pick(a);
@@ -115,10 +125,28 @@ static int run_hashed(struct analysis **out, const uint8_t *data, size_t len,
 int analysis_run_with(struct analysis **out, const uint8_t *data, size_t len,
 		      const struct sigrules *rules, struct symstore *syms)
 {
-	uint8_t hash[HASH_LEN];
+	return analysis_run_known(out, data, len, rules, syms, NULL);
+}
 
-	hash_sha256(data, len, hash);
-	return run_hashed(out, data, len, rules, syms, hash);
+int analysis_run_known(struct analysis **out, const uint8_t *data,
+		       size_t len, const struct sigrules *rules,
+		       struct symstore *syms, const uint8_t hash[HASH_LEN])
+{
+	uint8_t own[HASH_LEN];
+
+	if (hash == NULL) {
+		hash_sha256(data, len, own);
+		hash = own;
+	}
+	return run_hashed(out, data, len, rules, syms, hash, NULL);
+}
+
+int analysis_run_src(struct analysis **out, const uint8_t *data, size_t len,
+		     const struct sigrules *rules, struct symstore *syms,
+		     const uint8_t hash[HASH_LEN],
+		     const struct reader_src *src)
+{
+	return run_hashed(out, data, len, rules, syms, hash, src);
 }
 
 /* After hashing a chunk of the mapped file: its pages are not needed. */
@@ -142,10 +170,13 @@ int analysis_run_file(struct analysis **out, const char *path,
 	return analysis_run_file_with(out, path, rules, NULL);
 }
 
-/* Analyse the file at PATH; its content hash too if HASHED. */
+/*
+ * Analyse the file at PATH. Its content hash is KNOWN when given, else
+ * computed when COMPUTE, else left out (content_hash_skipped).
+ */
 static int run_file(struct analysis **out, const char *path,
 		    const struct sigrules *rules, struct symstore *syms,
-		    bool hashed)
+		    const uint8_t *known, bool compute)
 {
 	struct mapfile m;
 	struct diag d;
@@ -157,7 +188,7 @@ static int run_file(struct analysis **out, const char *path,
 		*out = a;
 		if (a == NULL)
 			return DF_ENOMEM;
-		a->content_hash_skipped = !hashed;
+		a->content_hash_skipped = known == NULL && !compute;
 		model_add_error(a, d.code, false, 0, "%s", d.msg);
 		return DF_OK;
 	}
@@ -167,28 +198,37 @@ static int run_file(struct analysis **out, const char *path,
 	 * the readers fault in only the few they use. Resident memory then
 	 * does not grow with the file (the hashing time still does).
 	 */
-	uint8_t hash[HASH_LEN];
+	uint8_t own[HASH_LEN];
 
-	if (hashed)
+	if (known == NULL && compute) {
 		hash_sha256_chunked(m.data, m.len, ANALYSIS_HASH_CHUNK,
-				    drop_hashed, &m, hash);
-	int rc = run_hashed(out, m.data, m.len, rules, syms,
-			    hashed ? hash : NULL);
+				    drop_hashed, &m, own);
+		known = own;
+	}
+	int rc = run_hashed(out, m.data, m.len, rules, syms, known, NULL);
 
 	mapfile_close(&m);
 	return rc;
+}
+
+int analysis_run_file_known(struct analysis **out, const char *path,
+			    const struct sigrules *rules,
+			    struct symstore *syms,
+			    const uint8_t hash[HASH_LEN])
+{
+	return run_file(out, path, rules, syms, hash, true);
 }
 
 int analysis_run_file_with(struct analysis **out, const char *path,
 			   const struct sigrules *rules,
 			   struct symstore *syms)
 {
-	return run_file(out, path, rules, syms, true);
+	return run_file(out, path, rules, syms, NULL, true);
 }
 
 int analysis_run_file_unhashed(struct analysis **out, const char *path,
 			       const struct sigrules *rules,
 			       struct symstore *syms)
 {
-	return run_file(out, path, rules, syms, false);
+	return run_file(out, path, rules, syms, NULL, false);
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hash.h"
 #include "model.h"
 
 struct sigrules;
@@ -52,6 +53,34 @@ int analysis_run_file_with(struct analysis **out, const char *path,
 int analysis_run_file_unhashed(struct analysis **out, const char *path,
 			       const struct sigrules *rules,
 			       struct symstore *syms);
+
+/*
+ * As analysis_run_with() and analysis_run_file_with() for content whose
+ * SHA-256 is known already (the job named it): HASH is taken as it is,
+ * so the time does not grow with the size of a file the readers only
+ * sample. HASH NULL computes it.
+ */
+int analysis_run_known(struct analysis **out, const uint8_t *data,
+		       size_t len, const struct sigrules *rules,
+		       struct symstore *syms, const uint8_t hash[HASH_LEN]);
+int analysis_run_file_known(struct analysis **out, const char *path,
+			    const struct sigrules *rules,
+			    struct symstore *syms,
+			    const uint8_t hash[HASH_LEN]);
+
+/*
+ * As analysis_run_known for LEN bytes at DATA of which only the first
+ * few are resident: SRC (reader.h) makes the others resident as the
+ * reader needs them (a kernel dump read range by range); a format whose
+ * reader does not read through a source has all its bytes made resident
+ * first. HASH is required: hashing would read everything. The first 8
+ * bytes must be resident. A failure of SRC is SRC's to report.
+ */
+struct reader_src;
+int analysis_run_src(struct analysis **out, const uint8_t *data, size_t len,
+		     const struct sigrules *rules, struct symstore *syms,
+		     const uint8_t hash[HASH_LEN],
+		     const struct reader_src *src);
 
 /*
  * Build the embedded tables (bugchecks, their arguments, OS modules) now

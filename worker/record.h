@@ -16,10 +16,13 @@ struct analysis;
 /*
  * Where an analysed file came from: SOURCE, the path analysed; BATCH; and
  * for a file unpacked from an archive, ARCHIVE and MEMBER (else NULL or
- * ""). Borrowed.
+ * ""), and the content hash the job named (NULL: not known; the
+ * analysis computes it). Borrowed.
  */
 struct record_origin {
 	const char *source, *batch, *archive, *member;
+	/* HASH_LEN bytes: the SOURCE's SHA-256 as submitted, or NULL. */
+	const uint8_t *content_hash;
 };
 
 /*

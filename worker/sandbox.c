@@ -14,6 +14,7 @@
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -25,6 +26,7 @@
 #include "fault.h"
 #include "mapfile.h"
 #include "model.h"
+#include "reader.h"
 #include "record.h"
 #include "symbols.h"
 
@@ -38,6 +40,8 @@
 #endif
 
 #define RESULT_FD 3          /* the child's end of the result pipe */
+#define FILL_FD 4            /* range mode: the child's end of the pair */
+#define FILL_REQ 16          /* u64 offset, u64 length, little-endian */
 #define HEADER_LEN 8         /* u32 length, u32 flags, little-endian */
 #define FLAG_NO_FILTER 1u    /* the kernel refused the seccomp filter */
 #define CHILD_NOFILE 16      /* dump, a symbol file, stdio, the pipe */
@@ -67,6 +71,10 @@ struct sandbox {
 	size_t len, cap;
 	bool filter_skipped;  /* last child: no seccomp filter */
 	uint64_t mark;        /* symbol cache clock at the fork */
+	/* Range mode (running child only). */
+	bool ranges;
+	struct sandbox_fill fill;
+	int fill_fd;          /* our end of the pair, or -1 */
 };
 
 static uint64_t now_ms(void)
@@ -92,7 +100,7 @@ int sandbox_new(struct sandbox **out, const struct sandbox_opts *o)
 	if (sb == NULL)
 		return DF_ENOMEM;
 	sb->o = *o;
-	sb->fd = sb->pidfd = -1;
+	sb->fd = sb->pidfd = sb->fill_fd = -1;
 	/*
 	 * jansson seeds its hash function on first use from /dev/urandom,
 	 * which the filtered child may not open: seed it here, once, so
@@ -186,9 +194,13 @@ static const int filter_allowed[] = {
  * reading only: symbol files are loaded on demand (symbols.h), which is
  * the price of naming frames in the child.
  */
-static int filter_rules(scmp_filter_ctx ctx, const struct sandbox_opts *o)
+static int filter_rules(scmp_filter_ctx ctx, const struct sandbox_opts *o,
+			bool ranges)
 {
 	int rc = 0;
+	const struct scmp_arg_cmp to_fill = {
+		.arg = 0, .op = SCMP_CMP_EQ, .datum_a = FILL_FD, .datum_b = 0
+	};
 	/* Spelt out: clang warns of fields libseccomp's macros leave out. */
 	const struct scmp_arg_cmp to_pipe = {
 		.arg = 0, .op = SCMP_CMP_EQ, .datum_a = RESULT_FD, .datum_b = 0
@@ -208,14 +220,17 @@ static int filter_rules(scmp_filter_ctx ctx, const struct sandbox_opts *o)
 	if (rc == 0 && o->syms != NULL)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
 				      read_only);
+	if (rc == 0 && ranges)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
+				      to_fill);
 	return rc;
 }
 
 /* Install the filter; false when the kernel or the library refuses. */
-static bool filter_install(const struct sandbox_opts *o)
+static bool filter_install(const struct sandbox_opts *o, bool ranges)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	bool ok = ctx != NULL && filter_rules(ctx, o) == 0 &&
+	bool ok = ctx != NULL && filter_rules(ctx, o, ranges) == 0 &&
 		  seccomp_load(ctx) == 0;
 
 	seccomp_release(ctx);
@@ -291,12 +306,102 @@ static int send_dump(const Dumpfleet__V1__Dump *dump, uint32_t flags,
 	return rc;
 }
 
+/*
+ * Range mode in the child: what it knows to be resident (whole chunks),
+ * and asks the parent for the rest. A refusal is sticky: the parent has
+ * recorded why, and the result will be replaced by a failure.
+ */
+struct child_fill {
+	uint32_t chunk;
+	uint64_t size;
+	uint8_t *present;   /* one bit per chunk */
+	bool failed;
+};
+
+static bool child_has(const struct child_fill *cf, uint64_t first,
+		      uint64_t last)
+{
+	for (uint64_t i = first; i <= last; i++)
+		if (!((cf->present[i / 8] >> (i % 8)) & 1u))
+			return false;
+	return true;
+}
+
+static bool child_ask(uint64_t off, uint64_t n)
+{
+	uint8_t req[FILL_REQ], st = 1;
+
+	for (int i = 0; i < 8; i++) {
+		req[i] = (uint8_t)(off >> (8 * i));
+		req[8 + i] = (uint8_t)(n >> (8 * i));
+	}
+	while (write(FILL_FD, req, sizeof(req)) < 0)
+		if (errno != EINTR)
+			return false;
+	for (;;) {
+		ssize_t r = read(FILL_FD, &st, 1);
+
+		if (r == 1)
+			return st == 0;
+		if (r == 0 || errno != EINTR)
+			return false;
+	}
+}
+
+static int child_ensure(void *ctx, uint64_t off, uint64_t n)
+{
+	struct child_fill *cf = ctx;
+
+	if (cf->failed)
+		return DF_EIO;
+	if (n == 0 || off >= cf->size)
+		return DF_OK;
+	if (n > cf->size - off)
+		n = cf->size - off;
+	uint64_t first = off / cf->chunk, last = (off + n - 1) / cf->chunk;
+
+	if (child_has(cf, first, last))
+		return DF_OK;
+	if (!child_ask(off, n)) {
+		cf->failed = true;
+		return DF_EIO;
+	}
+	for (uint64_t i = first; i <= last; i++)
+		cf->present[i / 8] |= (uint8_t)(1u << (i % 8));
+	return DF_OK;
+}
+
+/* The analysis of the mapped file M: in range mode through the parent. */
+static int analysis_child_run(const struct sandbox *sb, struct analysis **a,
+			      const struct mapfile *m,
+			      const struct record_origin *origin)
+{
+	const struct sandbox_opts *o = &sb->o;
+
+	if (!sb->ranges || origin->content_hash == NULL)
+		return analysis_run_known(a, m->data, m->len, o->rules,
+					  o->syms, origin->content_hash);
+	struct child_fill cf = { sb->fill.chunk, m->len, NULL, false };
+	uint64_t nchunks = m->len / cf.chunk + 1;
+	struct reader_src src = { child_ensure, &cf };
+
+	cf.present = calloc(nchunks / 8 + 1, 1);
+	if (cf.present == NULL)
+		return DF_ENOMEM;
+	/* The probes read the first bytes directly. */
+	child_ensure(&cf, 0, cf.chunk);
+	int rc = analysis_run_src(a, m->data, m->len, o->rules, o->syms,
+				  origin->content_hash, &src);
+
+	free(cf.present);
+	return rc;
+}
+
 /* Open, limit, filter, analyse, send: the child's whole life. */
-static int child_analyse(const struct sandbox *sb,
+static int child_analyse(const struct sandbox *sb, const char *path,
 			 const struct record_origin *origin)
 {
 	const struct sandbox_opts *o = &sb->o;
-	const char *path = origin->source;
 	struct mapfile m;
 	struct diag d;
 	struct analysis *a = NULL;
@@ -309,17 +414,16 @@ static int child_analyse(const struct sandbox *sb,
 
 	if (!limit_memory(o))
 		return CHILD_SETUP;
-	fault_prepare(o->fault, path);
-	if (!o->no_seccomp && !filter_install(o))
+	fault_prepare(o->fault, origin->source);
+	if (!o->no_seccomp && !filter_install(o, sb->ranges))
 		flags |= FLAG_NO_FILTER;
-	fault_strike(o->fault, path);
+	fault_strike(o->fault, origin->source);
 	if (mrc != DF_OK) {
 		a = analysis_new();
 		if (a == NULL)
 			return CHILD_NOMEM;
 		model_add_error(a, d.code, false, 0, "%s", d.msg);
-	} else if (analysis_run_with(&a, m.data, m.len, o->rules, o->syms) !=
-		   DF_OK) {
+	} else if (analysis_child_run(sb, &a, &m, origin) != DF_OK) {
 		return CHILD_NOMEM;
 	}
 	Dumpfleet__V1__Dump dump;
@@ -350,7 +454,7 @@ static _Noreturn void child_exit(int status)
 		syscall(SYS_exit_group, status);
 }
 
-static void child_main(const struct sandbox *sb,
+static void child_main(const struct sandbox *sb, const char *path,
 		       const struct record_origin *origin, int wfd,
 		       pid_t parent)
 {
@@ -367,12 +471,20 @@ static void child_main(const struct sandbox *sb,
 	 */
 	for (size_t i = 0; i < ARRAY_SIZE(crash_signals); i++)
 		signal(crash_signals[i], SIG_DFL);
+	/* Out of the way of RESULT_FD and FILL_FD before they are made. */
+	int ffd = sb->ranges ? fcntl(sb->fill_fd, F_DUPFD, FILL_FD + 1) : -1;
+
+	if (sb->ranges && ffd < 0)
+		child_exit(CHILD_SETUP);
 	if (wfd != RESULT_FD && dup2(wfd, RESULT_FD) != RESULT_FD)
 		child_exit(CHILD_SETUP);
-	/* Sockets, the store, other slots' pipes: none of the parser's. */
-	if (close_range(RESULT_FD + 1, ~0U, 0) != 0)
+	if (sb->ranges && dup2(ffd, FILL_FD) != FILL_FD)
 		child_exit(CHILD_SETUP);
-	child_exit(child_analyse(sb, origin));
+	/* Sockets, the store, other slots' pipes: none of the parser's. */
+	if (close_range(sb->ranges ? FILL_FD + 1 : RESULT_FD + 1, ~0U, 0) !=
+	    0)
+		child_exit(CHILD_SETUP);
+	child_exit(child_analyse(sb, path, origin));
 }
 
 /* ---- the parent ---------------------------------------------------------- */
@@ -380,12 +492,80 @@ static void child_main(const struct sandbox *sb,
 int sandbox_start(struct sandbox *sb, const struct record_origin *origin,
 		  struct diag *d)
 {
-	int p[2];
+	return sandbox_start_file(sb, origin->source, origin, d);
+}
+
+int sandbox_start_file(struct sandbox *sb, const char *path,
+		       const struct record_origin *origin, struct diag *d)
+{
+	return sandbox_start_ranges(sb, path, origin, NULL, d);
+}
+
+int sandbox_fill_fd(const struct sandbox *sb)
+{
+	return sb->pid != 0 && !sb->ended ? sb->fill_fd : -1;
+}
+
+void sandbox_serve_fill(struct sandbox *sb)
+{
+	uint8_t req[FILL_REQ];
+
+	for (;;) {
+		ssize_t r = recv(sb->fill_fd, req, sizeof(req), MSG_DONTWAIT);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r != (ssize_t)sizeof(req))
+			return; /* nothing more, or the child has gone */
+		uint64_t off = 0, n = 0;
+
+		for (int i = 7; i >= 0; i--) {
+			off = off << 8 | req[i];
+			n = n << 8 | req[8 + i];
+		}
+		uint8_t st = sb->fill.fill(sb->fill.ctx, off, n) == DF_OK ? 0
+									  : 1;
+
+		while (send(sb->fill_fd, &st, 1, MSG_NOSIGNAL) < 0 &&
+		       errno == EINTR)
+			continue;
+	}
+}
+
+/* Range mode: the pair the child asks over (its end goes to FILL_FD). */
+static int fill_open(struct sandbox *sb, const struct sandbox_fill *fill,
+		     int pair[2], struct diag *d)
+{
+	sb->ranges = fill != NULL && fill->chunk > 0;
+	pair[0] = pair[1] = -1;
+	if (!sb->ranges)
+		return DF_OK;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
+		return diag_fail(d, DF_EIO, "socketpair: %s", strerror(errno));
+	sb->fill = *fill;
+	sb->fill_fd = pair[1]; /* the child's, until the fork */
+	return DF_OK;
+}
+
+int sandbox_start_ranges(struct sandbox *sb, const char *path,
+			 const struct record_origin *origin,
+			 const struct sandbox_fill *fill, struct diag *d)
+{
+	int p[2], pair[2];
 
 	if (sb->pid != 0)
 		return diag_fail(d, DF_EUSAGE, "a child runs already");
-	if (pipe2(p, O_CLOEXEC) != 0)
+	if (fill_open(sb, fill, pair, d) != DF_OK)
+		return DF_EIO;
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		if (sb->ranges) {
+			close(pair[0]);
+			close(pair[1]);
+		}
+		sb->ranges = false;
+		sb->fill_fd = -1;
 		return diag_fail(d, DF_EIO, "pipe: %s", strerror(errno));
+	}
 	pid_t parent = getpid();
 
 	sb->mark = symstore_mark(sb->o.syms);
@@ -396,13 +576,21 @@ int sandbox_start(struct sandbox *sb, const struct record_origin *origin,
 	symstore_fork_done(sb->o.syms);
 	if (pid == 0) {
 		close(p[0]);
-		child_main(sb, origin, p[1], parent);
+		child_main(sb, path, origin, p[1], parent);
 	}
 	int e = errno;
 
 	close(p[1]);
+	if (sb->ranges) {
+		close(pair[1]);
+		sb->fill_fd = pair[0];
+	}
 	if (pid < 0) {
 		close(p[0]);
+		if (sb->ranges)
+			close(pair[0]);
+		sb->ranges = false;
+		sb->fill_fd = -1;
 		return diag_fail(d, DF_EIO, "fork: %s", strerror(e));
 	}
 	fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
@@ -660,7 +848,10 @@ int sandbox_finish(struct sandbox *sb, Dumpfleet__V1__Dump **out,
 	close(sb->fd);
 	if (sb->pidfd >= 0)
 		close(sb->pidfd);
-	sb->fd = sb->pidfd = -1;
+	if (sb->fill_fd >= 0)
+		close(sb->fill_fd);
+	sb->fd = sb->pidfd = sb->fill_fd = -1;
+	sb->ranges = false;
 	sb->pid = 0;
 	sb->len = 0;
 	/* A large result's buffer is not kept for the next small one. */
@@ -683,7 +874,7 @@ int sandbox_run(struct sandbox *sb, const char *path,
 {
 	struct diag d;
 
-	struct record_origin origin = { path, NULL, NULL, NULL };
+	struct record_origin origin = { path, NULL, NULL, NULL, NULL };
 
 	diag_init(&d);
 	*out = NULL;
@@ -716,6 +907,8 @@ void sandbox_destroy(struct sandbox **sp)
 		close(sb->fd);
 	if (sb->pidfd >= 0)
 		close(sb->pidfd);
+	if (sb->fill_fd >= 0)
+		close(sb->fill_fd);
 	free(sb->buf);
 	free(sb);
 	*sp = NULL;

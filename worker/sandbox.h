@@ -90,6 +90,38 @@ void sandbox_destroy(struct sandbox **sp);
 int sandbox_start(struct sandbox *sb, const struct record_origin *origin,
 		  struct diag *d);
 
+/*
+ * As sandbox_start, analysing the file at PATH (a local copy, e.g. one
+ * fetched from the broker) while the record names ORIGIN->source.
+ */
+int sandbox_start_file(struct sandbox *sb, const char *path,
+		       const struct record_origin *origin, struct diag *d);
+
+/*
+ * Range mode: the file at PATH is a sparse copy filled on demand. The
+ * child asks the parent for the byte ranges its reader needs over a
+ * socket pair (the only other descriptor it may write to); the parent
+ * answers each request once FILL (called from sandbox_serve_fill) has
+ * made the range resident, rounded out to whole chunks of CHUNK bytes.
+ */
+struct sandbox_fill {
+	int (*fill)(void *ctx, uint64_t off, uint64_t n); /* DF_OK or not */
+	void *ctx;
+	uint32_t chunk;
+	uint64_t size;        /* of the file */
+};
+
+/* As sandbox_start_file in range mode (FILL copied; CTX borrowed). */
+int sandbox_start_ranges(struct sandbox *sb, const char *path,
+			 const struct record_origin *origin,
+			 const struct sandbox_fill *fill, struct diag *d);
+
+/* Where the child asks for ranges while busy in range mode, else -1. */
+int sandbox_fill_fd(const struct sandbox *sb);
+
+/* Answer the requests waiting on sandbox_fill_fd() (each calls FILL). */
+void sandbox_serve_fill(struct sandbox *sb);
+
 /* Kill a running child now; sandbox_finish() then reports the end. */
 void sandbox_cancel(struct sandbox *sb);
 

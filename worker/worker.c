@@ -1,10 +1,13 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -13,7 +16,13 @@
 #include "df.h"
 #include "diag.h"
 #include "fault.h"
+#include "fetch.h"
+#include "hash.h"
+#include "kdump.h"
 #include "log.h"
+#include "mapfile.h"
+#include "model.h"
+#include "reader.h"
 #include "record.h"
 #include "sandbox.h"
 #include "signature.h"
@@ -23,6 +32,16 @@
 #define WORKER_PREFETCH 1
 #define WORKER_MAX_HELD 64  /* the broker's cap on one connection's credit */
 #define WORKER_DRAIN_LINGER_MS 2000 /* for the last result and Disconnect */
+/*
+ * Kernel dumps at least this big are fetched range by range, as their
+ * reader reads them; smaller files whole (a few round trips at most).
+ */
+#define WORKER_RANGE_MIN ((uint64_t)64 << 20)
+
+struct session {
+	uint64_t last_heard;
+	uint64_t last_sent;
+};
 
 struct slot {
 	const struct worker_opts *opts;
@@ -37,6 +56,15 @@ struct slot {
 	size_t nheld;
 	uint64_t job_t0;          /* when held[0] started */
 	bool noted_filter;        /* logged that seccomp is unavailable */
+	/* Without a shared filesystem (opts->fetch_endpoint). */
+	struct fetch *fetch;      /* made at the first fetch */
+	char cache[PATH_MAX];     /* held[0]'s cache file, when cached */
+	bool cached;
+	struct fetch_cache *range; /* held[0] fetched range by range */
+	uint64_t range_size;
+	void *sock;               /* the session's socket, for the tick */
+	struct session *ss;
+	bool tick_bye;            /* the broker said goodbye during a fetch */
 	pthread_t thread;
 	bool started;
 };
@@ -117,6 +145,22 @@ static int send_result(void *sock, uint64_t job_id, Dumpfleet__V1__Dump *dump,
 	return wire_send(sock, NULL, &env, NULL);
 }
 
+/*
+ * The content hash JobAssign J names, when the file at PATH can be that
+ * content: a regular file of the size the job gives. Otherwise NULL, and
+ * the analysis hashes what it finds (jobs of older clients have none).
+ */
+static const uint8_t *job_hash(const Dumpfleet__V1__JobAssign *j,
+			       const char *path)
+{
+	struct stat st;
+
+	if (j->content_hash.len != HASH_LEN || stat(path, &st) != 0 ||
+	    !S_ISREG(st.st_mode) || (uint64_t)st.st_size != j->size)
+		return NULL;
+	return j->content_hash.data;
+}
+
 static void log_done(const struct slot *s, uint64_t job_id, int rc)
 {
 	log_msg(LL_DEBUG, "event=job_done worker=%s job=%llu ms=%llu rc=%d",
@@ -124,20 +168,99 @@ static void log_done(const struct slot *s, uint64_t job_id, int rc)
 		(unsigned long long)(wire_now_ms() - s->job_t0), rc);
 }
 
-/* Analyse one job in this thread (no_sandbox) and send its result. */
+/*
+ * Range mode: log what was fetched and, when a fetch failed during the
+ * analysis, the reason (REASON, LEN bytes); true then.
+ */
+static bool range_failed(struct slot *s, char *reason, size_t len)
+{
+	if (s->range == NULL)
+		return false;
+	const char *err = fetch_cache_error(s->range);
+	const Dumpfleet__V1__JobAssign *j = s->held[0]->assign;
+
+	log_msg(err[0] ? LL_WARN : LL_INFO,
+		"event=fetched worker=%s job=%llu mode=range size=%llu "
+		"bytes=%llu ms=%llu ok=%d", s->name,
+		(unsigned long long)j->job_id,
+		(unsigned long long)s->range_size,
+		(unsigned long long)fetch_cache_bytes(s->range),
+		(unsigned long long)(wire_now_ms() - s->job_t0), !err[0]);
+	if (!err[0])
+		return false;
+	int n = snprintf(reason, len, "content fetch failed: %s", err);
+
+	/* A long reason is cut, never overrun. */
+	if (n < 0 && len > 0)
+		reason[0] = '\0';
+	return true;
+}
+
+static int range_ensure(void *ctx, uint64_t off, uint64_t n);
+
+/* Without a sandbox: map the sparse cache file and read through it. */
+static int run_ranges_here(struct slot *s, struct analysis **a,
+			   const char *path, const uint8_t *hash)
+{
+	struct reader_src src = { range_ensure, s };
+	struct mapfile m;
+	struct diag d;
+
+	diag_init(&d);
+	if (mapfile_open(&m, path, &d) != DF_OK) {
+		*a = analysis_new();
+		if (*a == NULL)
+			return DF_ENOMEM;
+		model_add_error(*a, d.code, false, 0, "%s", d.msg);
+		return DF_OK;
+	}
+	int rc = analysis_run_src(a, m.data, m.len, s->rules, s->syms, hash,
+				  &src);
+
+	mapfile_close(&m);
+	return rc;
+}
+
+/* A failed result marked retry for J (the caller pops it). */
+static int give_up_now(struct slot *s, void *sock,
+		       const Dumpfleet__V1__JobAssign *j, const char *reason)
+{
+	Dumpfleet__V1__Dump f = DUMPFLEET__V1__DUMP__INIT;
+
+	log_msg(LL_WARN, "event=job_failed worker=%s job=%llu reason=\"%s\"",
+		s->name, (unsigned long long)j->job_id, reason);
+	f.source = j->path;
+	f.failure = (char *)reason;
+	return send_result(sock, j->job_id, &f, true);
+}
+
+/*
+ * Analyse one job in this thread (no_sandbox) and send its result: the
+ * file at PATH (J's own or a fetched copy) whose hash is HASH (or NULL).
+ */
 static int run_job_here(struct slot *s, void *sock,
-			const Dumpfleet__V1__JobAssign *j)
+			const Dumpfleet__V1__JobAssign *j, const char *path,
+			const uint8_t *hash)
 {
 	struct analysis *a = NULL;
 	Dumpfleet__V1__Dump dump;
 
 	fault_prepare(s->fault, j->path);
 	fault_strike(s->fault, j->path);
-	int rc = analysis_run_file_with(&a, j->path, s->rules, s->syms);
+	int rc = s->range != NULL
+			 ? run_ranges_here(s, &a, path, hash)
+			 : analysis_run_file_known(&a, path, s->rules, s->syms,
+						   hash);
+	char why[SANDBOX_MAX_REASON];
 
+	if (rc == DF_OK && range_failed(s, why, sizeof(why))) {
+		analysis_destroy(&a);
+		return give_up_now(s, sock, j, why);
+	}
 	if (rc != DF_OK)
 		return rc;
-	struct record_origin origin = { j->path, NULL, j->archive, j->member };
+	struct record_origin origin = { j->path, NULL, j->archive, j->member,
+					hash };
 
 	rc = record_from_analysis(&dump, a, &origin);
 	if (rc == DF_OK)
@@ -165,6 +288,11 @@ static int finish_job(struct slot *s, void *sock)
 			"note=\"the kernel refused the filter: dumps are "
 			"parsed under resource limits only\"", s->name);
 	}
+	/* The reader missed bytes it asked for: not the dump's doing. */
+	if (rc == DF_OK && range_failed(s, reason, sizeof(reason))) {
+		sandbox_dump_free(dump);
+		rc = DF_EIO;
+	}
 	if (rc == DF_OK) {
 		rc = send_result(sock, j->job_id, dump, false);
 		sandbox_dump_free(dump);
@@ -182,8 +310,18 @@ static int finish_job(struct slot *s, void *sock)
 	return rc;
 }
 
+/* The running job's cache file is not needed once it is answered. */
+static void cache_drop(struct slot *s)
+{
+	fetch_cache_close(&s->range);
+	if (s->cached)
+		unlink(s->cache);
+	s->cached = false;
+}
+
 static void held_pop(struct slot *s)
 {
+	cache_drop(s);
 	wire_env_free(s->held[0]);
 	memmove(s->held, s->held + 1, (s->nheld - 1) * sizeof(*s->held));
 	s->nheld--;
@@ -202,40 +340,6 @@ static void held_clear(struct slot *s)
 	}
 	while (s->nheld > 0)
 		held_pop(s);
-}
-
-/*
- * Start the next held job. In a sandbox it runs while the slot polls;
- * without one it runs here, and is answered, before this returns.
- */
-static int start_job(struct slot *s, void *sock)
-{
-	const Dumpfleet__V1__JobAssign *j = s->held[0]->assign;
-	struct diag d;
-
-	s->job_t0 = wire_now_ms();
-	if (s->sb == NULL) {
-		int rc = run_job_here(s, sock, j);
-
-		held_pop(s);
-		return rc == DF_OK ? send_ready(s, sock, 1) : rc;
-	}
-	struct record_origin origin = { j->path, NULL, j->archive, j->member };
-
-	diag_init(&d);
-	if (sandbox_start(s->sb, &origin, &d) == DF_OK)
-		return DF_OK;
-	/* No child (fork failed): let another worker try the job. */
-	Dumpfleet__V1__Dump f = DUMPFLEET__V1__DUMP__INIT;
-
-	log_msg(LL_ERROR, "event=sandbox_failed worker=%s err=\"%s\"", s->name,
-		d.msg);
-	f.source = j->path;
-	f.failure = d.msg;
-	int rc = send_result(sock, j->job_id, &f, true);
-
-	held_pop(s);
-	return rc == DF_OK ? send_ready(s, sock, 1) : rc;
 }
 
 /* A message from the broker. Returns 1 when the session must end. */
@@ -259,27 +363,266 @@ static int on_message(struct slot *s, wire_env *env)
 	return bye;
 }
 
-struct session {
-	uint64_t last_heard;
-	uint64_t last_sent;
-};
+/* Held[0] could not be analysed here, through no fault of its data. */
+static int give_up_job(struct slot *s, void *sock, const char *reason)
+{
+	const Dumpfleet__V1__JobAssign *j = s->held[0]->assign;
+	Dumpfleet__V1__Dump f = DUMPFLEET__V1__DUMP__INIT;
+
+	f.source = j->path;
+	f.failure = (char *)reason;
+	int rc = send_result(sock, j->job_id, &f, true);
+
+	log_done(s, j->job_id, rc);
+	held_pop(s);
+	return rc == DF_OK ? send_ready(s, sock, 1) : rc;
+}
+
+/*
+ * While a fetch waits: read the broker (jobs, heartbeats, a goodbye) and
+ * heartbeat, as session_poll() does. Nonzero abandons the fetch.
+ */
+static int fetch_tick(void *ctx)
+{
+	struct slot *s = ctx;
+	const struct worker_opts *o = s->opts;
+	zmq_pollitem_t it = { s->sock, 0, ZMQ_POLLIN, 0 };
+	uint64_t now = wire_now_ms();
+
+	while (!s->tick_bye && zmq_poll(&it, 1, 0) > 0) {
+		wire_env *env = NULL;
+		struct diag d;
+
+		diag_init(&d);
+		if (wire_recv(s->sock, NULL, &env, &d) == DF_EIO)
+			return 1;
+		s->ss->last_heard = now;
+		if (env != NULL && on_message(s, env))
+			s->tick_bye = true;
+	}
+	if (now - s->ss->last_sent >= o->heartbeat_ms) {
+		send_heartbeat(s->sock);
+		s->ss->last_sent = now;
+	}
+	return s->tick_bye ||
+	       now - s->ss->last_heard > (uint64_t)o->heartbeat_ms * o->liveness;
+}
+
+/*
+ * Whether held[0]'s file must come from the broker: always with
+ * fetch_always, else when the path here is not the job's file.
+ */
+static bool needs_fetch(const struct slot *s,
+			const Dumpfleet__V1__JobAssign *j)
+{
+	struct stat st;
+
+	if (s->opts->fetch_endpoint == NULL)
+		return false;
+	if (s->opts->fetch_always)
+		return true;
+	if (stat(j->path, &st) != 0 || !S_ISREG(st.st_mode))
+		return true;
+	return j->content_hash.len == HASH_LEN &&
+	       (uint64_t)st.st_size != j->size;
+}
+
+/* The cache file of job ID: named from the job and this slot only. */
+static int cache_name(struct slot *s, uint64_t id, struct diag *d)
+{
+	const char *dir = s->opts->fetch_dir;
+	const char *tmp = getenv("TMPDIR");
+
+	if (dir == NULL)
+		dir = tmp != NULL && tmp[0] == '/' ? tmp : "/tmp";
+	int n = snprintf(s->cache, sizeof(s->cache),
+			 "%s/dumpfleet-fetch-%ld.%u-job-%llu", dir,
+			 (long)getpid(), s->index, (unsigned long long)id);
+
+	if (n < 0 || (size_t)n >= sizeof(s->cache))
+		return diag_fail(d, DF_ELIMIT, "--fetch-dir is too long");
+	return DF_OK;
+}
+
+/* Fetch held[0]'s file into its cache file; the hash is checked. */
+/* A page of the dump, for the kernel dump reader: from the broker. */
+static int range_ensure(void *ctx, uint64_t off, uint64_t n)
+{
+	struct slot *s = ctx;
+
+	return fetch_cache_ensure(s->range, off, n);
+}
+
+/*
+ * Range mode for held[0] when it is a big kernel dump with a known hash:
+ * its first chunk is fetched into a sparse cache file, the rest as the
+ * reader asks. DF_OK (s->range set), DF_ENOTFOUND when the job is not one
+ * for range mode (nothing kept), DF_EIO when the fetch failed.
+ */
+static int try_ranges(struct slot *s, struct diag *d)
+{
+	const Dumpfleet__V1__JobAssign *j = s->held[0]->assign;
+	uint8_t sig[8];
+
+	if (j->content_hash.len != HASH_LEN || j->size < WORKER_RANGE_MIN)
+		return DF_ENOTFOUND;
+	if (fetch_cache_open(&s->range, s->fetch, j->job_id, j->size,
+			     s->cache, d) != DF_OK)
+		return DF_EIO;
+	s->cached = true;
+	s->range_size = j->size;
+	int fd = -1;
+	bool kernel = fetch_cache_ensure(s->range, 0,
+					 fetch_cache_chunk(s->range)) == DF_OK &&
+		      (fd = open(s->cache, O_RDONLY | O_CLOEXEC)) >= 0 &&
+		      pread(fd, sig, sizeof(sig), 0) == (ssize_t)sizeof(sig) &&
+		      kdump_probe(sig, sizeof(sig));
+
+	if (fd >= 0)
+		close(fd);
+	if (kernel)
+		return DF_OK;
+	int rc = fetch_cache_error(s->range)[0]
+			 ? diag_fail(d, DF_EIO, "%s", fetch_cache_error(s->range))
+			 : DF_ENOTFOUND;
+
+	cache_drop(s);
+	return rc;
+}
+
+static int fetch_job(struct slot *s, void *sock, struct session *ss,
+		     struct diag *d)
+{
+	const Dumpfleet__V1__JobAssign *j = s->held[0]->assign;
+	const struct worker_opts *o = s->opts;
+
+	if (s->fetch == NULL) {
+		struct fetch_opts fo;
+
+		fetch_opts_init(&fo);
+		fo.zmq_ctx = o->zmq_ctx;
+		fo.endpoint = o->fetch_endpoint;
+		fo.curve = o->curve;
+		if (o->fetch_timeout_ms != 0)
+			fo.timeout_ms = o->fetch_timeout_ms;
+		if (fetch_new(&s->fetch, &fo, d) != DF_OK)
+			return DF_EIO;
+	}
+	if (cache_name(s, j->job_id, d) != DF_OK)
+		return DF_EIO;
+	struct fetch_stats before, after;
+	const uint8_t *hash =
+		j->content_hash.len == HASH_LEN ? j->content_hash.data : NULL;
+
+	s->sock = sock;
+	s->ss = ss;
+	s->tick_bye = false;
+	fetch_set_tick(s->fetch, fetch_tick, s);
+	int rc = try_ranges(s, d);
+
+	if (rc != DF_ENOTFOUND)
+		return rc;
+	fetch_get_stats(s->fetch, &before);
+	s->cached = true;
+	rc = fetch_file(s->fetch, j->job_id, hash != NULL ? j->size : 0,
+			    hash, s->cache, d);
+
+	fetch_get_stats(s->fetch, &after);
+	s->cached = rc == DF_OK;
+	struct stat st;
+	uint64_t size = rc == DF_OK && stat(s->cache, &st) == 0
+				? (uint64_t)st.st_size
+				: j->size;
+
+	log_msg(rc == DF_OK ? LL_INFO : LL_WARN,
+		"event=fetched worker=%s job=%llu mode=whole size=%llu "
+		"bytes=%llu requests=%llu ms=%llu ok=%d", s->name,
+		(unsigned long long)j->job_id, (unsigned long long)size,
+		(unsigned long long)(after.bytes - before.bytes),
+		(unsigned long long)(after.requests - before.requests),
+		(unsigned long long)(wire_now_ms() - s->job_t0), rc == DF_OK);
+	return rc;
+}
+
+/*
+ * Start the next held job. In a sandbox it runs while the slot polls;
+ * without one it runs here, and is answered, before this returns.
+ */
+static int start_job(struct slot *s, void *sock, struct session *ss)
+{
+	const Dumpfleet__V1__JobAssign *j = s->held[0]->assign;
+	const char *path = j->path;
+	const uint8_t *hash = NULL;
+	struct diag d;
+
+	diag_init(&d);
+	s->job_t0 = wire_now_ms();
+	if (needs_fetch(s, j)) {
+		if (fetch_job(s, sock, ss, &d) != DF_OK) {
+			char why[SANDBOX_MAX_REASON];
+
+			int n = snprintf(why, sizeof(why),
+					 "content fetch failed: %s", d.msg);
+
+			/* A long reason is cut, never overrun. */
+			if (n < 0)
+				why[0] = '\0';
+			return give_up_job(s, sock, why);
+		}
+		path = s->cache;
+		if (j->content_hash.len == HASH_LEN)
+			hash = j->content_hash.data;
+	} else {
+		hash = job_hash(j, path);
+	}
+	if (s->sb == NULL) {
+		int rc = run_job_here(s, sock, j, path, hash);
+
+		held_pop(s);
+		return rc == DF_OK ? send_ready(s, sock, 1) : rc;
+	}
+	struct record_origin origin = { j->path, NULL, j->archive, j->member,
+					hash };
+
+	struct sandbox_fill fill = { range_ensure, s,
+				     s->range ? fetch_cache_chunk(s->range) : 0,
+				     s->range_size };
+
+	if (sandbox_start_ranges(s->sb, path, &origin,
+				 s->range != NULL ? &fill : NULL, &d) == DF_OK)
+		return DF_OK;
+	/* No child (fork failed): let another worker try the job. */
+	log_msg(LL_ERROR, "event=sandbox_failed worker=%s err=\"%s\"", s->name,
+		d.msg);
+	return give_up_job(s, sock, d.msg);
+}
 
 /* Wait for the socket or the child; returns 1 to reconnect, -1 to end. */
 static int session_poll(struct slot *s, void *sock, struct session *ss)
 {
 	const struct worker_opts *o = s->opts;
 	bool busy = s->sb != NULL && sandbox_busy(s->sb);
-	zmq_pollitem_t items[2] = { { sock, 0, ZMQ_POLLIN, 0 },
+	int fill = busy ? sandbox_fill_fd(s->sb) : -1;
+	/* The child's pipe may be gone (-1, skipped) while its asks are not. */
+	zmq_pollitem_t items[3] = { { sock, 0, ZMQ_POLLIN, 0 },
 				    { NULL, busy ? sandbox_fd(s->sb) : -1,
-				      ZMQ_POLLIN, 0 } };
+				      ZMQ_POLLIN, 0 },
+				    { NULL, fill, ZMQ_POLLIN, 0 } };
 	long wait = (long)o->heartbeat_ms / 2 + 1;
 
 	if (busy && sandbox_wait_ms(s->sb) < wait)
 		wait = sandbox_wait_ms(s->sb);
-	int n = zmq_poll(items, items[1].fd >= 0 ? 2 : 1, wait);
+	int n = zmq_poll(items, fill >= 0 ? 3 : items[1].fd >= 0 ? 2 : 1,
+			 wait);
 
 	if (n < 0 && zmq_errno() == ETERM)
 		return -1;
+	if (n > 0 && fill >= 0 && (items[2].revents & ZMQ_POLLIN)) {
+		s->ss = ss;
+		sandbox_serve_fill(s->sb);
+		if (s->tick_bye)
+			return 1;
+	}
 	if (n > 0 && (items[0].revents & ZMQ_POLLIN)) {
 		wire_env *env = NULL;
 		struct diag d;
@@ -341,8 +684,10 @@ static int slot_session(struct slot *s, void *sock)
 		bool busy = s->sb != NULL && sandbox_busy(s->sb);
 
 		if (!stopping && !busy && s->nheld > 0) {
-			if (start_job(s, sock) != DF_OK)
+			if (start_job(s, sock, &ss) != DF_OK)
 				return zmq_errno() == ETERM ? 0 : 1;
+			if (s->tick_bye)
+				return 1;
 			ss.last_sent = wire_now_ms();
 			continue;
 		}
@@ -381,12 +726,14 @@ static void *slot_main(void *arg)
 		/* A new connection gets its jobs anew. */
 		held_clear(s);
 		zmq_close(sock);
+		s->sock = NULL;
 		if (!again)
 			break;
 		usleep(backoff * 1000);
 		if (backoff < 4000)
 			backoff *= 2;
 	}
+	fetch_destroy(&s->fetch);
 	return NULL;
 }
 

@@ -14,6 +14,11 @@
  * When *stop becomes true a slot drains: it takes no new job, lets the
  * running one finish and sends its result, gives the jobs it holds back
  * (Disconnect) and returns.
+ *
+ * Without a shared filesystem a slot fetches each job's file from the
+ * broker's content service first (fetch.h), heartbeating meanwhile; a
+ * fetch that fails is a failed result marked `retry`, with the reason
+ * "content fetch failed: ...".
  */
 #ifndef WORKER_WORKER_H
 #define WORKER_WORKER_H
@@ -45,6 +50,18 @@ struct worker_opts {
 	bool no_sandbox;
 	uint32_t timeout_s;       /* wall clock and CPU seconds per dump */
 	uint64_t memory_mb;       /* address space an analysis may add */
+	/*
+	 * Without a shared filesystem: the broker's content service
+	 * (fetch.h), or NULL. Each slot then fetches a job's file into a
+	 * cache file in fetch_dir (NULL: $TMPDIR, else /tmp), named from
+	 * the job id, analyses that and removes it once the result is sent.
+	 * With fetch_always every job is fetched; otherwise only when its
+	 * path here is not a regular file of the job's size.
+	 */
+	const char *fetch_endpoint;
+	bool fetch_always;
+	const char *fetch_dir;
+	uint32_t fetch_timeout_ms; /* 0: fetch.h's default */
 };
 
 /*

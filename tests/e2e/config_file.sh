@@ -20,6 +20,7 @@ value_for() {
 	DIR) echo "$tmp" ;;
 	ENDPOINT) echo tcp://127.0.0.1:9 ;;
 	FORMAT | text*) echo text ;;
+	auto*) echo auto ;;
 	*) echo x ;;
 	esac
 }

@@ -96,7 +96,7 @@ static void test_analysis_nohash__same_but_for_the_hash(void **state)
 		free(tn);
 
 		/* A record has no content hash rather than a zero one. */
-		struct record_origin o = { path, NULL, NULL, NULL };
+		struct record_origin o = { path, NULL, NULL, NULL, NULL };
 		Dumpfleet__V1__Dump dm;
 
 		assert_int_equal(record_from_analysis(&dm, without, &o), DF_OK);

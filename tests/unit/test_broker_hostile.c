@@ -397,6 +397,70 @@ static void test_broker__items_keep_archive_and_member(void **state)
 	bk_stop(&b);
 }
 
+/*
+ * A submitted content hash and size reach the job record and the
+ * JobAssign (workers neither hash again nor need the path); a hash of
+ * another length than 32 bytes is refused.
+ */
+static void test_broker__items_carry_content_hash(void **state)
+{
+	(void)state;
+	struct bk b = { 0 };
+	wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
+	Dumpfleet__V1__SubmitRequest req = DUMPFLEET__V1__SUBMIT_REQUEST__INIT;
+	Dumpfleet__V1__SubmitItem good = DUMPFLEET__V1__SUBMIT_ITEM__INIT;
+	Dumpfleet__V1__SubmitItem bad = DUMPFLEET__V1__SUBMIT_ITEM__INIT;
+	Dumpfleet__V1__SubmitItem *items[] = { &good, &bad };
+	uint8_t hash[HASH_LEN];
+
+	for (size_t i = 0; i < HASH_LEN; i++)
+		hash[i] = (uint8_t)(0xA0 + i);
+	good.path = (char *)"/data/plain.dmp";
+	good.archive = (char *)"";
+	good.member = (char *)"";
+	good.content_hash.data = hash;
+	good.content_hash.len = HASH_LEN;
+	good.size = 123456789012ull;
+	bad = good;
+	bad.content_hash.len = 31;
+	req.batch = (char *)"case-8";
+	req.items = items;
+	req.n_items = 2;
+	env.body_case = DUMPFLEET__V1__ENVELOPE__BODY_SUBMIT;
+	env.submit = &req;
+	bk_start(&b, false);
+	assert_true(send_env(&b, &env));
+	wire_env *rep =
+		recv_type(&b, DUMPFLEET__V1__ENVELOPE__BODY_SUBMIT_REPLY, 2000);
+
+	assert_non_null(rep);
+	assert_int_equal(rep->submit_reply->accepted, 1);
+	assert_int_equal(rep->submit_reply->rejected, 1);
+	uint64_t first = rep->submit_reply->first_job_id;
+
+	wire_env_free(rep);
+	store_job *job = NULL;
+	struct diag d;
+
+	diag_init(&d);
+	assert_int_equal(store_job_get(b.store, first, &job, &d), DF_OK);
+	assert_int_equal(job->content_hash.len, HASH_LEN);
+	assert_memory_equal(job->content_hash.data, hash, HASH_LEN);
+	assert_true(job->size == 123456789012ull);
+	store_job_free(job);
+	ready(&b, 1);
+	wire_env *as =
+		recv_type(&b, DUMPFLEET__V1__ENVELOPE__BODY_ASSIGN, 2000);
+
+	assert_non_null(as);
+	assert_string_equal(as->assign->path, "/data/plain.dmp");
+	assert_int_equal(as->assign->content_hash.len, HASH_LEN);
+	assert_memory_equal(as->assign->content_hash.data, hash, HASH_LEN);
+	assert_true(as->assign->size == 123456789012ull);
+	wire_env_free(as);
+	bk_stop(&b);
+}
+
 /* Credit 2 and then 2^32-1 used to wrap to 1: one job instead of all. */
 static void test_broker__huge_credit_does_not_wrap(void **state)
 {
@@ -677,6 +741,7 @@ int main(void)
 		cmocka_unit_test(test_broker__duplicate_result_counts_once),
 		cmocka_unit_test(test_broker__submit_checks_tag_and_paths),
 		cmocka_unit_test(test_broker__items_keep_archive_and_member),
+		cmocka_unit_test(test_broker__items_carry_content_hash),
 		cmocka_unit_test(test_broker__huge_credit_does_not_wrap),
 		cmocka_unit_test(test_broker__store_failure_on_full_batch_stops),
 		cmocka_unit_test(test_broker__busy_worker_keeps_its_job),

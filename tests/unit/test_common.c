@@ -91,6 +91,72 @@ static void test_reader__peek_checks_bounds(void **state)
 	assert_int_equal(reader_peek_u64le(&r, UINT64_MAX, &q), DF_ETRUNC);
 }
 
+/* A source that records the last range asked for and may refuse. */
+struct fill {
+	uint64_t off, n;
+	unsigned calls;
+	bool refuse;
+};
+
+static int fill_ensure(void *ctx, uint64_t off, uint64_t n)
+{
+	struct fill *f = ctx;
+
+	f->off = off;
+	f->n = n;
+	f->calls++;
+	return f->refuse ? DF_EIO : DF_OK;
+}
+
+/* Every byte handed out is asked for first, at its offset in the input. */
+static void test_reader__source_is_asked_before_bytes(void **state)
+{
+	(void)state;
+	uint8_t buf[64];
+	struct fill f = { 0, 0, 0, false };
+	struct reader_src src = { fill_ensure, &f };
+	struct reader r, sub;
+	uint32_t v32;
+	uint16_t v16;
+	uint64_t v64;
+	const uint8_t *p;
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)i;
+	reader_init(&r, buf, sizeof(buf));
+	assert_null(r.src);
+	reader_set_src(&r, &src);
+	assert_int_equal(reader_seek(&r, 4), DF_OK);
+	assert_int_equal(f.calls, 0);
+	assert_int_equal(reader_u32le(&r, &v32), DF_OK);
+	assert_int_equal(f.off, 4);
+	assert_int_equal(f.n, 4);
+	/* A sub-view carries the source; offsets are the whole input's. */
+	assert_int_equal(reader_sub(&r, 16, 32, &sub), DF_OK);
+	assert_int_equal(reader_peek_u64le(&sub, 8, &v64), DF_OK);
+	assert_int_equal(f.off, 24);
+	assert_int_equal(f.n, 8);
+	assert_int_equal(reader_ptr(&sub, 10, &p), DF_OK);
+	assert_int_equal(f.off, 16);
+	assert_int_equal(f.n, 10);
+	assert_ptr_equal(reader_at(&sub, 20, 12), buf + 36);
+	assert_int_equal(f.off, 36);
+	assert_int_equal(f.n, 12);
+	/* Out of bounds: refused before the source is bothered. */
+	unsigned calls = f.calls;
+
+	assert_null(reader_at(&sub, 30, 3));
+	assert_int_equal(f.calls, calls);
+	/* A refusal fails the read and keeps the position. */
+	f.refuse = true;
+	size_t pos = sub.pos;
+
+	assert_int_equal(reader_u16le(&sub, &v16), DF_EIO);
+	assert_int_equal(sub.pos, pos);
+	assert_int_equal(reader_bytes(&sub, buf, 2), DF_EIO);
+	assert_null(reader_at(&sub, 0, 1));
+}
+
 static void test_arena__cap_is_enforced(void **state)
 {
 	(void)state;
@@ -281,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_reader__past_end_fails_and_keeps_position),
 		cmocka_unit_test(test_reader__sub_rejects_offset_overflow),
 		cmocka_unit_test(test_reader__peek_checks_bounds),
+		cmocka_unit_test(test_reader__source_is_asked_before_bytes),
 		cmocka_unit_test(test_arena__cap_is_enforced),
 		cmocka_unit_test(test_arena__strings_and_push),
 		cmocka_unit_test(test_strbuf__cap_leaves_content),

@@ -18,6 +18,7 @@
 #include "df.h"
 #include "diag.h"
 #include "kmem.h"
+#include "reader.h"
 
 #define PG 4096u
 
@@ -184,6 +185,86 @@ static void test_kmem__bitmap_rank_matches_count(void **state)
 	assert_null(kmem_page(m, last, NULL));
 	assert_non_null(kmem_page(m, last - step, NULL));
 	kmem_destroy(&m);
+	free(b);
+}
+
+/*
+ * A source that copies bytes from ORIG into the view on demand, as a
+ * fetch from the broker fills the cache file: what was never asked for
+ * stays zero. It counts what it copied, and fails once FAIL_AT bytes
+ * have been asked for (0: never).
+ */
+struct lazy {
+	const uint8_t *orig;
+	uint8_t *view;
+	uint8_t *have;   /* one flag a byte */
+	size_t len;
+	uint64_t copied;
+	uint64_t fail_at;
+	uint64_t asked;
+};
+
+static int lazy_ensure(void *ctx, uint64_t off, uint64_t n)
+{
+	struct lazy *z = ctx;
+
+	z->asked += n;
+	if (z->fail_at != 0 && z->asked >= z->fail_at)
+		return DF_EIO;
+	assert_true(off <= z->len && n <= z->len - off);
+	for (uint64_t i = off; i < off + n; i++)
+		if (!z->have[i]) {
+			z->view[i] = z->orig[i];
+			z->have[i] = 1;
+			z->copied++;
+		}
+	return DF_OK;
+}
+
+static void test_kmem__pages_come_from_the_source(void **state)
+{
+	(void)state;
+	const uint64_t bits = 6 * KMEM_RANK_BLOCK_BITS + 3, step = 5;
+	uint64_t first, present;
+	size_t len;
+	uint8_t *b = bitmap_dump(bits, step, &first, &present, &len);
+	struct lazy z = { b, calloc(1, len), calloc(1, len), len, 0, 0, 0 };
+	struct reader_src src = { lazy_ensure, &z };
+	struct kmem *m = kmem_new(z.view, len);
+	struct diag d;
+
+	assert_non_null(z.view);
+	assert_non_null(z.have);
+	kmem_set_src(m, &src);
+	diag_init(&d);
+	assert_int_equal(kmem_map_bitmap(m, 0x40, bits, first, present, &d),
+			 DF_OK);
+	/* A page high up: its bitmap blocks and the page, nothing else. */
+	uint64_t p = 5 * KMEM_RANK_BLOCK_BITS + 10, v = 0;
+	const uint8_t *pg = kmem_page(m, p, NULL);
+
+	assert_non_null(pg);
+	memcpy(&v, pg, 8);
+	assert_int_equal(v, p);
+	assert_true(z.copied <= (bits + 7) / 8 + PG);
+	assert_true(z.copied < len / 100);
+	assert_int_equal(kmem_pages_mapped(m), present);
+	kmem_destroy(&m);
+
+	/* A source that fails: the page is not there, never zeros. */
+	memset(z.view, 0, len);
+	memset(z.have, 0, len);
+	z.asked = 0;
+	z.fail_at = 1;
+	m = kmem_new(z.view, len);
+	kmem_set_src(m, &src);
+	assert_int_equal(kmem_map_bitmap(m, 0x40, bits, first, present, &d),
+			 DF_OK);
+	assert_null(kmem_page(m, 0, NULL));
+	assert_null(kmem_page(m, p, NULL));
+	kmem_destroy(&m);
+	free(z.view);
+	free(z.have);
 	free(b);
 }
 
@@ -368,6 +449,7 @@ int main(void)
 		cmocka_unit_test(test_kmem__runs_rejects_overlap_and_limits),
 		cmocka_unit_test(test_kmem__bitmap_rank_matches_count),
 		cmocka_unit_test(test_kmem__bitmap_rejects_bad_geometry),
+		cmocka_unit_test(test_kmem__pages_come_from_the_source),
 		cmocka_unit_test(test_kmem__x64_walk),
 		cmocka_unit_test(test_kmem__pae_walk),
 		cmocka_unit_test(test_kmem__x86_walk),

@@ -145,6 +145,9 @@ static void test_metrics__text_format(void **state)
 	s.done_per_second = 12.5;
 	s.slots = 4;
 	s.workers = 2;
+	s.content_requests = 9;
+	s.content_bytes = 1234567;
+	s.content_errors = 1;
 	metrics_hist_observe(&s.commit, 0.0001);
 	metrics_hist_observe(&s.commit, 0.003);
 	metrics_hist_observe(&s.commit, 7.0);
@@ -158,6 +161,10 @@ static void test_metrics__text_format(void **state)
 	assert_non_null(strstr(t, "\ndumpfleet_queue_depth 3\n"));
 	assert_non_null(strstr(t, "\ndumpfleet_worker_slots 4\n"));
 	assert_non_null(strstr(t, "\ndumpfleet_jobs_done_per_second 12.5\n"));
+	assert_non_null(strstr(t, "\ndumpfleet_content_requests_total 9\n"));
+	assert_non_null(
+		strstr(t, "\ndumpfleet_content_bytes_total 1234567\n"));
+	assert_non_null(strstr(t, "\ndumpfleet_content_errors_total 1\n"));
 	assert_non_null(strstr(
 		t, "\ndumpfleet_store_commit_seconds_bucket{le=\"0.0005\"} 1\n"));
 	assert_non_null(strstr(

@@ -36,7 +36,7 @@ static void test_record_origin__member_in_record_and_json(void **state)
 	(void)state;
 	struct analysis *a = analyse_sample();
 	struct record_origin o = { "/spool/c4/c4aa", "case-7", "/in/case.zip",
-				   "Minidump/Mini0101.dmp" };
+				   "Minidump/Mini0101.dmp", NULL };
 	Dumpfleet__V1__Dump dm;
 
 	assert_int_equal(record_from_analysis(&dm, a, &o), DF_OK);
@@ -59,7 +59,7 @@ static void test_record_origin__plain_file_has_none(void **state)
 {
 	(void)state;
 	struct analysis *a = analyse_sample();
-	struct record_origin o = { "/data/x.dmp", NULL, NULL, NULL };
+	struct record_origin o = { "/data/x.dmp", NULL, NULL, NULL, NULL };
 	Dumpfleet__V1__Dump dm;
 
 	assert_int_equal(record_from_analysis(&dm, a, &o), DF_OK);

@@ -5,6 +5,8 @@
  * failure with its reason, within the limits set, and the sandbox serves
  * the next dump afterwards.
  */
+#include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -81,7 +83,8 @@ static void test_sandbox__result_equals_in_process(void **state)
 	assert_int_equal(run_with(&o, NULL, &dm, reason, sizeof(reason)),
 			 DF_OK);
 	assert_non_null(dm);
-	struct record_origin origin = { sample_path(), NULL, NULL, NULL };
+	struct record_origin origin = { sample_path(), NULL, NULL, NULL,
+					NULL };
 
 	assert_int_equal(analysis_run_file(&a, sample_path(), NULL), DF_OK);
 	assert_int_equal(record_from_analysis(&here, a, &origin), DF_OK);
@@ -264,7 +267,7 @@ static void test_sandbox__file_truncated_while_mapped(void **state)
 	o.fault = "slow:cut.dmp";
 	assert_int_equal(sandbox_new(&sb, &o), DF_OK);
 	diag_init(&d);
-	struct record_origin origin = { path, NULL, NULL, NULL };
+	struct record_origin origin = { path, NULL, NULL, NULL, NULL };
 
 	assert_int_equal(sandbox_start(sb, &origin, &d), DF_OK);
 	usleep(300000);
@@ -347,10 +350,179 @@ static void test_sandbox__finish_without_a_child_is_refused(void **state)
 	sandbox_destroy(&sb);
 }
 
+/*
+ * A known content hash travels through the origin to the child, which
+ * takes it instead of hashing the file; in process as well.
+ */
+static void test_sandbox__known_hash_is_taken_not_computed(void **state)
+{
+	(void)state;
+	struct sandbox_opts o;
+	struct sandbox *sb = NULL;
+	Dumpfleet__V1__Dump *dm = NULL;
+	struct analysis *a = NULL;
+	uint8_t fake[HASH_LEN];
+	struct diag d;
+	char reason[SANDBOX_MAX_REASON];
+
+	memset(fake, 0x5A, sizeof(fake));
+	sandbox_opts_init(&o);
+	assert_int_equal(sandbox_new(&sb, &o), DF_OK);
+	struct record_origin origin = { sample_path(), NULL, NULL, NULL,
+					fake };
+
+	diag_init(&d);
+	assert_int_equal(sandbox_start(sb, &origin, &d), DF_OK);
+	while (!sandbox_pump(sb)) {
+		struct pollfd p = { sandbox_fd(sb), POLLIN, 0 };
+
+		poll(&p, 1, (int)sandbox_wait_ms(sb));
+	}
+	assert_int_equal(sandbox_finish(sb, &dm, reason, sizeof(reason)),
+			 DF_OK);
+	assert_int_equal(dm->content_hash.len, HASH_LEN);
+	assert_memory_equal(dm->content_hash.data, fake, HASH_LEN);
+	assert_true(dm->signature_hash[0] != '\0');
+	sandbox_dump_free(dm);
+	sandbox_destroy(&sb);
+	assert_int_equal(analysis_run_file_known(&a, sample_path(), NULL, NULL,
+						 fake),
+			 DF_OK);
+	assert_memory_equal(a->content_hash, fake, HASH_LEN);
+	analysis_destroy(&a);
+	assert_int_equal(analysis_run_file_known(&a, sample_path(), NULL, NULL,
+						 NULL),
+			 DF_OK);
+	assert_memory_not_equal(a->content_hash, fake, HASH_LEN);
+	analysis_destroy(&a);
+}
+
+/*
+ * Range mode: the parent fills a sparse copy of a kernel dump from the
+ * original as the filtered child asks, chunk by chunk. The result equals
+ * the analysis of the original; a parent that cannot fill leaves the
+ * child to report missing bytes, never to die.
+ */
+struct filler {
+	const uint8_t *orig;
+	size_t len;
+	int fd;              /* the sparse copy */
+	uint32_t chunk;
+	unsigned calls;
+	uint64_t bytes;
+	bool refuse;
+};
+
+static int filler_fill(void *ctx, uint64_t off, uint64_t n)
+{
+	struct filler *f = ctx;
+	uint64_t from = off / f->chunk * f->chunk;
+	uint64_t to = (off + n + f->chunk - 1) / f->chunk * f->chunk;
+
+	f->calls++;
+	if (f->refuse)
+		return DF_EIO;
+	if (to > f->len)
+		to = f->len;
+	assert_true(from < to);
+	assert_int_equal(pwrite(f->fd, f->orig + from, to - from, (off_t)from),
+			 (ssize_t)(to - from));
+	f->bytes += to - from;
+	return DF_OK;
+}
+
+static void run_ranges(struct filler *f, const char *copy,
+		       Dumpfleet__V1__Dump **dm)
+{
+	struct sandbox_opts o;
+	struct sandbox *sb = NULL;
+	struct diag d;
+	uint8_t hash[HASH_LEN];
+	char reason[SANDBOX_MAX_REASON];
+
+	hash_sha256(f->orig, f->len, hash);
+	sandbox_opts_init(&o);
+	assert_int_equal(sandbox_new(&sb, &o), DF_OK);
+	struct record_origin origin = { "/broker/side/path.dmp", NULL, NULL,
+					NULL, hash };
+	struct sandbox_fill fill = { filler_fill, f, f->chunk, f->len };
+
+	diag_init(&d);
+	assert_int_equal(sandbox_start_ranges(sb, copy, &origin, &fill, &d),
+			 DF_OK);
+	while (!sandbox_pump(sb)) {
+		struct pollfd p[2] = { { sandbox_fd(sb), POLLIN, 0 },
+				       { sandbox_fill_fd(sb), POLLIN, 0 } };
+
+		poll(p, 2, (int)sandbox_wait_ms(sb));
+		if (p[1].revents & POLLIN)
+			sandbox_serve_fill(sb);
+	}
+	assert_int_equal(sandbox_finish(sb, dm, reason, sizeof(reason)),
+			 DF_OK);
+	sandbox_destroy(&sb);
+}
+
+static void test_sandbox__ranges_are_filled_on_demand(void **state)
+{
+	(void)state;
+	char orig_path[4096], copy[4096];
+	size_t len = 0;
+	char *dir = test_tmpdir();
+
+	snprintf(orig_path, sizeof(orig_path),
+		 "%s/samples/kernel/d1-acmenet-bitmap.dmp", test_source_dir());
+	snprintf(copy, sizeof(copy), "%s/sparse.dmp", dir);
+	uint8_t *orig = test_read_file(orig_path, &len);
+
+	assert_non_null(orig);
+	struct filler f = { orig, len, -1, 4096, 0, 0, false };
+
+	f.fd = open(copy, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(f.fd >= 0);
+	assert_int_equal(ftruncate(f.fd, (off_t)len), 0);
+	Dumpfleet__V1__Dump *dm = NULL;
+
+	run_ranges(&f, copy, &dm);
+	struct analysis *a = NULL;
+	Dumpfleet__V1__Dump here;
+	struct record_origin origin = { "/broker/side/path.dmp", NULL, NULL,
+					NULL, NULL };
+
+	assert_int_equal(analysis_run_file(&a, orig_path, NULL), DF_OK);
+	assert_int_equal(record_from_analysis(&here, a, &origin), DF_OK);
+	assert_string_equal(dm->format, "kernel-dump");
+	assert_string_equal(dm->signature, here.signature);
+	assert_string_equal(dm->signature_hash, here.signature_hash);
+	assert_string_equal(dm->json, here.json);
+	assert_memory_equal(dm->content_hash.data, here.content_hash.data,
+			    HASH_LEN);
+	assert_true(f.calls > 1);
+	assert_true(f.bytes < len);
+	sandbox_dump_free(dm);
+	analysis_destroy(&a);
+
+	/* A parent that cannot fill: a result with errors, no crash. */
+	assert_int_equal(ftruncate(f.fd, 0), 0);
+	assert_int_equal(ftruncate(f.fd, (off_t)len), 0);
+	f.refuse = true;
+	f.calls = 0;
+	run_ranges(&f, copy, &dm);
+	assert_true(f.calls >= 1);
+	assert_true(dm->n_errors > 0);
+	sandbox_dump_free(dm);
+	close(f.fd);
+	free(orig);
+	test_rmtree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sandbox__result_equals_in_process),
+		cmocka_unit_test(test_sandbox__known_hash_is_taken_not_computed),
+		cmocka_unit_test(test_sandbox__ranges_are_filled_on_demand),
 		cmocka_unit_test(test_sandbox__missing_file_is_a_result),
 		cmocka_unit_test(
 			test_sandbox__crash_is_a_failure_and_the_next_dump_works),

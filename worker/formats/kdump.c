@@ -304,9 +304,7 @@ static uint64_t le64(const uint8_t *p)
 /* Borrow N bytes at OFF of R, or NULL when they are not all there. */
 static const uint8_t *view_at(const struct reader *r, uint64_t off, size_t n)
 {
-	if (off > r->len || n > r->len - off)
-		return NULL;
-	return r->data + off;
+	return reader_at(r, off, n);
 }
 
 /* A value of SIZE (4 or 8) bytes at OFF of R; false when not there. */
@@ -659,7 +657,9 @@ static const char *pool_string(struct kd *k, const struct reader *pool,
 					KDUMP_MAX_STRING_UNITS);
 		return NULL;
 	}
-	return utf16_dup(k, pool->data + rel + 4, (size_t)units);
+	const uint8_t *p = reader_at(pool, rel + 4, (size_t)units * 2);
+
+	return p != NULL ? utf16_dup(k, p, (size_t)units) : NULL;
 }
 
 /* After a list: how many entries were damaged beyond the first recorded. */
@@ -1227,6 +1227,8 @@ static bool open_memory(struct kd *k)
 	if (k->hp[HF_ATTRIBUTES] && (k->hv[HF_ATTRIBUTES] & KD_ATTR_ENCRYPTED))
 		return false; /* recorded with the attributes */
 	k->mem = kmem_new(k->file.data, k->file.len);
+	if (k->mem != NULL)
+		kmem_set_src(k->mem, k->file.src);
 	if (k->mem == NULL) {
 		model_add_error(k->a, DF_ENOMEM, false, 0,
 				"no memory to map the dump's pages");
@@ -1667,6 +1669,12 @@ static void set_header_facts(struct kd *k)
 
 int kdump_read(struct analysis *a, const uint8_t *data, size_t len)
 {
+	return kdump_read_src(a, data, len, NULL);
+}
+
+int kdump_read_src(struct analysis *a, const uint8_t *data, size_t len,
+		   const struct reader_src *src)
+{
 	struct kd *k = arena_alloc(a->arena, sizeof(*k));
 
 	a->format = FORMAT_KERNEL_DUMP;
@@ -1676,6 +1684,7 @@ int kdump_read(struct analysis *a, const uint8_t *data, size_t len)
 	memset(k, 0, sizeof(*k));
 	k->a = a;
 	reader_init(&k->file, data, data != NULL ? len : 0);
+	reader_set_src(&k->file, src);
 	if (!kdump_probe(data, len))
 		return model_add_error(a, DF_EFORMAT, true, 0,
 				       "not a kernel dump: no PAGEDUMP or "

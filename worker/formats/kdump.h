@@ -47,4 +47,12 @@ bool kdump_probe(const uint8_t *data, size_t len);
  */
 int kdump_read(struct analysis *a, const uint8_t *data, size_t len);
 
+/*
+ * As kdump_read, for bytes that are made resident through SRC as they are
+ * read (reader.h; NULL: all resident). The first 8 bytes must be.
+ */
+struct reader_src;
+int kdump_read_src(struct analysis *a, const uint8_t *data, size_t len,
+		   const struct reader_src *src);
+
 #endif /* FORMATS_KDUMP_H */

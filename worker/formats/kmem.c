@@ -15,6 +15,7 @@
 
 #include "df.h"
 #include "diag.h"
+#include "reader.h"
 
 enum kmem_kind {
 	KMEM_NONE,
@@ -45,6 +46,8 @@ struct kmem {
 
 	enum kmem_paging paging;
 	uint64_t dtb;
+	const struct reader_src *src; /* NULL: every byte is resident */
+	uint64_t bitmap_off;          /* file offset of the bitmap */
 };
 
 /* Entry bits shared by every mode (2.12). */
@@ -200,11 +203,32 @@ int kmem_map_bitmap(struct kmem *m, uint64_t bitmap, uint64_t bits,
 	m->nblocks = bits / KMEM_RANK_BLOCK_BITS +
 		     (bits % KMEM_RANK_BLOCK_BITS != 0);
 	m->bitmap = m->data + bitmap;
+	m->bitmap_off = bitmap;
 	m->bits = bits;
 	m->kind = KMEM_BITMAP;
 	m->first = first;
 	m->claimed = present;
 	return DF_OK;
+}
+
+void kmem_set_src(struct kmem *m, const struct reader_src *src)
+{
+	m->src = src;
+}
+
+/* Bytes [OFF, OFF+N) of the file made resident (they are inside it). */
+static bool resident(const struct kmem *m, uint64_t off, uint64_t n)
+{
+	return m->src == NULL || n == 0 ||
+	       m->src->ensure(m->src->ctx, off, n) == DF_OK;
+}
+
+/* Bitmap bytes for bits [FROM, FROM+NBITS) made resident. */
+static bool bits_resident(const struct kmem *m, uint64_t from, uint64_t nbits)
+{
+	uint64_t end = (from + nbits + 7) / 8;
+
+	return resident(m, m->bitmap_off + from / 8, end - from / 8);
 }
 
 /* Set bits among the first NBITS bits from byte P (whole bytes first). */
@@ -244,6 +268,9 @@ static bool rank_upto(struct kmem *m, uint64_t block)
 	while (m->rank_built <= block) {
 		uint64_t b = m->rank_built;
 
+		if (b > 0 && !bits_resident(m, (b - 1) * KMEM_RANK_BLOCK_BITS,
+					    KMEM_RANK_BLOCK_BITS))
+			return false;
 		m->rank[b] =
 			b == 0 ? 0 : m->rank[b - 1] + block_count(m, b - 1);
 		m->rank_built++;
@@ -259,7 +286,9 @@ uint64_t kmem_pages_mapped(struct kmem *m)
 		return 0;
 	uint64_t last = m->nblocks - 1;
 
-	if (!rank_upto(m, last))
+	if (!rank_upto(m, last) ||
+	    !bits_resident(m, last * KMEM_RANK_BLOCK_BITS,
+			   m->bits - last * KMEM_RANK_BLOCK_BITS))
 		return UINT64_MAX;
 	return m->rank[last] +
 	       popcount_bits(m->bitmap + last * (KMEM_RANK_BLOCK_BITS / 8),
@@ -269,13 +298,17 @@ uint64_t kmem_pages_mapped(struct kmem *m)
 /* Stored-page index of PFN in the bitmap, or false. */
 static bool bitmap_index(struct kmem *m, uint64_t pfn, uint64_t *index)
 {
-	if (pfn >= m->bits || !(m->bitmap[pfn / 8] & (1u << (pfn % 8))))
+	if (pfn >= m->bits || !bits_resident(m, pfn, 1) ||
+	    !(m->bitmap[pfn / 8] & (1u << (pfn % 8))))
 		return false;
 	uint64_t block = pfn / KMEM_RANK_BLOCK_BITS;
 
 	if (!rank_upto(m, block))
 		return false;
 	uint64_t start = block * KMEM_RANK_BLOCK_BITS;
+
+	if (!bits_resident(m, start, pfn - start))
+		return false;
 
 	*index = m->rank[block] +
 		 popcount_bits(m->bitmap + start / 8, pfn - start);
@@ -297,6 +330,8 @@ const uint8_t *kmem_page(struct kmem *m, uint64_t pfn, uint64_t *off)
 		return NULL;
 	uint64_t at = m->first + index * KMEM_PAGE_SIZE;
 
+	if (!resident(m, at, KMEM_PAGE_SIZE))
+		return NULL;
 	if (off != NULL)
 		*off = at;
 	return m->data + at;

@@ -67,6 +67,15 @@ struct kmem *kmem_new(const uint8_t *data, size_t len);
 void kmem_destroy(struct kmem **mp);
 
 /*
+ * Bytes of the file that may not be resident yet come from SRC
+ * (reader.h; borrowed, NULL: all resident): the bitmap and every page are
+ * made resident before they are read. A byte that cannot be is "not in
+ * the dump".
+ */
+struct reader_src;
+void kmem_set_src(struct kmem *m, const struct reader_src *src);
+
+/*
  * Full dump: the N RUNS are stored back to back from file offset FIRST,
  * in the order given. Rejects (DF_EFORMAT) overlapping runs or a page
  * count that overflows, DF_ELIMIT past KMEM_MAX_RUNS or KMEM_MAX_PFNS.
