@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -235,8 +236,18 @@ int client_collect(struct pathlist *l, char *const *roots, size_t n,
 /* A connection to the broker and, with CURVE, its handshake monitor. */
 struct conn {
 	void *s;
-	void *mon;  /* PAIR receiving handshake failures, or NULL */
+	void *mon;  /* PAIR receiving handshake events, or NULL */
+	bool up;    /* a security handshake succeeded */
+	unsigned early_closes; /* connections closed before that */
 };
+
+/*
+ * A broker that wants CURVE from a client without keys may close the
+ * connection before the client has read its greeting: no handshake
+ * failure is reported then, only closed connections. This many in a row
+ * with no handshake done are taken as a refusal.
+ */
+#define CLIENT_EARLY_CLOSES 3
 
 /*
  * Watch the handshakes of S: a broker that refuses our key (ZAP) or our
@@ -245,13 +256,23 @@ struct conn {
  */
 static void watch_handshakes(const struct client_link *link, struct conn *c)
 {
-	char ep[64];
+	char ep[96];
 	int linger = 0;
+	struct timespec ts;
 
-	snprintf(ep, sizeof(ep), "inproc://dumpfleet-client-%p", (void *)c);
+	/*
+	 * A name of its own: a connection closed and another opened at the
+	 * same address would find the old monitor's name still bound a
+	 * moment, and go without a monitor.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(ep, sizeof(ep), "inproc://dumpfleet-client-%p-%llx-%lx",
+		 (void *)c, (unsigned long long)ts.tv_sec, (long)ts.tv_nsec);
 	if (zmq_socket_monitor(c->s, ep,
 			       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-				       ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0)
+				       ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+				       ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+				       ZMQ_EVENT_DISCONNECTED) != 0)
 		return;
 	c->mon = zmq_socket(link->ctx, ZMQ_PAIR);
 	if (c->mon != NULL) {
@@ -285,6 +306,8 @@ static void *conn_open(const struct client_link *link, struct conn *c,
 	int sndtimeo = 1000;
 
 	c->mon = NULL;
+	c->up = false;
+	c->early_closes = 0;
 	c->s = zmq_socket(link->ctx, ZMQ_DEALER);
 	if (c->s == NULL) {
 		diag_fail(d, DF_EIO, "socket: %s", zmq_strerror(zmq_errno()));
@@ -310,7 +333,7 @@ static void *conn_open(const struct client_link *link, struct conn *c,
 }
 
 /* Read one monitor event; DF_EIO naming a failed handshake. */
-static int handshake_failed(const struct conn *c, struct diag *d)
+static int handshake_failed(struct conn *c, struct diag *d)
 {
 	uint8_t ev[6];
 	uint16_t event;
@@ -330,6 +353,19 @@ static int handshake_failed(const struct conn *c, struct diag *d)
 		return DF_OK;
 	memcpy(&event, ev, 2);
 	memcpy(&value, ev + 2, 4);
+	if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+		c->up = true;
+		return DF_OK;
+	}
+	if (event == ZMQ_EVENT_DISCONNECTED) {
+		if (c->up || ++c->early_closes < CLIENT_EARLY_CLOSES)
+			return DF_OK;
+		return diag_fail(d, DF_EIO,
+				 "the broker closed the connection during the "
+				 "security handshake %u times: CURVE keys "
+				 "missing or not the broker's",
+				 c->early_closes);
+	}
 	if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
 		return diag_fail(d, DF_EIO,
 				 "the broker refused this CURVE key (ZAP %u)",
@@ -344,7 +380,7 @@ static int handshake_failed(const struct conn *c, struct diag *d)
  * handshake before the message was queued, so no connection takes it) is
  * reported by the handshake's failure when the monitor saw one.
  */
-static int conn_send(const struct conn *c, wire_env *env, struct diag *d)
+static int conn_send(struct conn *c, wire_env *env, struct diag *d)
 {
 	struct diag sent;
 
@@ -368,7 +404,7 @@ static bool stopped(const atomic_bool *stop)
  * Wait for a reply of type WANT; other messages are dropped. The wait is
  * cut into slices so that STOP (may be NULL) is seen within 100 ms.
  */
-static int await(const struct conn *c, int want, uint32_t timeout_ms,
+static int await(struct conn *c, int want, uint32_t timeout_ms,
 		 const atomic_bool *stop, wire_env **out, struct diag *d)
 {
 	uint64_t end = wire_now_ms() + timeout_ms;
@@ -462,7 +498,7 @@ static void chunk_fill(struct chunk *c, Dumpfleet__V1__SubmitRequest *req,
 	req->items = c->itemp;
 }
 
-static int submit_chunk(const struct conn *cn, const char *batch, const struct pathlist *l,
+static int submit_chunk(struct conn *cn, const char *batch, const struct pathlist *l,
 			size_t from, size_t n, uint64_t reqid,
 			size_t *accepted, uint32_t timeout_ms, struct diag *d)
 {
@@ -515,7 +551,7 @@ int client_submit(const struct client_link *link, const char *batch,
 	return rc;
 }
 
-static int status_ask(const struct conn *c, bool detail, uint32_t timeout_ms,
+static int status_ask(struct conn *c, bool detail, uint32_t timeout_ms,
 		      const atomic_bool *stop, wire_env **rep, struct diag *d)
 {
 	wire_env env = DUMPFLEET__V1__ENVELOPE__INIT;
@@ -532,7 +568,7 @@ static int status_ask(const struct conn *c, bool detail, uint32_t timeout_ms,
 	return rc;
 }
 
-static int status_on(const struct conn *c, struct client_status *st, uint32_t timeout_ms,
+static int status_on(struct conn *c, struct client_status *st, uint32_t timeout_ms,
 		     const atomic_bool *stop, struct diag *d)
 {
 	wire_env *rep = NULL;

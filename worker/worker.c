@@ -73,10 +73,17 @@ static void *slot_connect(struct slot *s)
 {
 	void *sock = zmq_socket(s->opts->zmq_ctx, ZMQ_DEALER);
 	int linger = 0;
+	/*
+	 * A DEALER with no admitted connection (a refused key, a broker
+	 * gone) blocks on send; a slot must go on heartbeating, noticing
+	 * silence and stopping, so a send gives up after a heartbeat.
+	 */
+	int sndtimeo = (int)s->opts->heartbeat_ms;
 
 	if (sock == NULL)
 		return NULL;
 	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
+	zmq_setsockopt(sock, ZMQ_SNDTIMEO, &sndtimeo, sizeof(sndtimeo));
 	if (s->opts->curve != NULL) {
 		struct diag d;
 

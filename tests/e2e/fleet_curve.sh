@@ -62,7 +62,8 @@ bk=$keys/broker.pub
 # client key used by a worker.
 "$DUMPFLEET" worker --connect "$ep" --slots 1 --heartbeat-ms 200 --curve \
 	--key "$keys/rogue.key" --broker-key "$bk" 2>"$tmp/rogue.err" &
-pids+=("$!")
+rogue=$!
+pids+=("$rogue")
 "$DUMPFLEET" worker --connect "$ep" --slots 1 --heartbeat-ms 200 \
 	2>"$tmp/plain.err" &
 pids+=("$!")
@@ -115,6 +116,16 @@ sleep 2
 grep -q 'event=auth_denied' "$tmp/broker.err" || fail "no auth_denied log"
 grep -q 'event=denied user="client"' "$tmp/broker.err" ||
 	fail "no role denial logged"
+# A refused worker still stops when told: its sends give up in time.
+kill -TERM "$rogue"
+for _ in $(seq 1 100); do
+	kill -0 "$rogue" 2>/dev/null || break
+	sleep 0.1
+done
+kill -0 "$rogue" 2>/dev/null && fail "a refused worker ignored SIGTERM"
+rc=0
+wait "$rogue" || rc=$?
+[ "$rc" = 0 ] || fail "a refused worker exited $rc on SIGTERM"
 
 "$DUMPFLEET" worker --connect "$ep" --slots 2 --heartbeat-ms 200 --curve \
 	--key "$keys/worker.key" --broker-key "$bk" 2>"$tmp/worker.err" &
