@@ -358,8 +358,9 @@ static bool sandbox_option(struct worker_opts *wo, int c, const char *arg)
 /* ---- analyze ------------------------------------------------------------- */
 
 static const char analyze_help[] =
-	"Usage: dumpfleet analyze [--json] [--symbols DIR]... [--no-hash] FILE...\n"
-	"Analyse crash dumps and debugger logs locally, without a store.\n"
+	"Usage: dumpfleet analyze [--json] [--symbols DIR]... [--no-hash] PATH...\n"
+	"Analyse crash dumps and debugger logs locally, without a store:\n"
+	"files, and the files under folders (not following links).\n"
 	"An archive's members are unpacked into a temporary folder and\n"
 	"analysed one by one (shown as ARCHIVE \xC2\xBB MEMBER).\n\n"
 	"  -j, --json         one JSON object per file (one per line)\n"
@@ -418,9 +419,13 @@ static int analyze_item(void *ctx, const struct ingest_item *it)
 {
 	struct analyze_ctx *ac = ctx;
 	struct analysis *a = NULL;
-	int rc = ac->hash ? analysis_run_file_with(&a, it->path, NULL, ac->syms)
-			  : analysis_run_file_unhashed(&a, it->path, NULL,
-						       ac->syms);
+	/* A spool object's hash was taken as it was unpacked. */
+	int rc = !ac->hash ? analysis_run_file_unhashed(&a, it->path, NULL,
+							ac->syms)
+		 : it->hash != NULL
+			 ? analysis_run_file_known(&a, it->path, NULL, ac->syms,
+						   it->hash)
+			 : analysis_run_file_with(&a, it->path, NULL, ac->syms);
 
 	if (rc != DF_OK) {
 		fprintf(stderr, "dumpfleet analyze: out of memory\n");
@@ -453,6 +458,30 @@ static int rm_entry(const char *path, const struct stat *st, int flag,
 	return 0;
 }
 
+/*
+ * The regular files under folder DIR, in name order and not following
+ * links (as run and submit take them), each through the ingest G.
+ */
+static int analyze_folder(struct ingest *g, char *dir, struct analyze_ctx *ac,
+			  struct diag *d)
+{
+	struct pathlist pl = { 0 };
+	int rc = client_collect(&pl, &dir, 1, NULL, d);
+
+	if (rc != DF_OK) {
+		struct ingest_item it = { dir, NULL, NULL, false, NULL, 0 };
+
+		/* An unreadable folder is one input with an error. */
+		pathlist_release(&pl);
+		diag_init(d);
+		return analyze_item(ac, &it);
+	}
+	for (size_t i = 0; rc == DF_OK && i < pl.n; i++)
+		rc = ingest_file(g, pl.v[i], d);
+	pathlist_release(&pl);
+	return rc;
+}
+
 static int analyze_files(char **files, int n, struct analyze_ctx *ac)
 {
 	struct ingest_sink sink = { analyze_item, analyze_problem, ac };
@@ -476,9 +505,10 @@ static int analyze_files(char **files, int n, struct analyze_ctx *ac)
 					     0 };
 		struct stat st;
 
-		/* Not a regular file (a fifo, a folder): analysed as before. */
-		if (stat(files[i], &st) != 0 || !S_ISREG(st.st_mode))
-			rc = analyze_item(ac, &plain);
+		if (stat(files[i], &st) == 0 && S_ISDIR(st.st_mode))
+			rc = analyze_folder(g, files[i], ac, &d);
+		else if (stat(files[i], &st) != 0 || !S_ISREG(st.st_mode))
+			rc = analyze_item(ac, &plain); /* says what it is */
 		else
 			rc = ingest_file(g, files[i], &d);
 	}

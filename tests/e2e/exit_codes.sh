@@ -66,4 +66,15 @@ rc=0
 "$DUMPFLEET" run --store /proc/no/store "$DF_SOURCE/samples" 2>/dev/null ||
 	rc=$?
 [ "$rc" = 3 ] || fail "run with a store that cannot be made: $rc"
+# A folder is its files (archives unpacked), in name order, like run's.
+"$DUMPFLEET" analyze --json "$DF_SOURCE/samples/"*/* >"$tmp/files.json" || true
+rc=0
+"$DUMPFLEET" analyze --json "$DF_SOURCE/samples" >"$tmp/folder.json" || rc=$?
+[ "$rc" = 1 ] || fail "analyze of the samples folder: $rc"
+[ "$(grep -c '^{' "$tmp/folder.json")" = "$(sample_inputs)" ] ||
+	fail "analyze of a folder missed inputs"
+# (paths as given there, resolved here)
+strip() { sed 's/"\(source\|archive\)":"[^"]*"//g' "$1"; }
+cmp -s <(strip "$tmp/files.json") <(strip "$tmp/folder.json") ||
+	fail "a folder analysed otherwise than its files"
 echo "ok: exit_codes"
