@@ -39,6 +39,7 @@ struct bk {
 	void *peer;
 	uint64_t lease_ms;        /* 0: defaults, else these options */
 	uint32_t max_attempts;
+	uint32_t liveness;        /* with lease_ms; 0: 2 heartbeats */
 };
 
 static void *broker_thread(void *arg)
@@ -72,7 +73,7 @@ static void bk_start(struct bk *b, bool readonly)
 	b->o.stop = &b->stop;
 	if (b->lease_ms != 0) {
 		b->o.heartbeat_ms = 50;
-		b->o.liveness = 2;
+		b->o.liveness = b->liveness != 0 ? b->liveness : 2;
 		b->o.lease_ms = b->lease_ms;
 		b->o.max_attempts = b->max_attempts;
 	}
@@ -528,7 +529,11 @@ static void test_broker__store_failure_on_full_batch_stops(void **state)
 static void test_broker__busy_worker_keeps_its_job(void **state)
 {
 	(void)state;
-	struct bk b = { .lease_ms = 5000, .max_attempts = 3 };
+	/*
+	 * Liveness 10 x 50 ms: a broker thread slowed down (valgrind, a
+	 * loaded machine) must not take a heartbeating slot for silent.
+	 */
+	struct bk b = { .lease_ms = 5000, .max_attempts = 3, .liveness = 10 };
 	char *paths[] = { (char *)"/big.dmp" };
 	uint8_t h[HASH_LEN];
 	Dumpfleet__V1__StatusReply st;
@@ -545,8 +550,8 @@ static void test_broker__busy_worker_keeps_its_job(void **state)
 
 	wire_env_free(as);
 	ready_on(idle, 1);
-	/* Well past liveness (2 x 50 ms), the busy slot only heartbeating. */
-	for (int i = 0; i < 20; i++) {
+	/* Well past liveness (500 ms), the busy slot only heartbeating. */
+	for (int i = 0; i < 40; i++) {
 		heartbeat_on(busy);
 		heartbeat_on(idle);
 		as = recv_on(idle, DUMPFLEET__V1__ENVELOPE__BODY_ASSIGN, 30);
