@@ -109,6 +109,7 @@ struct broker {
 	struct rbatch *fill, *out;
 	struct rbatch *bufs[2];
 	bool store_failed;    /* a batch could not be written: stop */
+	uint64_t batches, batch_us; /* batches written, and their time */
 	uint64_t done, failed;
 	uint64_t leases_expired;
 	struct rate done_rate;     /* b->done, sampled once a second */
@@ -549,6 +550,8 @@ static void batch_settle(struct broker *b, struct rbatch *rb)
 	struct writer_batch *wb = &rb->wb;
 
 	metrics_hist_observe(&b->commit, (double)wb->write_us / 1e6);
+	b->batches++;
+	b->batch_us += wb->write_us;
 	if (wb->rc != DF_OK) {
 		log_msg(LL_ERROR, "event=store_failed err=\"%s\"",
 			wb->diag.msg);
@@ -1495,8 +1498,11 @@ int broker_run(const struct broker_opts *o)
 	content_stop(&b.content);
 	broker_free(&b);
 	zap_stop(&zap);
-	log_msg(LL_INFO, "event=stopped done=%llu failed=%llu rc=%d",
-		(unsigned long long)b.done, (unsigned long long)b.failed, rc);
+	log_msg(LL_INFO, "event=stopped done=%llu failed=%llu batches=%llu "
+		"batch_ms=%.1f rc=%d", (unsigned long long)b.done,
+		(unsigned long long)b.failed, (unsigned long long)b.batches,
+		b.batches ? (double)b.batch_us / 1e3 / (double)b.batches : 0.0,
+		rc);
 	return rc;
 }
 
