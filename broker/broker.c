@@ -274,7 +274,6 @@ static int queue_refill(struct broker *b)
 					 reload_job, b, &n, &last, &d);
 
 	store_release(b);
-
 	if (rc != DF_OK) {
 		log_msg(LL_ERROR, "event=store_failed err=\"%s\"", d.msg);
 		return rc;
