@@ -18,12 +18,13 @@
 #include "rate.h"
 #include "store.h"
 #include "wire.h"
+#include "writer.h"
 #include "zap.h"
 
 #define BROKER_MAX_WORKERS 4096
 /*
  * Results per write transaction. The store's work per result (dump record,
- * counters) dominates the broker's time, and pages that many results touch
+ * counters) dominates the writer's time, and pages that many results touch
  * are written once per transaction: bench/dispatch.sh measured 256 -> 1024
  * worth it.
  */
@@ -69,6 +70,17 @@ struct wrk {
 	bool alive;
 };
 
+/* Results waiting for their write, or being written. */
+struct rbatch {
+	struct writer_batch wb;   /* wb.v is item */
+	struct writer_item item[BROKER_MAX_BATCH];
+	wire_env *env[BROKER_MAX_BATCH]; /* owned: wb.v[i].result's */
+	struct qjob job[BROKER_MAX_BATCH];
+	bool held[BROKER_MAX_BATCH]; /* job[i] is the leased job */
+	size_t bytes;
+	uint64_t first_ms;        /* when the oldest result came */
+};
+
 struct broker {
 	const struct broker_opts *o;
 	void *sock;
@@ -87,10 +99,17 @@ struct broker {
 	size_t nleases, leasecap;
 	struct wrk *workers;
 	size_t nworkers, workercap;
-	wire_env *pending[BROKER_MAX_BATCH];
-	size_t npending;
-	size_t pending_bytes;
-	uint64_t first_pending_ms; /* when the oldest pending result came */
+	/*
+	 * Results are written by the writer thread, a batch at a time: FILL
+	 * takes the results that come while OUT (NULL when none) is being
+	 * written. A job's lease ends when its result comes; its batch keeps
+	 * the job until the write, to queue it again if the write fails.
+	 */
+	struct writer *writer;
+	struct rbatch *fill, *out;
+	struct rbatch *bufs[2];
+	bool store_failed;    /* a batch could not be written: stop */
+	uint64_t batches, batch_us; /* batches written, and their time */
 	uint64_t done, failed;
 	uint64_t leases_expired;
 	struct rate done_rate;     /* b->done, sampled once a second */
@@ -115,6 +134,23 @@ static uint64_t now_us(void)
 static void commit_observe(struct broker *b, uint64_t t0)
 {
 	metrics_hist_observe(&b->commit, (double)(now_us() - t0) / 1e6);
+}
+
+/*
+ * The writer thread shares the store: every store call of the broker
+ * thread goes between these two (writer.h). Before the writer starts
+ * there is nobody to wait for.
+ */
+static void store_hold(struct broker *b)
+{
+	if (b->writer != NULL)
+		writer_lock(b->writer);
+}
+
+static void store_release(struct broker *b)
+{
+	if (b->writer != NULL)
+		writer_unlock(b->writer);
 }
 
 /* ---- queue ------------------------------------------------------------ */
@@ -233,9 +269,11 @@ static int queue_refill(struct broker *b)
 	if (!b->more || have > win / 2)
 		return DF_OK;
 	diag_init(&d);
+	store_hold(b);
 	int rc = store_jobs_pending_from(b->o->store, b->scan_from, win - have,
 					 reload_job, b, &n, &last, &d);
 
+	store_release(b);
 	if (rc != DF_OK) {
 		log_msg(LL_ERROR, "event=store_failed err=\"%s\"", d.msg);
 		return rc;
@@ -304,9 +342,11 @@ static void job_retry(struct broker *b, struct qjob j, const char *why)
 		diag_init(&d);
 		snprintf(reason, sizeof(reason), "%.900s (%u attempts)", why,
 			 (unsigned)j.attempts);
+		store_hold(b);
 		if (store_job_fail(b->o->store, j.id, reason, true, &d) ==
 		    DF_OK)
 			b->failed++;
+		store_release(b);
 		log_msg(LL_WARN, "event=quarantined job=%llu reason=\"%s\"",
 			(unsigned long long)j.id, reason);
 	} else if (queue_push(b, j.id, j.path, j.archive, j.member,
@@ -480,70 +520,107 @@ static bool lease_take(struct broker *b, uint64_t id, struct qjob *j)
 	return false;
 }
 
-/* Forget the lease of job ID; returns false when there was none. */
-static bool lease_end(struct broker *b, uint64_t id)
+/* Results received and not yet written: they count as leased. */
+static size_t results_unwritten(const struct broker *b)
 {
-	struct qjob j;
-
-	if (!lease_take(b, id, &j))
-		return false;
-	qjob_free(&j);
-	return true;
+	return b->fill->wb.n + (b->out != NULL ? b->out->wb.n : 0);
 }
 
+/* Put job J back at the queue, uncharged; takes J's strings. */
+static void queue_back(struct broker *b, struct qjob *j)
+{
+	struct store_content c;
+
+	if (queue_push(b, j->id, j->path, j->archive, j->member,
+		       qjob_content(j, &c), j->attempts) != DF_OK)
+		log_msg(LL_ERROR, "event=requeue_failed job=%llu",
+			(unsigned long long)j->id);
+	qjob_free(j);
+}
+
+/*
+ * Batch RB is back from the writer: count what it changed and let it
+ * go. Only now are its jobs done for the broker. A job whose result
+ * could not be written is still pending in the store: it goes back to
+ * the queue, and the broker stops (the store failed).
+ */
+static void batch_settle(struct broker *b, struct rbatch *rb)
+{
+	struct writer_batch *wb = &rb->wb;
+
+	metrics_hist_observe(&b->commit, (double)wb->write_us / 1e6);
+	b->batches++;
+	b->batch_us += wb->write_us;
+	if (wb->rc != DF_OK) {
+		log_msg(LL_ERROR, "event=store_failed err=\"%s\"",
+			wb->diag.msg);
+		b->store_failed = true;
+	}
+	for (size_t i = 0; i < wb->n; i++) {
+		const struct writer_item *it = &wb->v[i];
+
+		/* Count jobs, not messages: a result may arrive twice. */
+		b->done += (uint64_t)it->ddone;
+		b->failed += (uint64_t)(int64_t)it->dfailed;
+		if (rb->held[i] && !it->committed)
+			queue_back(b, &rb->job[i]);
+		else if (rb->held[i])
+			qjob_free(&rb->job[i]);
+		rb->held[i] = false;
+		wire_env_free(rb->env[i]);
+	}
+	wb->n = 0;
+	rb->bytes = 0;
+}
+
+/* Take the batch with the writer back when it is written (WAIT: wait). */
+static void batch_take_back(struct broker *b, bool wait)
+{
+	if (b->out == NULL || writer_collect(b->writer, wait) == NULL)
+		return;
+	batch_settle(b, b->out);
+	b->out = NULL;
+}
+
+/* Hand the filling batch to the (idle) writer and fill the other. */
+static int batch_hand_over(struct broker *b)
+{
+	struct rbatch *rb = b->fill;
+
+	if (writer_submit(b->writer, &rb->wb) != DF_OK) {
+		b->store_failed = true;
+		return DF_ESTORE;
+	}
+	b->out = rb;
+	b->fill = rb == b->bufs[0] ? b->bufs[1] : b->bufs[0];
+	return DF_OK;
+}
+
+/*
+ * A synced LMDB commit costs about as much as analysing a small dump, so
+ * results wait a little to share one transaction, unless the batch is
+ * full or the broker drains. The writer takes one batch at a time.
+ */
+static int batch_maybe_hand_over(struct broker *b, bool now)
+{
+	const struct rbatch *rb = b->fill;
+
+	if (b->out != NULL || rb->wb.n == 0)
+		return DF_OK;
+	if (!now && rb->wb.n < BROKER_MAX_BATCH &&
+	    rb->bytes < BROKER_MAX_PENDING_BYTES &&
+	    wire_now_ms() - rb->first_ms < BROKER_FLUSH_MS)
+		return DF_OK;
+	return batch_hand_over(b);
+}
+
+/* Write what waits and wait for it (at the end, or when full). */
 static int flush_results(struct broker *b)
 {
-	struct store_result res[BROKER_MAX_BATCH];
-	size_t n = 0;
-	struct diag d;
-	int rc = DF_OK;
-
-	diag_init(&d);
-	for (size_t i = 0; i < b->npending; i++) {
-		const Dumpfleet__V1__JobResult *r = b->pending[i]->result;
-
-		if (r->dump == NULL || r->dump->content_hash.len == 0) {
-			const char *why = r->dump != NULL && r->dump->failure
-						  ? r->dump->failure
-						  : "no result";
-			int frc = store_job_fail(b->o->store, r->job_id, why,
-						 false, &d);
-
-			/*
-			 * An unknown or finished job (a duplicate, a peer's
-			 * made-up id) changes nothing and stops nothing.
-			 */
-			if (frc == DF_OK)
-				b->failed++;
-			else if (frc != DF_EEXIST && frc != DF_ENOTFOUND &&
-				 rc == DF_OK)
-				rc = frc;
-			continue;
-		}
-		res[n].job_id = r->job_id;
-		res[n].dump = r->dump;
-		n++;
-	}
-	if (rc == DF_OK && n > 0) {
-		uint64_t t0 = now_us();
-
-		rc = store_results_put(b->o->store, res, n, &d);
-		commit_observe(b, t0);
-	}
-	if (rc != DF_OK) {
-		log_msg(LL_ERROR, "event=store_failed err=\"%s\"", d.msg);
-	} else {
-		/* Count jobs, not messages: a result may arrive twice. */
-		for (size_t i = 0; i < n; i++) {
-			b->done += (uint64_t)res[i].ddone;
-			b->failed += (uint64_t)(int64_t)res[i].dfailed;
-		}
-	}
-	for (size_t i = 0; i < b->npending; i++)
-		wire_env_free(b->pending[i]);
-	b->npending = 0;
-	b->pending_bytes = 0;
-	return rc;
+	batch_take_back(b, true);
+	if (b->out != NULL)
+		return DF_ESTORE; /* the writer is gone */
+	return batch_maybe_hand_over(b, true);
 }
 
 /*
@@ -567,25 +644,38 @@ static void on_attempt_failed(struct broker *b,
 	job_retry(b, j, r->dump->failure);
 }
 
+/*
+ * A result joins the filling batch; its lease ends (no expiry, no
+ * requeue for a lost worker) but its job stays with the batch until the
+ * write. A full batch waits for the writer to take it.
+ */
 static int on_result(struct broker *b, wire_env *env)
 {
 	const Dumpfleet__V1__JobResult *r = env->result;
-	uint64_t id = r->job_id;
+	struct rbatch *rb = b->fill;
+	size_t i = rb->wb.n;
 
 	if (r->retry && r->dump != NULL && r->dump->failure[0] != '\0') {
 		on_attempt_failed(b, r);
 		wire_env_free(env);
 		return DF_OK;
 	}
-	if (!lease_end(b, id))
+	if (i == BROKER_MAX_BATCH) { /* the writer is gone: see serve() */
+		wire_env_free(env);
+		return DF_ESTORE;
+	}
+	rb->held[i] = lease_take(b, r->job_id, &rb->job[i]);
+	if (!rb->held[i])
 		log_msg(LL_INFO, "event=late_result job=%llu",
-			(unsigned long long)id);
-	if (b->npending == 0)
-		b->first_pending_ms = wire_now_ms();
-	b->pending[b->npending++] = env;
-	b->pending_bytes += dumpfleet__v1__job_result__get_packed_size(r);
-	if (b->npending == BROKER_MAX_BATCH ||
-	    b->pending_bytes >= BROKER_MAX_PENDING_BYTES)
+			(unsigned long long)r->job_id);
+	if (i == 0)
+		rb->first_ms = wire_now_ms();
+	rb->env[i] = env;
+	rb->wb.v[i] = (struct writer_item){ r, false, 0, 0 };
+	rb->wb.n++;
+	rb->bytes += dumpfleet__v1__job_result__get_packed_size(r);
+	if (rb->wb.n == BROKER_MAX_BATCH ||
+	    rb->bytes >= BROKER_MAX_PENDING_BYTES)
 		return flush_results(b);
 	return DF_OK;
 }
@@ -696,7 +786,10 @@ static void on_submit(struct broker *b, const struct wire_peer *p,
 		rep.rejected = sb->rejected;
 	}
 	size_t n = sb != NULL && err == NULL ? sb->n : 0;
-	uint64_t first = 0, t0 = now_us();
+	uint64_t first = 0;
+
+	store_hold(b);
+	uint64_t t0 = now_us();
 
 	if (n > 0 && store_jobs_add_content(b->o->store, req->batch, sb->paths,
 					    sb->archives, sb->members,
@@ -708,6 +801,7 @@ static void on_submit(struct broker *b, const struct wire_peer *p,
 	}
 	if (n > 0)
 		commit_observe(b, t0);
+	store_release(b);
 	queue_submitted(b, sb, first, n);
 	rep.accepted = (uint32_t)n;
 	rep.first_job_id = first;
@@ -871,7 +965,7 @@ static void on_status(struct broker *b, const struct wire_peer *p,
 	/* Results still waiting for their write count as leased. */
 	rep.request_id = req->request_id;
 	rep.queued = queued_total(b);
-	rep.leased = b->nleases + b->npending;
+	rep.leased = b->nleases + results_unwritten(b);
 	rep.done = b->done;
 	rep.failed = b->failed;
 	rep.leases_expired = b->leases_expired;
@@ -885,8 +979,10 @@ static void on_status(struct broker *b, const struct wire_peer *p,
 	}
 	if (req->detail && (q = calloc(1, sizeof(*q))) != NULL) {
 		q->rep = &rep;
+		store_hold(b);
 		rep.detailed = store_jobs_scan(b->o->store, scan_job, q, &d) ==
 				       DF_OK && !q->nomem;
+		store_release(b);
 		rep.quarantine = q->ptrs;
 	}
 	if (req->detail && !rep.detailed)
@@ -913,6 +1009,7 @@ static void on_retry(struct broker *b, const struct wire_peer *p,
 
 	diag_init(&d);
 	rep.request_id = req->request_id;
+	store_hold(b);
 	if (!req->all && req->n_job_ids > BROKER_MAX_RETRY_IDS)
 		err = (char *)"too many job ids";
 	else if ((req->all || req->n_job_ids > 0) &&
@@ -920,6 +1017,7 @@ static void on_retry(struct broker *b, const struct wire_peer *p,
 				  req->n_job_ids, BROKER_MAX_RETRY, &l,
 				  &skipped, &d) != DF_OK)
 		err = d.msg;
+	store_release(b);
 	for (size_t i = 0; i < l.n; i++) {
 		/* Above scan_from the refill scan finds it: not twice. */
 		if (l.v[i]->job_id > b->scan_from) {
@@ -969,7 +1067,7 @@ static void publish(struct broker *b, uint64_t now)
 	b->failed_seen = b->failed;
 	memset(&s, 0, sizeof(s));
 	s.queued = queued_total(b);
-	s.leased = b->nleases + b->npending;
+	s.leased = b->nleases + results_unwritten(b);
 	s.done = b->done;
 	s.failed = b->failed;
 	s.done_total = b->done - b->done_at_start;
@@ -1223,8 +1321,16 @@ static void broker_free(struct broker *b)
 		qjob_free(&b->queue[i]);
 	for (size_t i = 0; i < b->nleases; i++)
 		qjob_free(&b->leases[i].job);
-	for (size_t i = 0; i < b->npending; i++)
-		wire_env_free(b->pending[i]);
+	for (size_t k = 0; k < ARRAY_SIZE(b->bufs); k++) {
+		struct rbatch *rb = b->bufs[k];
+
+		for (size_t i = 0; rb != NULL && i < rb->wb.n; i++) {
+			if (rb->held[i])
+				qjob_free(&rb->job[i]);
+			wire_env_free(rb->env[i]);
+		}
+		free(rb);
+	}
 	free(b->queue);
 	free(b->leases);
 	free(b->workers);
@@ -1234,7 +1340,8 @@ static void broker_free(struct broker *b)
 
 /*
  * Told to stop: no new leases; go on until the leased jobs are answered
- * or drain_ms has passed (*END is when). True when it is time to return.
+ * and their results written, or drain_ms has passed (*END is when). True
+ * when it is time to return.
  */
 static bool drained(struct broker *b, uint64_t *end)
 {
@@ -1246,7 +1353,30 @@ static bool drained(struct broker *b, uint64_t *end)
 		*end = now + b->o->drain_ms;
 		log_msg(LL_INFO, "event=draining leased=%zu", b->nleases);
 	}
-	return b->nleases == 0 || now >= *end;
+	return (b->nleases == 0 && results_unwritten(b) == 0) || now >= *end;
+}
+
+/*
+ * 1 when messages wait on the broker's socket, 0 when none came within
+ * WAIT ms, -1 when the context ends. A written batch (the writer's
+ * socket) is taken back and the next handed over at once, so the writer
+ * is not left idle behind a long run of messages.
+ */
+static int more_messages(struct broker *b, long wait, bool draining)
+{
+	zmq_pollitem_t items[2] = {
+		{ b->sock, 0, ZMQ_POLLIN, 0 },
+		{ writer_socket(b->writer), 0, ZMQ_POLLIN, 0 },
+	};
+	int n = zmq_poll(items, 2, wait);
+
+	if (n <= 0)
+		return n < 0 && zmq_errno() == ETERM ? -1 : 0;
+	if (items[1].revents & ZMQ_POLLIN) {
+		batch_take_back(b, false);
+		batch_maybe_hand_over(b, draining);
+	}
+	return (items[0].revents & ZMQ_POLLIN) != 0;
 }
 
 static int serve(struct broker *b)
@@ -1255,34 +1385,25 @@ static int serve(struct broker *b)
 	uint64_t drain_end = 0;
 
 	while (!drained(b, &drain_end)) {
-		zmq_pollitem_t item = { b->sock, 0, ZMQ_POLLIN, 0 };
-		long wait = b->npending > 0 ? BROKER_FLUSH_MS
-					    : (long)o->heartbeat_ms / 4 + 1;
-		int n = zmq_poll(&item, 1, wait);
+		long wait = b->fill->wb.n > 0 && b->out == NULL
+				    ? BROKER_FLUSH_MS
+				    : (long)o->heartbeat_ms / 4 + 1;
+		int more = more_messages(b, wait, drain_end != 0);
 
-		if (n < 0 && zmq_errno() == ETERM)
+		if (more < 0)
 			break;
-		/* Drain what is there, then write it in one transaction. */
-		for (int i = 0; n > 0 && i < 4096; i++) {
+		for (int i = 0; more > 0 && i < 4096; i++) {
 			int rc = handle(b);
 
 			if (rc == DF_EIO)
 				break;
-			/* A batch written when it filled up failed. */
+			/* The writer is gone. */
 			if (rc != DF_OK)
 				return DF_ESTORE;
-			zmq_pollitem_t again = { b->sock, 0, ZMQ_POLLIN, 0 };
-
-			if (zmq_poll(&again, 1, 0) <= 0)
-				break;
+			more = more_messages(b, 0, drain_end != 0);
 		}
-		/*
-		 * A synced LMDB commit costs about as much as analysing a small
-		 * dump, so results wait a little to share one transaction.
-		 */
-		if (b->npending > 0 &&
-		    wire_now_ms() - b->first_pending_ms >= BROKER_FLUSH_MS &&
-		    flush_results(b) != DF_OK)
+		if (b->store_failed ||
+		    batch_maybe_hand_over(b, drain_end != 0) != DF_OK)
 			return DF_ESTORE;
 		expire(b, wire_now_ms());
 		rate_tick(&b->done_rate, wire_now_ms(), b->done);
@@ -1293,6 +1414,37 @@ static int serve(struct broker *b)
 			dispatch(b);
 	}
 	return DF_OK;
+}
+
+/* The writer thread and its two batches. */
+static int start_writer(struct broker *b)
+{
+	struct diag d;
+
+	diag_init(&d);
+	for (size_t k = 0; k < ARRAY_SIZE(b->bufs); k++) {
+		b->bufs[k] = calloc(1, sizeof(*b->bufs[k]));
+		if (b->bufs[k] == NULL)
+			return DF_ENOMEM;
+		b->bufs[k]->wb.v = b->bufs[k]->item;
+	}
+	b->fill = b->bufs[0];
+	if (writer_start(&b->writer, b->o->zmq_ctx, b->o->store, &d) != DF_OK) {
+		log_msg(LL_ERROR, "event=writer_failed err=\"%s\"", d.msg);
+		return DF_EIO;
+	}
+	return DF_OK;
+}
+
+/* Write the last results (unless the store failed) and stop the writer. */
+static void stop_writer(struct broker *b)
+{
+	if (b->writer == NULL)
+		return;
+	batch_take_back(b, true);
+	if (!b->store_failed && flush_results(b) == DF_OK)
+		batch_take_back(b, true);
+	writer_stop(&b->writer);
 }
 
 int broker_run(const struct broker_opts *o)
@@ -1331,19 +1483,25 @@ int broker_run(const struct broker_opts *o)
 		rc = DF_EIO;
 	}
 	if (rc == DF_OK)
+		rc = start_writer(&b);
+	if (rc == DF_OK)
 		rc = bind_socket(&b);
 	/* After ZAP: a CURVE socket with no handler would admit anyone. */
 	if (rc == DF_OK && o->content_endpoint != NULL)
 		rc = start_content(&b);
 	if (rc == DF_OK)
 		rc = serve(&b);
-	if (b.npending > 0)
-		flush_results(&b);
+	stop_writer(&b);
+	if (rc == DF_OK && b.store_failed)
+		rc = DF_ESTORE;
 	content_stop(&b.content);
 	broker_free(&b);
 	zap_stop(&zap);
-	log_msg(LL_INFO, "event=stopped done=%llu failed=%llu rc=%d",
-		(unsigned long long)b.done, (unsigned long long)b.failed, rc);
+	log_msg(LL_INFO, "event=stopped done=%llu failed=%llu batches=%llu "
+		"batch_ms=%.1f rc=%d", (unsigned long long)b.done,
+		(unsigned long long)b.failed, (unsigned long long)b.batches,
+		b.batches ? (double)b.batch_us / 1e3 / (double)b.batches : 0.0,
+		rc);
 	return rc;
 }
 

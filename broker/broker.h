@@ -10,7 +10,9 @@
  * the job back in the queue. An expired lease, a lost worker's running job
  * and a result marked retry (the analysis died) each cost an attempt; a
  * job out of attempts (max_attempts) is quarantined with its last reason.
- * Results are written in batches, one write transaction per poll round.
+ * Results are written in batches by a writer thread (writer.h) while
+ * the broker goes on dispatching; a job counts as done only once its
+ * batch has committed.
  * Memory stays bounded however many jobs are submitted: the queue in
  * memory is a window of queue_window jobs, refilled from the store in id
  * order when it runs low, and results wait for their write up to a bound
@@ -74,9 +76,8 @@ void broker_opts_init(struct broker_opts *o);
 
 /*
  * Bind and serve until *o->stop is true. Returns DF_OK, or DF_EIO when the
- * endpoint cannot be bound (or the ZAP handler or the content service
- * not started), or DF_ESTORE
- * when the store fails.
+ * endpoint cannot be bound (or the ZAP handler, the content service or
+ * the writer thread not started), or DF_ESTORE when the store fails.
  */
 int broker_run(const struct broker_opts *o);
 

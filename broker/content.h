@@ -15,8 +15,9 @@
  * called by the broker thread at dispatch; the service remembers the
  * last CONTENT_MAX_JOBS of them), and the file opened is the path of the
  * broker's own job record, never anything from the request. The service
- * does not read the store: LMDB's map may be resized by the broker thread
- * only while no other thread holds a transaction, so the broker hands the
+ * does not read the store: LMDB's map may be resized by the broker (its
+ * thread or its writer's, writer.h) only while no other thread holds a
+ * transaction, so the broker hands the
  * service what it needs instead. A few files stay open (a small LRU).
  */
 #ifndef BROKER_CONTENT_H
