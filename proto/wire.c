@@ -129,11 +129,19 @@ int wire_recv(void *sock, struct wire_peer *peer, wire_env **env,
 		return diag_fail(d, DF_EPROTO, "unexpected frames (%zu bytes)",
 				 n);
 	}
+	rc = wire_decode(zmq_msg_data(&m), n, env, d);
+	zmq_msg_close(&m);
+	return rc;
+}
+
+int wire_decode(const uint8_t *data, size_t n, wire_env **env,
+		struct diag *d)
+{
 	struct budget b = { WIRE_ALLOC_RATIO * n + WIRE_ALLOC_SLACK };
 	ProtobufCAllocator al = { budget_alloc, budget_free, &b };
+	int rc;
 
-	*env = dumpfleet__v1__envelope__unpack(&al, n, zmq_msg_data(&m));
-	zmq_msg_close(&m);
+	*env = dumpfleet__v1__envelope__unpack(&al, n, data);
 	if (*env == NULL)
 		return diag_fail(d, DF_EPROTO, "undecodable or oversized message");
 	if ((*env)->version != DF_PROTOCOL_VERSION) {

@@ -54,6 +54,14 @@ int wire_send(void *sock, const struct wire_peer *peer, wire_env *env,
 int wire_recv(void *sock, struct wire_peer *peer, wire_env **env,
 	      struct diag *d);
 
+/*
+ * Decode one message body of N bytes at DATA as wire_recv() does: within
+ * the allocation budget, and only of this protocol version. DF_OK with a
+ * fresh *ENV, or DF_EPROTO (*ENV NULL).
+ */
+int wire_decode(const uint8_t *data, size_t n, wire_env **env,
+		struct diag *d);
+
 void wire_env_free(wire_env *env);
 
 /* Milliseconds on a monotonic clock. */
