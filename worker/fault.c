@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -70,6 +71,15 @@ void fault_strike(const char *fault, const char *path)
 		while ((t.tv_sec - t0.tv_sec) * 1000 +
 			       (t.tv_nsec - t0.tv_nsec) / 1000000 <
 		       FAULT_SLOW_MS);
+	}
+	if (fault_wanted(fault, "flood", path)) {
+		/* A parser taken over: asks, never reads, then sleeps. */
+		uint8_t req[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10 };
+
+		while (write(FAULT_FILL_FD, req, sizeof(req)) ==
+		       (ssize_t)sizeof(req))
+			continue;
+		fault_strike("hang:x", "x");
 	}
 	while (fault_wanted(fault, "spin", path))
 		continue;

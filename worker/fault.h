@@ -11,13 +11,16 @@
  * KIND: "segv" (a wild write), "hang" (a deadlock on its own lock, no CPU),
  * "spin" (a CPU loop), "oom" (allocation without end; exits with
  * FAULT_EXIT_NOMEM when memory runs out), "escape" (opens a file it has
- * no need of, which the seccomp filter forbids) or "slow" (busy for
- * FAULT_SLOW_MS, then analysed as usual: a big dump).
+ * no need of, which the seccomp filter forbids), "slow" (busy for
+ * FAULT_SLOW_MS, then analysed as usual: a big dump) or "flood" (in range
+ * mode, asks for ranges on descriptor FAULT_FILL_FD without end and never
+ * reads the answers, then waits on its own lock).
  */
 #ifndef WORKER_FAULT_H
 #define WORKER_FAULT_H
 
 #define FAULT_EXIT_NOMEM 90 /* the sandbox child's out-of-memory status */
+#define FAULT_FILL_FD 4     /* the range-mode pair in the child (sandbox.c) */
 #define FAULT_SLOW_MS 1500
 
 /*

@@ -40,8 +40,16 @@
 #endif
 
 #define RESULT_FD 3          /* the child's end of the result pipe */
-#define FILL_FD 4            /* range mode: the child's end of the pair */
+#define FILL_FD FAULT_FILL_FD /* range mode: the child's end of the pair */
 #define FILL_REQ 16          /* u64 offset, u64 length, little-endian */
+/*
+ * The child is not trusted: one request may ask for at most this much (a
+ * kernel dump's reader asks for a header, a bitmap block or a page), and
+ * one call serves at most FILL_BATCH requests before the slot polls,
+ * heartbeats and checks the watchdog again.
+ */
+#define FILL_MAX_BYTES ((uint64_t)64 << 20)
+#define FILL_BATCH 16
 #define HEADER_LEN 8         /* u32 length, u32 flags, little-endian */
 #define FLAG_NO_FILTER 1u    /* the kernel refused the seccomp filter */
 #define CHILD_NOFILE 16      /* dump, a symbol file, stdio, the pipe */
@@ -506,11 +514,15 @@ int sandbox_fill_fd(const struct sandbox *sb)
 	return sb->pid != 0 && !sb->ended ? sb->fill_fd : -1;
 }
 
+static void kill_child(struct sandbox *sb);
+
 void sandbox_serve_fill(struct sandbox *sb)
 {
 	uint8_t req[FILL_REQ];
 
-	for (;;) {
+	for (int served = 0; served < FILL_BATCH; served++) {
+		if (now_ms() >= sb->deadline_ms)
+			return; /* sandbox_pump() ends it */
 		ssize_t r = recv(sb->fill_fd, req, sizeof(req), MSG_DONTWAIT);
 
 		if (r < 0 && errno == EINTR)
@@ -523,12 +535,25 @@ void sandbox_serve_fill(struct sandbox *sb)
 			off = off << 8 | req[i];
 			n = n << 8 | req[8 + i];
 		}
-		uint8_t st = sb->fill.fill(sb->fill.ctx, off, n) == DF_OK ? 0
-									  : 1;
+		uint8_t st = n <= FILL_MAX_BYTES &&
+					     sb->fill.fill(sb->fill.ctx, off,
+							   n) == DF_OK
+				     ? 0
+				     : 1;
+		ssize_t w;
 
-		while (send(sb->fill_fd, &st, 1, MSG_NOSIGNAL) < 0 &&
+		/*
+		 * Never wait on the child: one that asks and does not read its
+		 * answers would hold the slot, and its watchdog, for ever.
+		 */
+		while ((w = send(sb->fill_fd, &st, 1,
+				 MSG_NOSIGNAL | MSG_DONTWAIT)) < 0 &&
 		       errno == EINTR)
 			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			kill_child(sb);
+			return;
+		}
 	}
 }
 
