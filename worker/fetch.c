@@ -422,6 +422,9 @@ int fetch_range(struct fetch *f, uint64_t job, uint64_t off, uint64_t len,
 		p.end = *size;
 	if (p.next > p.end)
 		p.next = p.end;
+	/* A reconnect that failed last time left no socket: try again. */
+	if (f->sock == NULL && sock_open(f, d) != DF_OK)
+		return DF_EIO;
 	for (;;) {
 		if (fill(f, &p, d) != DF_OK)
 			return DF_EIO;
