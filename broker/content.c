@@ -133,6 +133,9 @@ static struct openfile *file_get(struct content *c, uint64_t id,
 	for (size_t i = 0; i < CONTENT_OPEN_FILES; i++) {
 		struct openfile *f = &c->files[i];
 
+		/* A file replaced since it was opened is opened again. */
+		if (f->job_id == id && want != 0 && f->size != want)
+			file_close(f);
 		if (f->job_id == id) {
 			f->used = ++c->clock;
 			return f;
